@@ -1,0 +1,75 @@
+/**
+ * The HTTP API: Fastify with TypeBox (JSON Schema) schemas, errors as problem+json, OpenAPI at /api/openapi.json and
+ * its docs page at /api/docs. Request bodies are validated strictly (no type coercion, no unknown
+ * fields); query strings and path parameters are coerced from text.
+ */
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { AppError, text } from '../shared/errors.ts';
+import { CSRF_HEADER, registerAccess, SESSION_COOKIE } from './access.ts';
+import { sendProblem } from './problem.ts';
+import { registerRoutes } from './routes/index.ts';
+
+/** Portal payloads are small; the largest is a mailing list's 10,000 members. */
+const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+function createValidators() {
+  const options = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false } as const;
+  const body = new Ajv({ ...options, coerceTypes: false });
+  const text = new Ajv({ ...options, coerceTypes: 'array' });
+  return { body, text };
+}
+
+export type Api = FastifyInstance;
+
+export async function buildApi(ctx: AppContext): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ module: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    genReqId: () => crypto.randomUUID(),
+  });
+
+  const validators = createValidators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.text).compile(schema));
+  app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      new AppError('not-found', 'no-route', text(`No route ${request.method} ${request.url}`, `Aucune route ${request.method} ${request.url}`)),
+    ),
+  );
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Facteur API',
+        version: '1',
+        description:
+          'Every customer-portal operation of Facteur. Errors are application/problem+json. Authenticate with an API token (`Authorization: Bearer fct_…`) or a session cookie (then send the `x-csrf-token` header on changes). Send `Accept-Language: fr` for French messages.',
+      },
+      components: {
+        securitySchemes: {
+          token: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          csrf: { type: 'apiKey', in: 'header', name: CSRF_HEADER },
+        },
+      },
+      security: [{ token: [] }, { session: [], csrf: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  registerAccess(app, ctx);
+  await app.register(async (api) => registerRoutes(api, ctx), { prefix: '/api' });
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,172 @@
+/** Customers, their admins and their API tokens (R-T1). */
+import { Type as T } from '@sinclair/typebox';
+import { createApiToken, deleteApiToken, listApiTokens } from '../../auth/index.ts';
+import type { AppContext } from '../../context.ts';
+import { notFound, text } from '../../shared/errors.ts';
+import { createCustomer, createLogin, customerView, getCustomerRow, listCustomers, listLogins, updateCustomer } from '../../tenancy/index.ts';
+import { principalOf } from '../access.ts';
+import { Body, IdParams, Lang, PageQuery, type Router, recorded, Str, scopeOf } from './helpers.ts';
+
+const OPERATOR = ['operator'] as const;
+const ADMINS = ['operator', 'customer_admin'] as const;
+
+const CustomerFields = {
+  name: Str(200),
+  contactEmail: Str(320),
+  language: T.Optional(Lang),
+  phone: T.Optional(T.Union([Str(40), T.Null()])),
+  address: T.Optional(T.Union([Str(500), T.Null()])),
+  vatNumber: T.Optional(T.Union([Str(40), T.Null()])),
+};
+
+export function customerRoutes(api: Router, ctx: AppContext): void {
+  api.post(
+    '/customers',
+    { config: { access: [...OPERATOR] }, schema: { tags: ['customers'], summary: 'Create a customer', body: Body(CustomerFields) } },
+    async (request, reply) => {
+      const input = request.body as Parameters<typeof createCustomer>[1];
+      const customer = await recorded(
+        ctx,
+        request,
+        { kind: 'customer.create', customerId: null, subscriptionId: null, params: input as Record<string, unknown> },
+        () => createCustomer(ctx, input),
+      );
+      return reply.code(201).send(customer);
+    },
+  );
+
+  api.get(
+    '/customers',
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customers (a customer admin sees its own)', querystring: PageQuery } },
+    async (request) => {
+      const scope = scopeOf(request);
+      if (scope !== null) return { items: [customerView(await getCustomerRow(ctx, scope, scope))] };
+      const { limit = 100, after } = request.query as { limit?: number; after?: string };
+      const items = await listCustomers(ctx, { limit, ...(after ? { after } : {}) });
+      return { items, next: items.length === limit ? items[items.length - 1]?.id : null };
+    },
+  );
+
+  api.get(
+    '/customers/:id',
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'Show a customer', params: IdParams } },
+    async (request) => {
+      return customerView(await getCustomerRow(ctx, scopeOf(request), (request.params as { id: string }).id));
+    },
+  );
+
+  api.patch(
+    '/customers/:id',
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['customers'], summary: 'Edit the customer profile', params: IdParams, body: Body(T.Partial(T.Object(CustomerFields)).properties) },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const input = request.body as Parameters<typeof updateCustomer>[3];
+      await getCustomerRow(ctx, scopeOf(request), id);
+      return recorded(ctx, request, { kind: 'customer.update', customerId: id, subscriptionId: null, params: input as Record<string, unknown> }, () =>
+        updateCustomer(ctx, scopeOf(request), id, input),
+      );
+    },
+  );
+
+  api.get(
+    '/customers/:id/admins',
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customer admins', params: IdParams } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await getCustomerRow(ctx, scopeOf(request), id);
+      return { items: await listLogins(ctx, id) };
+    },
+  );
+
+  api.post(
+    '/customers/:id/admins',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['customers'],
+        summary: 'Add a customer admin (password generated when absent, shown once)',
+        params: IdParams,
+        body: Body({ email: Str(320), password: T.Optional(Str(1024)), displayName: T.Optional(Str(200)), language: T.Optional(Lang) }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      await getCustomerRow(ctx, scopeOf(request), id);
+      const input = request.body as Parameters<typeof createLogin>[2];
+      const created = await recorded(
+        ctx,
+        request,
+        { kind: 'customer.admin.create', customerId: id, subscriptionId: null, params: input as Record<string, unknown> },
+        () => createLogin(ctx, id, input),
+      );
+      return reply.code(201).send({ ...created.login, ...(created.generatedPassword ? { generatedPassword: created.generatedPassword } : {}) });
+    },
+  );
+
+  api.get(
+    '/customers/:id/tokens',
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List API tokens', params: IdParams } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await getCustomerRow(ctx, scopeOf(request), id);
+      const tokens = await listApiTokens(ctx, id);
+      return {
+        items: tokens.map((t) => ({
+          id: t.id,
+          name: t.name,
+          createdAt: new Date(t.created_at).toISOString(),
+          lastUsedAt: t.last_used_at ? new Date(t.last_used_at).toISOString() : null,
+          expiresAt: t.expires_at ? new Date(t.expires_at).toISOString() : null,
+        })),
+      };
+    },
+  );
+
+  api.post(
+    '/customers/:id/tokens',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['customers'],
+        summary: 'Create an API token acting for this customer (secret shown once)',
+        params: IdParams,
+        body: Body({ name: Str(64, { minLength: 1 }), expiresInDays: T.Optional(T.Integer({ minimum: 1, maximum: 3650 })) }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      await getCustomerRow(ctx, scopeOf(request), id);
+      const { name, expiresInDays } = request.body as { name: string; expiresInDays?: number };
+      const { token, secret } = await recorded(
+        ctx,
+        request,
+        { kind: 'token.create', customerId: id, subscriptionId: null, params: { name, expiresInDays } },
+        () =>
+          createApiToken(ctx, {
+            customerId: id,
+            name,
+            createdBy: principalOf(request).id,
+            expiresAt: expiresInDays ? ctx.clock.now() + expiresInDays * 86_400_000 : null,
+          }),
+      );
+      return reply.code(201).send({ id: token.id, name: token.name, token: secret });
+    },
+  );
+
+  api.delete(
+    '/customers/:id/tokens/:tokenId',
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'Revoke an API token', params: T.Object({ id: Str(100), tokenId: Str(100) }) } },
+    async (request, reply) => {
+      const { id, tokenId } = request.params as { id: string; tokenId: string };
+      await getCustomerRow(ctx, scopeOf(request), id);
+      const deleted = await recorded(ctx, request, { kind: 'token.delete', customerId: id, subscriptionId: null, params: { tokenId } }, () =>
+        deleteApiToken(ctx, id, tokenId),
+      );
+      if (!deleted) throw notFound(text('No such token', 'Jeton introuvable'));
+      return reply.code(204).send();
+    },
+  );
+}

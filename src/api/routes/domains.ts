@@ -1,0 +1,143 @@
+/** Domains: add (with the records to publish and their live check), check again, contacts, domain aliases (R-T3, R-T4). */
+import { Type as T } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.ts';
+import {
+  addDomain,
+  addDomainAlias,
+  checkDomain,
+  getDomain,
+  getDomainRow,
+  getSubscriptionRow,
+  listDomains,
+  prepareDomain,
+  removeDomain,
+  removeDomainAlias,
+  setDomainContacts,
+} from '../../tenancy/index.ts';
+import { Body, IdParams, operationView, type Router, recorded, Str, scopeOf, started } from './helpers.ts';
+
+const ADMINS = ['operator', 'customer_admin'] as const;
+const Contact = T.Optional(Body({ name: Str(200), email: Str(320), phone: T.Optional(T.Union([Str(40), T.Null()])) }));
+
+export function domainRoutes(api: Router, ctx: AppContext): void {
+  async function domainChange<R>(request: FastifyRequest, kind: string, params: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
+    const { id } = request.params as { id: string };
+    const domain = await getDomainRow(ctx.db, scopeOf(request), id);
+    return recorded(
+      ctx,
+      request,
+      { kind, customerId: domain.customer_id, subscriptionId: domain.subscription_id, params: { domain: domain.name, ...params } },
+      work,
+    );
+  }
+
+  api.post(
+    '/subscriptions/:id/domains',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['domains'],
+        summary: 'Add a domain: generates its DKIM key and checks its DNS records (runs in the background: 202 with the operation)',
+        params: IdParams,
+        body: Body({ name: Str(255, { minLength: 1 }) }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const subscription = await getSubscriptionRow(ctx.db, scopeOf(request), id);
+      const ascii = await prepareDomain(ctx, scopeOf(request), id, (request.body as { name: string }).name);
+      const op = await started(
+        ctx,
+        request,
+        { kind: 'domain.add', customerId: subscription.customer_id, subscriptionId: id, params: { name: ascii } },
+        (progress) =>
+          addDomain(ctx, id, ascii, (percent, message) => progress.report(percent, message)).then((d) => ({
+            domainId: d.id,
+            name: d.name,
+            ok: d.lastCheck?.ok ?? false,
+          })),
+      );
+      return reply.code(202).header('location', `/api/operations/${op.id}`).send(operationView(op));
+    },
+  );
+
+  api.get(
+    '/domains',
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['domains'], summary: 'List domains', querystring: T.Object({ subscriptionId: T.Optional(Str(100)) }) },
+    },
+    async (request) => {
+      const { subscriptionId } = request.query as { subscriptionId?: string };
+      return { items: await listDomains(ctx, scopeOf(request), subscriptionId ? { subscriptionId } : {}) };
+    },
+  );
+
+  api.get(
+    '/domains/:id',
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['domains'], summary: 'A domain with the records to publish and the last check (id or name)', params: IdParams },
+    },
+    async (request) => getDomain(ctx, scopeOf(request), (request.params as { id: string }).id),
+  );
+
+  api.post(
+    '/domains/:id/check',
+    { config: { access: [...ADMINS] }, schema: { tags: ['domains'], summary: 'Check the DNS records now, record by record', params: IdParams } },
+    async (request) => domainChange(request, 'domain.check', {}, () => checkDomain(ctx, scopeOf(request), (request.params as { id: string }).id)),
+  );
+
+  api.put(
+    '/domains/:id/contacts',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['domains'],
+        summary: 'Set the administrative, technical and billing contacts',
+        params: IdParams,
+        body: Body({ administrative: Contact, technical: Contact, billing: Contact }),
+      },
+    },
+    async (request) => {
+      const input = request.body as Parameters<typeof setDomainContacts>[3];
+      return domainChange(request, 'domain.contacts', input as Record<string, unknown>, () =>
+        setDomainContacts(ctx, scopeOf(request), (request.params as { id: string }).id, input),
+      );
+    },
+  );
+
+  api.post(
+    '/domains/:id/aliases',
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['domains'], summary: 'Add a domain alias', params: IdParams, body: Body({ name: Str(255, { minLength: 1 }) }) },
+    },
+    async (request, reply) => {
+      const { name } = request.body as { name: string };
+      const domain = await domainChange(request, 'domain.alias.add', { alias: name }, () =>
+        addDomainAlias(ctx, scopeOf(request), (request.params as { id: string }).id, name),
+      );
+      return reply.code(201).send(domain);
+    },
+  );
+
+  api.delete(
+    '/domains/:id/aliases/:alias',
+    { config: { access: [...ADMINS] }, schema: { tags: ['domains'], summary: 'Remove a domain alias', params: T.Object({ id: Str(100), alias: Str(255) }) } },
+    async (request) => {
+      const { id, alias } = request.params as { id: string; alias: string };
+      return domainChange(request, 'domain.alias.remove', { alias }, () => removeDomainAlias(ctx, scopeOf(request), id, alias));
+    },
+  );
+
+  api.delete(
+    '/domains/:id',
+    { config: { access: [...ADMINS] }, schema: { tags: ['domains'], summary: 'Remove a domain without accounts, aliases or lists', params: IdParams } },
+    async (request, reply) => {
+      await domainChange(request, 'domain.remove', {}, () => removeDomain(ctx, scopeOf(request), (request.params as { id: string }).id));
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * App passwords (R-A1): mail clients cannot do TOTP, so an account with two-factor authentication
+ * signs in to IMAP, POP3 and SMTP with a generated password per device, revocable one by one.
+ */
+import type { AppContext } from '../context.ts';
+import { addressKey, normalizeAddress } from '../shared/addresses.ts';
+import { AppError, invalid, text } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { AccountsTable, AppPasswordsTable } from '../store/index.ts';
+import { INVALID_CREDENTIALS } from './login.ts';
+import { generatePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.ts';
+
+export const MAX_APP_PASSWORDS = 20;
+
+export type AppPasswordView = Omit<AppPasswordsTable, 'password_hash'>;
+
+/** Creates an app password; its value (four groups of four letters) is returned once. */
+export async function createAppPassword(ctx: AppContext, account: AccountsTable, name: string): Promise<{ appPassword: AppPasswordView; password: string }> {
+  const trimmed = name.trim();
+  if (!trimmed || trimmed.length > 64)
+    throw invalid('invalid-name', 'name', 'Give the device a name of 1 to 64 characters', "Donnez à l'appareil un nom de 1 à 64 caractères");
+  const count = await ctx.db
+    .selectFrom('app_passwords')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', account.id)
+    .executeTakeFirstOrThrow();
+  if (Number(count.n) >= MAX_APP_PASSWORDS) {
+    throw new AppError(
+      'conflict',
+      'too-many-app-passwords',
+      text(`At most ${MAX_APP_PASSWORDS} app passwords per account`, `Au plus ${MAX_APP_PASSWORDS} mots de passe d'application par compte`),
+    );
+  }
+  const password = generatePassword(16)
+    .toLowerCase()
+    .replace(/(.{4})(?!$)/g, '$1-');
+  const row: AppPasswordsTable = {
+    customer_id: account.customer_id,
+    id: newId('apw'),
+    account_id: account.id,
+    name: trimmed,
+    password_hash: await hashPassword(password),
+    created_at: ctx.clock.now(),
+    last_used_at: null,
+  };
+  await ctx.db.insertInto('app_passwords').values(row).execute();
+  const { password_hash: _, ...appPassword } = row;
+  return { appPassword, password };
+}
+
+export async function listAppPasswords(ctx: AppContext, accountId: string): Promise<AppPasswordView[]> {
+  return ctx.db
+    .selectFrom('app_passwords')
+    .select(['customer_id', 'id', 'account_id', 'name', 'created_at', 'last_used_at'])
+    .where('account_id', '=', accountId)
+    .orderBy('created_at')
+    .execute();
+}
+
+export async function deleteAppPassword(ctx: AppContext, accountId: string, id: string): Promise<boolean> {
+  const result = await ctx.db.deleteFrom('app_passwords').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/**
+ * Authenticates a mail client (IMAP, POP3, SMTP AUTH). Accounts with 2FA accept only app passwords;
+ * others accept their password or an app password. Throttled like portal logins.
+ */
+export async function verifyMailLogin(ctx: AppContext, input: { username: string; password: string; ip: string }): Promise<AccountsTable> {
+  const address = normalizeAddress(input.username);
+  const key = address ? addressKey(address) : input.username.toLowerCase();
+  await ctx.throttle.check(key, input.ip);
+  const account = address ? await ctx.db.selectFrom('accounts').selectAll().where('address', '=', key).executeTakeFirst() : undefined;
+  let ok = false;
+  if (!account) await verifyDecoy(input.password);
+  else {
+    if (account.totp_enabled === 0) ok = await verifyPassword(account.password_hash, input.password);
+    if (!ok) ok = await matchAppPassword(ctx, account.id, input.password);
+  }
+  if (!account || !ok) {
+    await ctx.throttle.recordFailure(key, input.ip);
+    throw INVALID_CREDENTIALS();
+  }
+  await ctx.throttle.recordSuccess(key);
+  return account;
+}
+
+async function matchAppPassword(ctx: AppContext, accountId: string, password: string): Promise<boolean> {
+  if (!/^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/.test(password)) return false;
+  const rows = await ctx.db.selectFrom('app_passwords').select(['id', 'password_hash']).where('account_id', '=', accountId).execute();
+  for (const row of rows) {
+    if (await verifyPassword(row.password_hash, password)) {
+      await ctx.db.updateTable('app_passwords').set({ last_used_at: ctx.clock.now() }).where('id', '=', row.id).execute();
+      return true;
+    }
+  }
+  return false;
+}

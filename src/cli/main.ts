@@ -1,0 +1,495 @@
+#!/usr/bin/env node
+/**
+ * The `facteur` command: `facteur serve`, and the operator's tools over the same modules and the same
+ * data as a running service (FACTEUR_DATA_DIR or FACTEUR_DATABASE_URL). Changes are recorded as
+ * operations by the operator, like those made through the API. `--json` prints the object with its id.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { createApiToken } from '../auth/index.ts';
+import { CLI_OPERATOR } from '../auth/principal.ts';
+import { loadConfig } from '../config/index.ts';
+import { type AppContext, createContext } from '../context.ts';
+import { runDueJobs } from '../jobs/index.ts';
+import { createLogger } from '../log/index.ts';
+import { prepareData, startService } from '../main.ts';
+import { listOperations, runOperation } from '../operations/index.ts';
+import { parseAddress } from '../shared/addresses.ts';
+import type { SubscriptionsTable } from '../store/index.ts';
+import * as tenancy from '../tenancy/index.ts';
+import { print, printError } from './output.ts';
+
+const program = new Command('facteur').description('Facteur: hosted mail service').showHelpAfterError();
+
+/** Opens the data with operator rights, runs `fn`, closes. */
+async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const ctx = await createContext(config, { log: createLogger(process.env.FACTEUR_LOG_LEVEL ?? 'warn') });
+  try {
+    await prepareData(ctx);
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Runs one change as a recorded operation of the operator. */
+function recorded<T>(
+  ctx: AppContext,
+  kind: string,
+  target: { customerId?: string | null; subscriptionId?: string | null },
+  params: Record<string, unknown>,
+  work: () => Promise<T>,
+) {
+  return runOperation(ctx, { kind, actor: CLI_OPERATOR, customerId: target.customerId ?? null, subscriptionId: target.subscriptionId ?? null, params }, work);
+}
+
+function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>) {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      process.exitCode = printError(error);
+    }
+  };
+}
+
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not a whole number');
+  return n;
+}
+
+/** `basic=5,standard=2` -> { basic: 5, standard: 2 } */
+function parseLicences(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const [classId, count] = part.split('=');
+    if (!classId || count === undefined || !/^\d+$/.test(count.trim())) throw new InvalidArgumentError(`expected CLASS=COUNT[,CLASS=COUNT], got "${part}"`);
+    out[classId.trim()] = Number(count);
+  }
+  return out;
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+/** The subscription that owns the domain of an address. */
+async function subscriptionOfAddress(ctx: AppContext, address: string): Promise<SubscriptionsTable> {
+  const domain = await tenancy.getDomainRow(ctx.db, null, parseAddress(address).domain);
+  return tenancy.getSubscriptionRow(ctx.db, null, domain.subscription_id);
+}
+
+program
+  .command('serve')
+  .description('run the service (all roles unless FACTEUR_ROLES says otherwise)')
+  .action(
+    action(async () => {
+      const service = await startService(loadConfig());
+      const { config } = service.ctx;
+      const lines = [`Facteur is running (${service.ctx.engine}, data in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir})`];
+      if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
+      if (service.firstOperator) {
+        lines.push(
+          '',
+          'First start: an operator login was created. Write it down, it is shown only once:',
+          `  e-mail:   ${service.firstOperator.email}`,
+          `  password: ${service.firstOperator.password}`,
+          'Log in with POST /api/auth/login; two-factor enrolment is required at the first login.',
+        );
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+      const stop = async () => {
+        await service.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }),
+  );
+
+// Customers
+const customer = program.command('customer').description('customers (R-T1)');
+customer
+  .command('create')
+  .requiredOption('--name <name>')
+  .requiredOption('--contact-email <email>', 'where notices go')
+  .option('--language <lang>', 'en or fr', 'fr')
+  .option('--phone <phone>')
+  .option('--json', 'print JSON')
+  .action(
+    action(async (o: { name: string; contactEmail: string; language: 'en' | 'fr'; phone?: string; json?: boolean }) => {
+      const input = { name: o.name, contactEmail: o.contactEmail, language: o.language, phone: o.phone ?? null };
+      const created = await withContext((ctx) => recorded(ctx, 'customer.create', {}, input, () => tenancy.createCustomer(ctx, input)));
+      print(created, !!o.json);
+    }),
+  );
+customer
+  .command('list')
+  .option('--json')
+  .action(action(async (o: { json?: boolean }) => print(await withContext((ctx) => tenancy.listCustomers(ctx, { limit: 10_000 })), !!o.json)));
+customer
+  .command('show <id>')
+  .option('--json')
+  .action(
+    action(async (id: string, o: { json?: boolean }) =>
+      print(await withContext(async (ctx) => tenancy.customerView(await tenancy.getCustomerRow(ctx, null, id))), !!o.json),
+    ),
+  );
+
+const admin = program.command('admin').description('customer-admin logins');
+admin
+  .command('create')
+  .requiredOption('--customer <id>')
+  .requiredOption('--email <email>')
+  .option('--password <password>', 'generated and printed when absent')
+  .option('--json')
+  .action(
+    action(async (o: { customer: string; email: string; password?: string; json?: boolean }) => {
+      const input = { email: o.email, ...(o.password ? { password: o.password } : {}) };
+      const created = await withContext((ctx) =>
+        recorded(ctx, 'customer.admin.create', { customerId: o.customer }, input, () => tenancy.createLogin(ctx, o.customer, input)),
+      );
+      print({ ...created.login, ...(created.generatedPassword ? { generatedPassword: created.generatedPassword } : {}) }, !!o.json);
+    }),
+  );
+
+const token = program.command('token').description('API tokens acting for one customer');
+token
+  .command('create')
+  .requiredOption('--customer <id>')
+  .requiredOption('--name <name>')
+  .option('--json')
+  .action(
+    action(async (o: { customer: string; name: string; json?: boolean }) => {
+      const created = await withContext(async (ctx) => {
+        await tenancy.getCustomerRow(ctx, null, o.customer);
+        return recorded(ctx, 'token.create', { customerId: o.customer }, { name: o.name }, () =>
+          createApiToken(ctx, { customerId: o.customer, name: o.name, createdBy: CLI_OPERATOR.id }),
+        );
+      });
+      print({ id: created.token.id, name: created.token.name, token: created.secret }, !!o.json);
+    }),
+  );
+
+// Classes
+const klass = program.command('class').description('account classes: quota, sending limits, features (R-T2, R-M5)');
+klass
+  .command('list')
+  .option('--json')
+  .action(action(async (o: { json?: boolean }) => print(await withContext((ctx) => tenancy.listClasses(ctx)), !!o.json)));
+klass
+  .command('update <id>')
+  .option('--quota-bytes <n>', 'storage quota', parseInteger)
+  .option('--messages-per-minute-per-recipient <n>', 'contract §6 default 100', parseInteger)
+  .option('--recipients-per-message <n>', 'contract §6 default 100', parseInteger)
+  .option('--max-message-bytes <n>', 'contract §6 default 50 MB', parseInteger)
+  .option('--json')
+  .action(
+    action(
+      async (
+        id: string,
+        o: { quotaBytes?: number; messagesPerMinutePerRecipient?: number; recipientsPerMessage?: number; maxMessageBytes?: number; json?: boolean },
+      ) => {
+        const input = {
+          ...(o.quotaBytes !== undefined ? { quotaBytes: o.quotaBytes } : {}),
+          limits: {
+            ...(o.messagesPerMinutePerRecipient !== undefined ? { messagesPerMinutePerRecipient: o.messagesPerMinutePerRecipient } : {}),
+            ...(o.recipientsPerMessage !== undefined ? { recipientsPerMessage: o.recipientsPerMessage } : {}),
+            ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
+          },
+        };
+        print(await withContext((ctx) => recorded(ctx, 'class.update', {}, { id, ...input }, () => tenancy.updateClass(ctx, id, input))), !!o.json);
+      },
+    ),
+  );
+
+// Subscriptions
+const subscription = program.command('subscription').description('subscriptions (R-T2, R-T6)');
+subscription
+  .command('create')
+  .requiredOption('--customer <id>')
+  .requiredOption('--licences <CLASS=COUNT,...>', 'licences per class', parseLicences)
+  .requiredOption('--months <n>', 'initial duration, renewed automatically for the same length', parseInteger)
+  .option('--billing-cycle <cycle>', 'monthly, quarterly or yearly', 'monthly')
+  .option('--pending', 'create without activating')
+  .option('--json')
+  .action(
+    action(async (o: { customer: string; licences: Record<string, number>; months: number; billingCycle: string; pending?: boolean; json?: boolean }) => {
+      const input = { customerId: o.customer, licences: o.licences, months: o.months, billingCycle: o.billingCycle, activate: !o.pending };
+      print(
+        await withContext((ctx) => recorded(ctx, 'subscription.create', { customerId: o.customer }, input, () => tenancy.createSubscription(ctx, input))),
+        !!o.json,
+      );
+    }),
+  );
+subscription
+  .command('show <id>')
+  .description('licences per class, period, domains, labels, sending limits')
+  .option('--json')
+  .action(action(async (id: string, o: { json?: boolean }) => print(await withContext((ctx) => tenancy.getSubscriptionDetails(ctx, null, id)), !!o.json)));
+subscription
+  .command('list')
+  .option('--customer <id>')
+  .option('--json')
+  .action(
+    action(async (o: { customer?: string; json?: boolean }) =>
+      print(await withContext((ctx) => tenancy.listSubscriptions(ctx, null, { limit: 10_000, ...(o.customer ? { customerId: o.customer } : {}) })), !!o.json),
+    ),
+  );
+
+/** A subscription change: `facteur subscription <verb> ID`. */
+function subscriptionChange(
+  verb: string,
+  description: string,
+  kind: string,
+  work: (ctx: AppContext, id: string, arg?: string) => Promise<unknown>,
+  argName?: string,
+) {
+  const cmd = subscription
+    .command(`${verb} <id>${argName ? ` <${argName}>` : ''}`)
+    .description(description)
+    .option('--json');
+  cmd.action(
+    action(async (id: string, ...rest: unknown[]) => {
+      const arg = argName ? (rest[0] as string) : undefined;
+      const o = (argName ? rest[1] : rest[0]) as { json?: boolean };
+      const result = await withContext(async (ctx) => {
+        const row = await tenancy.getSubscriptionRow(ctx.db, null, id);
+        return recorded(ctx, kind, { customerId: row.customer_id, subscriptionId: id }, arg ? { [argName as string]: arg } : {}, () => work(ctx, id, arg));
+      });
+      print(result, !!o.json);
+    }),
+  );
+}
+subscriptionChange('activate', 'activate a pending subscription', 'subscription.activate', (ctx, id) => tenancy.activateSubscription(ctx, null, id));
+subscriptionChange('cancel', 'cancel at the end of the current period', 'subscription.cancel', (ctx, id) => tenancy.cancelSubscription(ctx, null, id));
+subscriptionChange('resume', 'withdraw a cancellation', 'subscription.resume', (ctx, id) => tenancy.resumeSubscription(ctx, null, id));
+subscriptionChange('terminate', 'end the service now', 'subscription.terminate', (ctx, id) => tenancy.endSubscription(ctx, id, 'terminated'));
+subscriptionChange(
+  'renew',
+  'renew for another duration (months)',
+  'subscription.renewal',
+  (ctx, id, months) => tenancy.renewForDuration(ctx, null, id, Number(months)),
+  'months',
+);
+subscriptionChange(
+  'billing-cycle',
+  'change the billing cycle',
+  'subscription.billing-cycle',
+  (ctx, id, cycle) => tenancy.changeBillingCycle(ctx, null, id, cycle as string),
+  'cycle',
+);
+subscriptionChange(
+  'licences',
+  'set licences: CLASS=COUNT[,CLASS=COUNT]',
+  'subscription.licences',
+  (ctx, id, value) => tenancy.setLicences(ctx, id, parseLicences(value as string)),
+  'licences',
+);
+subscriptionChange('label', 'add a label', 'label.add', (ctx, id, name) => tenancy.addLabel(ctx, null, id, { name: name as string }), 'name');
+
+// Domains
+const domain = program.command('domain').description('domains and their DNS records (R-T3)');
+domain
+  .command('add <name>')
+  .requiredOption('--subscription <id>')
+  .option('--json')
+  .action(
+    action(async (name: string, o: { subscription: string; json?: boolean }) => {
+      const result = await withContext(async (ctx) => {
+        const row = await tenancy.getSubscriptionRow(ctx.db, null, o.subscription);
+        const ascii = await tenancy.prepareDomain(ctx, null, o.subscription, name);
+        return recorded(ctx, 'domain.add', { customerId: row.customer_id, subscriptionId: row.id }, { name: ascii }, () =>
+          tenancy.addDomain(ctx, row.id, ascii),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+domain
+  .command('check <name>')
+  .description('check the DNS records live, record by record')
+  .option('--json')
+  .action(
+    action(async (name: string, o: { json?: boolean }) => {
+      const result = await withContext(async (ctx) => {
+        const row = await tenancy.getDomainRow(ctx.db, null, name);
+        return recorded(ctx, 'domain.check', { customerId: row.customer_id, subscriptionId: row.subscription_id }, { domain: row.name }, () =>
+          tenancy.checkDomain(ctx, null, row.id),
+        );
+      });
+      if (o.json) print(result, true);
+      else {
+        for (const r of result.lastCheck?.records ?? []) process.stdout.write(`${r.status.padEnd(8)} ${r.type.padEnd(4)} ${r.host}  ${r.message.en}\n`);
+        process.stdout.write(result.lastCheck?.ok ? 'all records ok\n' : 'some records need attention\n');
+      }
+      if (!result.lastCheck?.ok) process.exitCode = 3;
+    }),
+  );
+domain
+  .command('show <name>')
+  .option('--json')
+  .action(action(async (name: string, o: { json?: boolean }) => print(await withContext((ctx) => tenancy.getDomain(ctx, null, name)), !!o.json)));
+domain
+  .command('alias <name> <alias>')
+  .description('add a domain alias')
+  .option('--json')
+  .action(
+    action(async (name: string, alias: string, o: { json?: boolean }) => {
+      const result = await withContext(async (ctx) => {
+        const row = await tenancy.getDomainRow(ctx.db, null, name);
+        return recorded(ctx, 'domain.alias.add', { customerId: row.customer_id, subscriptionId: row.subscription_id }, { alias }, () =>
+          tenancy.addDomainAlias(ctx, null, row.id, alias),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+
+// Accounts
+const account = program.command('account').description('mail accounts');
+account
+  .command('create <address>')
+  .requiredOption('--class <class>')
+  .option('--password <password>', 'generated and printed when absent')
+  .option('--name <displayName>')
+  .option('--language <lang>', 'en or fr')
+  .option('--json')
+  .action(
+    action(async (address: string, o: { class: string; password?: string; name?: string; language?: 'en' | 'fr'; json?: boolean }) => {
+      const input = {
+        address,
+        classId: o.class,
+        ...(o.password ? { password: o.password } : {}),
+        ...(o.name ? { displayName: o.name } : {}),
+        ...(o.language ? { language: o.language } : {}),
+      };
+      const created = await withContext(async (ctx) => {
+        const sub = await subscriptionOfAddress(ctx, address);
+        return recorded(ctx, 'account.create', { customerId: sub.customer_id, subscriptionId: sub.id }, input, () =>
+          tenancy.createAccount(ctx, null, sub.id, input),
+        );
+      });
+      print({ ...created.account, ...(created.generatedPassword ? { generatedPassword: created.generatedPassword } : {}) }, !!o.json);
+    }),
+  );
+account
+  .command('show <address>')
+  .option('--json')
+  .action(action(async (address: string, o: { json?: boolean }) => print(await withContext((ctx) => tenancy.getAccount(ctx, null, address)), !!o.json)));
+account
+  .command('list')
+  .requiredOption('--subscription <id>')
+  .option('--json')
+  .action(
+    action(async (o: { subscription: string; json?: boolean }) =>
+      print(await withContext((ctx) => tenancy.listAccounts(ctx, null, o.subscription, { limit: 100_000 })), !!o.json),
+    ),
+  );
+account
+  .command('update <address>')
+  .option('--class <class>')
+  .option('--password <password>')
+  .option('--name <displayName>')
+  .option('--status <status>', 'active, disabled or suspended')
+  .option('--json')
+  .action(
+    action(async (address: string, o: { class?: string; password?: string; name?: string; status?: 'active' | 'disabled' | 'suspended'; json?: boolean }) => {
+      const changes = {
+        ...(o.class ? { classId: o.class } : {}),
+        ...(o.password ? { password: o.password } : {}),
+        ...(o.name ? { displayName: o.name } : {}),
+        ...(o.status ? { status: o.status } : {}),
+      };
+      const result = await withContext(async (ctx) => {
+        const row = await tenancy.getAccountRow(ctx.db, null, address);
+        return recorded(ctx, 'account.update', { customerId: row.customer_id, subscriptionId: row.subscription_id }, { address, ...changes }, () =>
+          tenancy.updateAccount(ctx, null, row.id, changes),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+account.command('delete <address>').action(
+  action(async (address: string) => {
+    await withContext(async (ctx) => {
+      const row = await tenancy.getAccountRow(ctx.db, null, address);
+      await recorded(ctx, 'account.delete', { customerId: row.customer_id, subscriptionId: row.subscription_id }, { address }, () =>
+        tenancy.deleteAccount(ctx, null, row.id),
+      );
+    });
+  }),
+);
+
+// Aliases and lists
+const alias = program.command('alias').description('address aliases');
+alias
+  .command('add <address>')
+  .requiredOption('--to <addresses>', 'comma-separated destinations', list)
+  .option('--json')
+  .action(
+    action(async (address: string, o: { to: string[]; json?: boolean }) => {
+      const input = { address, destinations: o.to };
+      const result = await withContext(async (ctx) => {
+        const sub = await subscriptionOfAddress(ctx, address);
+        return recorded(ctx, 'alias.create', { customerId: sub.customer_id, subscriptionId: sub.id }, input, () =>
+          tenancy.createAlias(ctx, null, sub.id, input),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+
+const mailingList = program.command('list').description('mailing lists');
+mailingList
+  .command('create <address>')
+  .option('--name <name>')
+  .option('--members <addresses>', 'comma-separated', list)
+  .option('--policy <policy>', 'who may post: members, anyone or moderators', 'members')
+  .option('--json')
+  .action(
+    action(async (address: string, o: { name?: string; members?: string[]; policy: string; json?: boolean }) => {
+      const input = { address, postingPolicy: o.policy, members: o.members ?? [], ...(o.name ? { name: o.name } : {}) };
+      const result = await withContext(async (ctx) => {
+        const sub = await subscriptionOfAddress(ctx, address);
+        return recorded(ctx, 'list.create', { customerId: sub.customer_id, subscriptionId: sub.id }, { address, members: input.members.length }, () =>
+          tenancy.createList(ctx, null, sub.id, input),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+
+// Tickets, operations, jobs
+program
+  .command('tickets')
+  .description('support tickets, latest first')
+  .option('--status <status>')
+  .option('--json')
+  .action(
+    action(async (o: { status?: string; json?: boolean }) =>
+      print(await withContext((ctx) => tenancy.listTickets(ctx, null, { limit: 500, ...(o.status ? { status: o.status } : {}) })), !!o.json),
+    ),
+  );
+program
+  .command('operations')
+  .description('the journal of operations (R-T5)')
+  .option('--subscription <id>')
+  .option('--limit <n>', 'how many', parseInteger, 50)
+  .option('--json')
+  .action(
+    action(async (o: { subscription?: string; limit: number; json?: boolean }) =>
+      print(await withContext((ctx) => listOperations(ctx, null, { limit: o.limit, ...(o.subscription ? { subscriptionId: o.subscription } : {}) })), !!o.json),
+    ),
+  );
+const jobs = program.command('jobs').description('scheduled jobs');
+jobs
+  .command('run-due')
+  .description('run every scheduled job once now (renewals, recovery of interrupted operations, purges)')
+  .option('--json')
+  .action(action(async (o: { json?: boolean }) => print(await withContext((ctx) => runDueJobs(ctx)), !!o.json)));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,118 @@
+/**
+ * The configuration schema. Its defaults are the documentation: every setting, its default and its
+ * environment override are here. The contract's numbers (§6 limits) are the defaults of the
+ * classes created at first start; the operator changes them per class afterwards, without code.
+ */
+import { type Static, Type as T } from '@sinclair/typebox';
+
+const port = (fallback: number) => T.Integer({ minimum: 0, maximum: 65535, default: fallback });
+
+export const ConfigSchema = T.Object(
+  {
+    dataDir: T.String({ default: './data', minLength: 1, description: 'Where the SQLite file, blobs, keys and certificates live.' }),
+    databaseUrl: T.String({ default: '', description: 'postgres://… to use PostgreSQL; empty for the embedded SQLite file.' }),
+    redisUrl: T.String({ default: '', description: 'redis://… to share limits, locks and the change feed between nodes.' }),
+    rspamdUrl: T.String({ default: '', description: 'http://host:port of an Rspamd normal worker; empty for the built-in scorer.' }),
+    clamd: T.String({ default: '', description: 'host:port or socket path of clamd; empty for the built-in malware checks.' }),
+    hostname: T.String({ default: 'localhost', minLength: 1, description: "This service's public host name (MX, HELO, links)." }),
+    publicUrl: T.String({ default: '', description: 'Base URL of the web interface; defaults to http://<hostname>:<http port>.' }),
+    listenHost: T.String({ default: '0.0.0.0', description: 'Address the listeners bind to.' }),
+    roles: T.Array(T.Union([T.Literal('mx'), T.Literal('submission'), T.Literal('imap'), T.Literal('pop3'), T.Literal('web'), T.Literal('worker')]), {
+      default: ['mx', 'submission', 'imap', 'pop3', 'web', 'worker'],
+    }),
+    ports: T.Object(
+      {
+        mx: port(2525),
+        submission: port(2587),
+        submissions: port(2465),
+        imap: port(2143),
+        imaps: port(2993),
+        pop3: port(2110),
+        pop3s: port(2995),
+        http: port(8080),
+      },
+      { default: {} },
+    ),
+    dns: T.Object(
+      {
+        servers: T.Array(T.String(), { default: [], description: 'DNS servers (host or host:port); empty for the system resolver.' }),
+        timeoutMs: T.Integer({ default: 3000, minimum: 100 }),
+        mxHosts: T.Array(T.String(), { default: [], description: "The provider's MX hosts customers must publish; defaults to [hostname]." }),
+        spfInclude: T.String({ default: '', description: 'The SPF record customers include; defaults to spf.<hostname>.' }),
+        dkimSelectorPrefix: T.String({ default: 'facteur', pattern: '^[a-z0-9][a-z0-9-]{0,40}$' }),
+        dkimKeyBits: T.Integer({ default: 2048, minimum: 1024, maximum: 4096 }),
+      },
+      { default: {} },
+    ),
+    operator: T.Object(
+      {
+        email: T.String({ default: '', description: 'The first operator login, created at first start.' }),
+        password: T.String({ default: '', description: 'Its password; generated and printed once when empty.' }),
+      },
+      { default: {} },
+    ),
+    auth: T.Object(
+      {
+        sessionTtlMinutes: T.Integer({ default: 12 * 60, minimum: 5 }),
+        minPasswordLength: T.Integer({ default: 10, minimum: 8, maximum: 128 }),
+        loginFailuresPerAccount: T.Integer({ default: 10, minimum: 1, description: 'Failed logins per account per window before throttling.' }),
+        loginFailuresPerIp: T.Integer({ default: 50, minimum: 1 }),
+        loginWindowSeconds: T.Integer({ default: 15 * 60, minimum: 1 }),
+        secureCookies: T.Union([T.Literal('auto'), T.Boolean()], { default: 'auto', description: "'auto': Secure when publicUrl is https." }),
+      },
+      { default: {} },
+    ),
+    limits: T.Object(
+      {
+        messagesPerMinutePerRecipient: T.Integer({ default: 100, minimum: 1, description: 'Contract §6.' }),
+        recipientsPerMessage: T.Integer({ default: 100, minimum: 1, description: 'Contract §6.' }),
+        maxMessageBytes: T.Integer({ default: 50 * 1024 * 1024, minimum: 1024, description: 'Contract §6: 50 MB, attachments included.' }),
+        standardMessageBytes: T.Integer({ default: 10 * 1024 * 1024, minimum: 1024, description: 'Contract §6: the size shown as guaranteed.' }),
+      },
+      { default: {} },
+    ),
+    operations: T.Object(
+      {
+        leaseSeconds: T.Integer({ default: 60, minimum: 5, description: 'A running operation whose process stops heart-beating is failed after this.' }),
+      },
+      { default: {} },
+    ),
+    logLevel: T.Union(
+      [T.Literal('fatal'), T.Literal('error'), T.Literal('warn'), T.Literal('info'), T.Literal('debug'), T.Literal('trace'), T.Literal('silent')],
+      {
+        default: 'info',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Environment overrides: FACTEUR_* variable -> setting path. Lists are comma-separated. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  FACTEUR_DATA_DIR: 'dataDir',
+  FACTEUR_DATABASE_URL: 'databaseUrl',
+  FACTEUR_REDIS_URL: 'redisUrl',
+  FACTEUR_RSPAMD_URL: 'rspamdUrl',
+  FACTEUR_CLAMD: 'clamd',
+  FACTEUR_HOSTNAME: 'hostname',
+  FACTEUR_PUBLIC_URL: 'publicUrl',
+  FACTEUR_LISTEN_HOST: 'listenHost',
+  FACTEUR_ROLES: 'roles',
+  FACTEUR_MX_PORT: 'ports.mx',
+  FACTEUR_SUBMISSION_PORT: 'ports.submission',
+  FACTEUR_SUBMISSIONS_PORT: 'ports.submissions',
+  FACTEUR_IMAP_PORT: 'ports.imap',
+  FACTEUR_IMAPS_PORT: 'ports.imaps',
+  FACTEUR_POP3_PORT: 'ports.pop3',
+  FACTEUR_POP3S_PORT: 'ports.pop3s',
+  FACTEUR_HTTP_PORT: 'ports.http',
+  FACTEUR_DNS_SERVERS: 'dns.servers',
+  FACTEUR_MX_HOSTS: 'dns.mxHosts',
+  FACTEUR_SPF_INCLUDE: 'dns.spfInclude',
+  FACTEUR_DKIM_KEY_BITS: 'dns.dkimKeyBits',
+  FACTEUR_OPERATOR_EMAIL: 'operator.email',
+  FACTEUR_OPERATOR_PASSWORD: 'operator.password',
+  FACTEUR_LOG_LEVEL: 'logLevel',
+};

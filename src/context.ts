@@ -1,0 +1,48 @@
+/**
+ * The typed services handed to every module: configuration, storage, DNS, time and logs. Built once
+ * by the composition root (main.ts), by the CLI, and by tests (with a manual clock and a loopback DNS).
+ */
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { LoginThrottle } from './auth/throttle.ts';
+import type { Config } from './config/index.ts';
+import { createResolver, type DnsResolver } from './dns/index.ts';
+import { createLogger, type Logger } from './log/index.ts';
+import { type Clock, systemClock } from './shared/clock.ts';
+import { type BlobStore, type Database, type Engine, FsBlobStore, openStore } from './store/index.ts';
+
+export interface AppContext {
+  config: Config;
+  db: Kysely<Database>;
+  engine: Engine;
+  blobs: BlobStore;
+  resolver: DnsResolver;
+  clock: Clock;
+  log: Logger;
+  throttle: LoginThrottle;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  return {
+    config,
+    db: store.db,
+    engine: store.engine,
+    blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
+    resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
+    clock: options.clock ?? systemClock,
+    log: options.log ?? createLogger(config.logLevel),
+    throttle: new LoginThrottle({
+      failuresPerAccount: config.auth.loginFailuresPerAccount,
+      failuresPerIp: config.auth.loginFailuresPerIp,
+      windowSeconds: config.auth.loginWindowSeconds,
+    }),
+    close: () => store.close(),
+  };
+}

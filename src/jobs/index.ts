@@ -1,0 +1,83 @@
+/**
+ * Scheduled jobs: each has a name, a schedule and a lease in `job_runs`, so with several workers
+ * only one runs a job at a time, and a job that runs twice does no harm (each job is idempotent).
+ * `runDueJobs` runs them all once, now (the `facteur jobs run-due` command and the tests).
+ */
+import { Cron } from 'croner';
+import type { AppContext } from '../context.ts';
+import { recoverInterruptedOperations } from '../operations/index.ts';
+import { renewDueSubscriptions } from '../tenancy/index.ts';
+
+export interface Job {
+  name: string;
+  /** Cron expression (UTC). */
+  schedule: string;
+  run(ctx: AppContext): Promise<unknown>;
+}
+
+export const JOBS: Job[] = [
+  { name: 'subscriptions.renew', schedule: '*/5 * * * *', run: renewDueSubscriptions },
+  { name: 'operations.recover', schedule: '* * * * *', run: recoverInterruptedOperations },
+  {
+    name: 'sessions.purge',
+    schedule: '17 * * * *',
+    run: async (ctx) => Number((await ctx.db.deleteFrom('sessions').where('expires_at', '<=', ctx.clock.now()).executeTakeFirst()).numDeletedRows),
+  },
+];
+
+const LEASE_MS = 10 * 60_000;
+
+/** Takes the job's lease; false when another worker holds it. */
+async function takeLease(ctx: AppContext, name: string): Promise<boolean> {
+  const now = ctx.clock.now();
+  await ctx.db
+    .insertInto('job_runs')
+    .values({ name, last_started_at: null, last_finished_at: null, lease_until: 0, last_result: null })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  const result = await ctx.db
+    .updateTable('job_runs')
+    .set({ lease_until: now + LEASE_MS, last_started_at: now })
+    .where('name', '=', name)
+    .where('lease_until', '<=', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function runJob(ctx: AppContext, job: Job): Promise<{ ran: boolean; result?: unknown }> {
+  if (!(await takeLease(ctx, job.name))) return { ran: false };
+  let result: unknown;
+  try {
+    result = await job.run(ctx);
+    return { ran: true, result };
+  } catch (error) {
+    result = { error: (error as Error).message };
+    ctx.log.error({ event: 'job.failed', job: job.name, err: error }, 'job.failed');
+    throw error;
+  } finally {
+    await ctx.db
+      .updateTable('job_runs')
+      .set({ lease_until: 0, last_finished_at: ctx.clock.now(), last_result: JSON.stringify(result ?? null) })
+      .where('name', '=', job.name)
+      .execute();
+  }
+}
+
+export async function runDueJobs(ctx: AppContext): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const job of JOBS) results[job.name] = (await runJob(ctx, job)).result;
+  return results;
+}
+
+/** Starts the schedules of every job (the worker role); returns a function that stops them. */
+export function startScheduler(ctx: AppContext): () => void {
+  const crons = JOBS.map(
+    (job) =>
+      new Cron(job.schedule, { timezone: 'UTC', protect: true }, () => {
+        void runJob(ctx, job).catch(() => {});
+      }),
+  );
+  return () => {
+    for (const cron of crons) cron.stop();
+  };
+}

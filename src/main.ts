@@ -1,0 +1,57 @@
+/**
+ * Composition root: config -> context -> first-start setup -> listeners and jobs. `startService`
+ * returns a handle whose `close` stops everything in order (listeners, jobs, running operations,
+ * database), so SIGTERM and tests shut down cleanly.
+ */
+import type { AddressInfo } from 'node:net';
+import { type Api, buildApi } from './api/index.ts';
+import type { Config } from './config/index.ts';
+import { type AppContext, type ContextOptions, createContext } from './context.ts';
+import { startScheduler } from './jobs/index.ts';
+import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
+import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
+
+export interface Service {
+  ctx: AppContext;
+  api: Api | undefined;
+  /** The HTTP base URL actually bound (port 0 resolves to a real port). */
+  httpUrl: string | undefined;
+  /** Set on the very first start only: the operator login created then. */
+  firstOperator: { email: string; password: string } | undefined;
+  close(): Promise<void>;
+}
+
+/** First start (and every start): schema (by opening the store), default classes, an operator. */
+export async function prepareData(ctx: AppContext): Promise<{ email: string; password: string } | undefined> {
+  await seedDefaultClasses(ctx);
+  return ensureOperator(ctx);
+}
+
+export async function startService(config: Config, options: ContextOptions = {}): Promise<Service> {
+  const ctx = await createContext(config, options);
+  const firstOperator = await prepareData(ctx);
+  await recoverInterruptedOperations(ctx);
+  let api: Api | undefined;
+  let httpUrl: string | undefined;
+  if (config.roles.includes('web')) {
+    api = await buildApi(ctx);
+    await api.listen({ port: config.ports.http, host: config.listenHost });
+    const address = api.server.address() as AddressInfo;
+    const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
+    httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  }
+  const stopScheduler = config.roles.includes('worker') ? startScheduler(ctx) : () => {};
+  ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, engine: ctx.engine }, 'service.started');
+  return {
+    ctx,
+    api,
+    httpUrl,
+    firstOperator,
+    async close() {
+      stopScheduler();
+      await api?.close();
+      await settleOperations();
+      await ctx.close();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Content-addressed blobs on files. A write goes to a temporary name, is fsync'd, renamed to its
+ * sha256, and the directory is fsync'd: after `put` resolves, the blob survives a crash.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BlobRef, BlobStore } from './types.ts';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  private pathOf(id: string): string {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`invalid blob id ${id}`);
+    return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  async put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobRef> {
+    const tmpDir = path.join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
+    const hash = createHash('sha256');
+    let size = 0;
+    const handle = await open(tmp, 'wx');
+    try {
+      const chunks = data instanceof Uint8Array ? [data] : data;
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        size += chunk.length;
+        await handle.write(chunk);
+      }
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    const id = hash.digest('hex');
+    const target = this.pathOf(id);
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(tmp, target);
+    await fsyncDir(path.dirname(target));
+    return { id, size };
+  }
+
+  read(id: string): Readable {
+    return createReadStream(this.pathOf(id));
+  }
+
+  async has(id: string): Promise<boolean> {
+    return stat(this.pathOf(id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async delete(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+  }
+}

@@ -1,0 +1,16 @@
+import type { Readable } from 'node:stream';
+
+/** A stored blob: its content hash (sha256, hex) and size in bytes. */
+export interface BlobRef {
+  id: string;
+  size: number;
+}
+
+/** Where message bodies and other large contents live. Implementations: FsBlobStore, later S3. */
+export interface BlobStore {
+  /** Stores durably and returns the content id; storing the same content twice is harmless. */
+  put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobRef>;
+  read(id: string): Readable;
+  has(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+}

@@ -1,0 +1,85 @@
+/**
+ * Opens the metadata database: SQLite (better-sqlite3, WAL, synchronous=FULL) by default, PostgreSQL
+ * when a postgres:// URL is given. One schema and one set of migrations, applied on open.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import * as m001 from './migrations/001-initial.ts';
+import type { Database } from './schema.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** postgres://… or empty for SQLite. */
+  databaseUrl: string;
+  /** Directory of the SQLite file (ignored for PostgreSQL). */
+  dataDir: string;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+}
+
+const MIGRATIONS: Record<string, Migration> = { '001-initial': m001 };
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+// int8 (bigint) columns carry epoch milliseconds and counts: well inside Number's exact range.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+function openSqlite(dataDir: string): Kysely<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const sqlite = new SQLite(path.join(dataDir, 'facteur.db'));
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 10000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** The schema named by `?options=-c search_path=NAME` in the URL, if any. */
+function schemaOf(url: string): string | undefined {
+  const options = new URL(url).searchParams.get('options') ?? '';
+  return /search_path=([A-Za-z_][A-Za-z0-9_]*)/.exec(options)?.[1];
+}
+
+/**
+ * PostgreSQL through a pool. A URL may choose a schema with `?options=-c search_path=NAME` (tests
+ * isolate themselves this way); it is created when absent.
+ */
+async function openPostgres(url: string): Promise<Kysely<Database>> {
+  const schema = schemaOf(url);
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists "${schema}"`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 20 });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const engine: Engine = options.databaseUrl ? 'postgres' : 'sqlite';
+  const db = engine === 'postgres' ? await openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+  if (options.migrate !== false) await migrateToLatest(db);
+  return { db, engine, close: () => db.destroy() };
+}

@@ -1,0 +1,305 @@
+/**
+ * The tables, one interface each. Conventions shared by both engines: ids are prefixed text
+ * (shared/ids.ts), times are epoch milliseconds in bigint columns, booleans are 0/1 integers,
+ * structured values are JSON text. Every table a customer owns has `customer_id` (the tenant) first.
+ */
+export type Millis = number;
+export type Flag = 0 | 1;
+
+export interface SettingsTable {
+  key: string;
+  value: string; // JSON
+  updated_at: Millis;
+}
+
+export interface CustomersTable {
+  id: string;
+  name: string;
+  contact_email: string;
+  language: 'en' | 'fr';
+  phone: string | null;
+  address: string | null;
+  vat_number: string | null;
+  status: 'active' | 'suspended' | 'closed';
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** Portal logins: operators (customer_id null) and customer admins. */
+export interface LoginsTable {
+  id: string;
+  customer_id: string | null;
+  role: 'operator' | 'customer_admin';
+  email: string;
+  display_name: string;
+  language: 'en' | 'fr';
+  password_hash: string;
+  totp_secret: string | null;
+  totp_enabled: Flag;
+  /** RFC 6238 §5.2: the last accepted time step, so a code is never accepted twice. */
+  totp_last_step: number | null;
+  recovery_codes: string; // JSON array of argon2 hashes, each used once
+  status: 'active' | 'disabled';
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ClassesTable {
+  id: string; // slug, e.g. "standard"
+  name_en: string;
+  name_fr: string;
+  quota_bytes: number;
+  messages_per_minute_per_recipient: number;
+  recipients_per_message: number;
+  max_message_bytes: number;
+  recipients_per_hour: number | null;
+  recipients_per_day: number | null;
+  features: string; // JSON array of feature names
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  customer_id: string;
+  status: 'pending' | 'active' | 'ended';
+  period_months: number;
+  billing_cycle: 'monthly' | 'quarterly' | 'yearly';
+  /** A renewal for another duration, applied at the next renewal (§8). */
+  next_period_months: number | null;
+  cancel_at_period_end: Flag;
+  activated_at: Millis | null;
+  current_period_start: Millis | null;
+  current_period_end: Millis | null;
+  cancelled_at: Millis | null;
+  ended_at: Millis | null;
+  end_reason: string | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface LicencesTable {
+  customer_id: string;
+  subscription_id: string;
+  class_id: string;
+  quantity: number;
+}
+
+export interface LabelsTable {
+  customer_id: string;
+  id: string;
+  subscription_id: string;
+  name: string;
+  color: string | null;
+  created_at: Millis;
+}
+
+export interface DomainsTable {
+  customer_id: string;
+  id: string;
+  subscription_id: string;
+  name: string; // ASCII (punycode), unique across domains and domain aliases
+  status: 'pending' | 'active';
+  dkim_selector: string;
+  dkim_private_key: string; // PKCS#8 PEM
+  dkim_public_key: string; // base64 SPKI DER, as published in p=
+  last_check: string | null; // JSON DomainCheck
+  checked_at: Millis | null;
+  created_at: Millis;
+}
+
+export interface DomainContactsTable {
+  customer_id: string;
+  domain_id: string;
+  kind: 'administrative' | 'technical' | 'billing';
+  name: string;
+  email: string;
+  phone: string | null;
+}
+
+export interface DomainAliasesTable {
+  customer_id: string;
+  id: string;
+  domain_id: string;
+  name: string;
+  created_at: Millis;
+}
+
+/** One row per hosted domain name (domains and domain aliases), so a name is unique on both engines. */
+export interface DomainNamesTable {
+  name: string;
+  customer_id: string;
+  kind: 'domain' | 'alias';
+  domain_id: string;
+}
+
+/** One row per routable address, whatever owns it, so an address is unique on both engines. */
+export interface AddressesTable {
+  address: string; // addressKey(): lower-cased local part @ ASCII domain
+  customer_id: string;
+  kind: 'account' | 'alias' | 'list';
+  owner_id: string;
+}
+
+export interface AccountsTable {
+  customer_id: string;
+  id: string;
+  subscription_id: string;
+  domain_id: string;
+  address: string;
+  class_id: string;
+  display_name: string;
+  language: 'en' | 'fr';
+  password_hash: string;
+  totp_secret: string | null;
+  totp_enabled: Flag;
+  totp_last_step: number | null;
+  recovery_codes: string;
+  status: 'active' | 'suspended' | 'blocked' | 'disabled';
+  created_at: Millis;
+  updated_at: Millis;
+  password_changed_at: Millis;
+}
+
+export interface AppPasswordsTable {
+  customer_id: string;
+  id: string;
+  account_id: string;
+  name: string;
+  password_hash: string;
+  created_at: Millis;
+  last_used_at: Millis | null;
+}
+
+export interface AliasesTable {
+  customer_id: string;
+  id: string;
+  domain_id: string;
+  address: string;
+  destinations: string; // JSON array of addresses
+  created_at: Millis;
+}
+
+export interface ListsTable {
+  customer_id: string;
+  id: string;
+  domain_id: string;
+  address: string;
+  name: string;
+  posting_policy: 'members' | 'anyone' | 'moderators';
+  moderators: string; // JSON array of addresses
+  created_at: Millis;
+}
+
+export interface ListMembersTable {
+  customer_id: string;
+  list_id: string;
+  address: string;
+  created_at: Millis;
+}
+
+export interface TicketsTable {
+  customer_id: string;
+  id: string;
+  subject: string;
+  category: 'general' | 'unblock' | 'restore' | 'billing' | 'technical';
+  status: 'open' | 'answered' | 'closed';
+  opened_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface TicketMessagesTable {
+  customer_id: string;
+  id: string;
+  ticket_id: string;
+  author_role: 'operator' | 'customer_admin';
+  author_id: string;
+  body: string;
+  created_at: Millis;
+}
+
+export interface OperationsTable {
+  id: string;
+  customer_id: string | null;
+  subscription_id: string | null;
+  kind: string;
+  actor_role: string;
+  actor_id: string;
+  params: string; // JSON
+  status: 'running' | 'succeeded' | 'failed';
+  progress: number; // 0..100
+  progress_message: string | null;
+  result: string | null; // JSON
+  error: string | null; // JSON { code, en, fr }
+  created_at: Millis;
+  finished_at: Millis | null;
+  lease_until: Millis;
+}
+
+/** At most one running operation per subscription: the primary key is the lock. */
+export interface OperationLocksTable {
+  subscription_id: string;
+  operation_id: string;
+  /** 1 for long operations: others are refused at once; 0 for quick ones: others wait briefly. */
+  background: Flag;
+  lease_until: Millis;
+}
+
+export interface SessionsTable {
+  id: string; // sha256 of the cookie secret
+  principal_role: 'operator' | 'customer_admin' | 'user';
+  principal_id: string;
+  customer_id: string | null;
+  /** 'enrol': must set up TOTP first; 'totp': must enter a code; 'full': logged in. */
+  stage: 'enrol' | 'totp' | 'full';
+  csrf_token: string;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+export interface ApiTokensTable {
+  customer_id: string;
+  id: string;
+  name: string;
+  token_hash: string; // sha256 of the secret; the secret is shown once
+  created_by: string;
+  created_at: Millis;
+  last_used_at: Millis | null;
+  expires_at: Millis | null;
+}
+
+export interface JobRunsTable {
+  name: string;
+  last_started_at: Millis | null;
+  last_finished_at: Millis | null;
+  lease_until: Millis;
+  last_result: string | null;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  customers: CustomersTable;
+  logins: LoginsTable;
+  classes: ClassesTable;
+  subscriptions: SubscriptionsTable;
+  licences: LicencesTable;
+  labels: LabelsTable;
+  domains: DomainsTable;
+  domain_contacts: DomainContactsTable;
+  domain_aliases: DomainAliasesTable;
+  domain_names: DomainNamesTable;
+  addresses: AddressesTable;
+  accounts: AccountsTable;
+  app_passwords: AppPasswordsTable;
+  aliases: AliasesTable;
+  lists: ListsTable;
+  list_members: ListMembersTable;
+  tickets: TicketsTable;
+  ticket_messages: TicketMessagesTable;
+  operations: OperationsTable;
+  operation_locks: OperationLocksTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  job_runs: JobRunsTable;
+}

@@ -1,0 +1,97 @@
+/**
+ * Starts the real service for a test: HTTP on a random loopback port, storage on the engine chosen by
+ * FACTEUR_TEST_ENGINE (SQLite in a temporary directory, or PostgreSQL in a schema of its own on
+ * FACTEUR_TEST_DATABASE_URL), and the one resolver pointed at a DNS server on loopback.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/index.ts';
+import type { AppContext } from '../../src/context.ts';
+import { startService } from '../../src/main.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { type DnsServer, startDnsServer, type Zone } from './dns-server.ts';
+
+export const engine = process.env.FACTEUR_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+export const OPERATOR = { email: 'operator@provider.test', password: 'operator-password-1' };
+
+export interface TestService {
+  url: string;
+  ctx: AppContext;
+  dns: DnsServer;
+  clock: ManualClock;
+  dataDir: string;
+  /** Environment for a `facteur` CLI process on the same data. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export function testDatabaseUrl(): string {
+  const url = process.env.FACTEUR_TEST_DATABASE_URL;
+  if (!url) throw new Error('FACTEUR_TEST_ENGINE=postgres needs FACTEUR_TEST_DATABASE_URL');
+  return url;
+}
+
+export async function startTestService(options: { zone?: Zone; overrides?: Record<string, unknown> } = {}): Promise<TestService> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-test-'));
+  const dns = await startDnsServer(options.zone ?? {});
+  const pgSchema = engine === 'postgres' ? `t_${path.basename(dataDir).replace(/[^a-z0-9]/gi, '').toLowerCase()}` : undefined;
+  const databaseUrl = pgSchema ? withSearchPath(testDatabaseUrl(), pgSchema) : '';
+  const clock = new ManualClock(Date.parse('2026-11-26T10:00:00Z'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      databaseUrl,
+      hostname: 'mail.provider.test',
+      listenHost: '127.0.0.1',
+      roles: ['web'],
+      ports: { http: 0 },
+      logLevel: process.env.FACTEUR_TEST_LOG ?? 'silent',
+      operator: OPERATOR,
+      dns: { servers: [dns.address], timeoutMs: 300, dkimKeyBits: 1024 },
+      ...options.overrides,
+    },
+  });
+  const service = await startService(config, { clock });
+  return {
+    url: service.httpUrl as string,
+    ctx: service.ctx,
+    dns,
+    clock,
+    dataDir,
+    env: {
+      FACTEUR_DATA_DIR: dataDir,
+      FACTEUR_DATABASE_URL: databaseUrl,
+      FACTEUR_DNS_SERVERS: dns.address,
+      FACTEUR_HOSTNAME: 'mail.provider.test',
+      FACTEUR_DKIM_KEY_BITS: '1024',
+      FACTEUR_LOG_LEVEL: 'silent',
+    },
+    async close() {
+      await service.close();
+      await dns.close();
+      if (pgSchema) await dropSchema(testDatabaseUrl(), pgSchema);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A PostgreSQL schema per test service: the URL's `options` set search_path on every connection. */
+function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
