@@ -114,5 +114,6 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_DKIM_KEY_BITS: 'dns.dkimKeyBits',
   FACTEUR_OPERATOR_EMAIL: 'operator.email',
   FACTEUR_OPERATOR_PASSWORD: 'operator.password',
+  FACTEUR_OPERATION_LEASE_SECONDS: 'operations.leaseSeconds',
   FACTEUR_LOG_LEVEL: 'logLevel',
 };
