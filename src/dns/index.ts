@@ -4,6 +4,6 @@
  * `createResolver`, so tests point it at a DNS server on loopback and nothing is stubbed.
  */
 
-export { type DkimKey, generateDkimKey } from './dkim-keys.ts';
+export { type DkimKey, dkimRecordValue, dkimSelector, generateDkimKey } from './dkim-keys.ts';
 export { checkDomainRecords, type DomainCheck, type ExpectedRecord, expectedRecords, type RecordCheck } from './records.ts';
 export { createResolver, type DnsResolver } from './resolver.ts';

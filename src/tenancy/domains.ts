@@ -5,8 +5,7 @@
  * and shown in Unicode. The service does not host DNS.
  */
 import type { AppContext } from '../context.ts';
-import { dkimSelector } from '../dns/dkim-keys.ts';
-import { checkDomainRecords, type DomainCheck, type ExpectedRecord, expectedRecords, generateDkimKey } from '../dns/index.ts';
+import { checkDomainRecords, type DomainCheck, dkimSelector, type ExpectedRecord, expectedRecords, generateDkimKey } from '../dns/index.ts';
 import { addressKey, parseAddress, parseDomain } from '../shared/addresses.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { toUnicodeDomain } from '../shared/idn.ts';

@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addMonths } from './clock.ts';
+
+const at = (iso: string) => Date.parse(iso);
+
+test('R-T6 periods are calendar months in UTC, clamped to the last day', () => {
+  assert.equal(addMonths(at('2026-01-15T10:00:00Z'), 1), at('2026-02-15T10:00:00Z'));
+  assert.equal(addMonths(at('2026-01-31T00:00:00Z'), 1), at('2026-02-28T00:00:00Z'));
+  assert.equal(addMonths(at('2028-01-31T00:00:00Z'), 1), at('2028-02-29T00:00:00Z'));
+  assert.equal(addMonths(at('2026-11-26T10:00:00Z'), 12), at('2027-11-26T10:00:00Z'));
+  assert.equal(addMonths(at('2026-12-31T23:59:59Z'), 2), at('2027-02-28T23:59:59Z'));
+});
