@@ -83,6 +83,8 @@ export interface LicencesTable {
   subscription_id: string;
   class_id: string;
   quantity: number;
+  /** Accounts of this class in the subscription, kept in the same transaction as every account change. */
+  used: number;
 }
 
 export interface LabelsTable {

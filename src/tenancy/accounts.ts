@@ -2,12 +2,13 @@
  * Mail accounts (R-T2, R-T4, R-A1): an address at one of the subscription's domains, a class within
  * the licences bought, a password set or generated. Creating or re-classing beyond the licences of
  * a class fails with a clear error and changes nothing. Callers run these inside an operation, which
- * serialises changes per subscription, so the licence count cannot race.
+ * serialises changes per subscription; the licence counter is also taken conditionally, so it cannot race.
  */
 import { checkPasswordRules, generatePassword, hashPassword } from '../auth/passwords.ts';
 import { deleteSessionsOf } from '../auth/sessions.ts';
 import type { AppContext } from '../context.ts';
-import { addressKey, formatAddress, parseAddress } from '../shared/addresses.ts';
+import { addressKey, parseAddress } from '../shared/addresses.ts';
+import { toUnicodeDomain } from '../shared/idn.ts';
 import { AppError, type Language, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { AccountsTable } from '../store/index.ts';
@@ -31,11 +32,34 @@ export interface AccountView {
   passwordChangedAt: string;
 }
 
-export function accountView(row: AccountsTable): AccountView {
+/** The stored address with its domain in Unicode (only IDN domains need decoding). */
+function displayAddress(address: string): string {
+  if (!address.includes('xn--')) return address;
+  const at = address.lastIndexOf('@');
+  return `${address.slice(0, at)}@${toUnicodeDomain(address.slice(at + 1))}`;
+}
+
+/** What a view needs: never the password hash or the TOTP secret. */
+const VIEW_COLUMNS = [
+  'customer_id',
+  'id',
+  'address',
+  'subscription_id',
+  'domain_id',
+  'class_id',
+  'display_name',
+  'language',
+  'status',
+  'totp_enabled',
+  'created_at',
+  'password_changed_at',
+] as const;
+
+export function accountView(row: Pick<AccountsTable, (typeof VIEW_COLUMNS)[number]>): AccountView {
   return {
     id: row.id,
     address: row.address,
-    displayAddress: formatAddress(parseAddress(row.address)),
+    displayAddress: displayAddress(row.address),
     customerId: row.customer_id,
     subscriptionId: row.subscription_id,
     domainId: row.domain_id,
@@ -82,20 +106,49 @@ export async function domainOfSubscription(db: Db, subscriptionId: string, domai
   return row.id;
 }
 
-async function requireLicence(db: Db, subscriptionId: string, classId: string): Promise<void> {
-  const usage = (await licenceUsage(db, subscriptionId)).find((u) => u.classId === classId);
-  if (!usage || usage.available <= 0) {
-    const bought = usage?.quantity ?? 0;
-    throw new AppError(
-      'conflict',
-      'licences-exhausted',
-      text(
-        `All ${bought} licences of class ${classId} are in use: buy more licences or choose another class`,
-        `Les ${bought} licences de la classe ${classId} sont toutes utilisées : achetez des licences ou choisissez une autre classe`,
-      ),
-      { field: 'classId', details: { classId, quantity: bought, used: usage?.used ?? 0 } },
-    );
+function licencesExhausted(classId: string, quantity: number, used: number, wanted = 1): AppError {
+  return new AppError(
+    'conflict',
+    'licences-exhausted',
+    wanted === 1
+      ? text(
+          `All ${quantity} licences of class ${classId} are in use: buy more licences or choose another class`,
+          `Les ${quantity} licences de la classe ${classId} sont toutes utilisées : achetez des licences ou choisissez une autre classe`,
+        )
+      : text(
+          `${wanted} accounts to move but only ${Math.max(0, quantity - used)} free licences of class ${classId}`,
+          `${wanted} comptes à déplacer mais seulement ${Math.max(0, quantity - used)} licences libres de la classe ${classId}`,
+        ),
+    { field: 'classId', details: { classId, quantity, used } },
+  );
+}
+
+/**
+ * Takes `count` licences of a class, or throws `licences-exhausted`. The update is conditional on
+ * the licences left, so two concurrent takers can never both get the last one.
+ */
+async function takeLicences(db: Db, subscriptionId: string, classId: string, count = 1): Promise<void> {
+  if (count === 0) return;
+  const result = await db
+    .updateTable('licences')
+    .set((eb) => ({ used: eb('used', '+', count) }))
+    .where('subscription_id', '=', subscriptionId)
+    .where('class_id', '=', classId)
+    .where((eb) => eb('used', '<=', eb('quantity', '-', count)))
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) {
+    const usage = (await licenceUsage(db, subscriptionId)).find((u) => u.classId === classId);
+    throw licencesExhausted(classId, usage?.quantity ?? 0, usage?.used ?? 0, count);
   }
+}
+
+async function releaseLicences(db: Db, subscriptionId: string, classId: string, count = 1): Promise<void> {
+  await db
+    .updateTable('licences')
+    .set((eb) => ({ used: eb('used', '-', count) }))
+    .where('subscription_id', '=', subscriptionId)
+    .where('class_id', '=', classId)
+    .execute();
 }
 
 function requireSubscriptionUsable(status: string): void {
@@ -153,7 +206,7 @@ export async function createAccount(
     password_changed_at: now,
   };
   await ctx.db.transaction().execute(async (trx) => {
-    await requireLicence(trx, subscriptionId, classId);
+    await takeLicences(trx, subscriptionId, classId);
     await claimAddress(trx, { address: key, customer_id: row.customer_id, kind: 'account', owner_id: row.id });
     await trx.insertInto('accounts').values(row).execute();
   });
@@ -168,7 +221,7 @@ export async function listAccounts(
   page: { limit: number; after?: string; search?: string },
 ): Promise<AccountView[]> {
   await getSubscriptionRow(ctx.db, scope, subscriptionId);
-  let query = ctx.db.selectFrom('accounts').selectAll().where('subscription_id', '=', subscriptionId).orderBy('address').limit(page.limit);
+  let query = ctx.db.selectFrom('accounts').select(VIEW_COLUMNS).where('subscription_id', '=', subscriptionId).orderBy('address').limit(page.limit);
   if (page.after) query = query.where('address', '>', page.after);
   if (page.search) query = query.where('address', 'like', `%${page.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   return (await query.execute()).map(accountView);
@@ -225,7 +278,10 @@ export async function updateAccount(ctx: AppContext, scope: Scope, idOrAddress: 
   }
   // Inside a transaction only `trx` may be used: SQLite has one connection, ctx.db would wait for ever.
   await ctx.db.transaction().execute(async (trx) => {
-    if (newClass !== undefined) await requireLicence(trx, row.subscription_id, newClass);
+    if (newClass !== undefined) {
+      await takeLicences(trx, row.subscription_id, newClass);
+      await releaseLicences(trx, row.subscription_id, row.class_id);
+    }
     await trx.updateTable('accounts').set(next).where('id', '=', row.id).execute();
   });
   if (changes.password !== undefined || (next.status !== 'active' && row.status === 'active')) await deleteSessionsOf(ctx, row.id);
@@ -247,25 +303,18 @@ export async function reclassAccounts(
   await getClassRow(ctx, input.toClassId).catch(() => {
     throw new AppError('invalid', 'unknown-class', text(`No class ${input.toClassId}`, `Aucune classe ${input.toClassId}`), { field: 'toClassId' });
   });
-  let query = ctx.db.selectFrom('accounts').select('id').where('subscription_id', '=', subscriptionId).where('class_id', '!=', input.toClassId);
+  let query = ctx.db.selectFrom('accounts').select(['id', 'class_id']).where('subscription_id', '=', subscriptionId).where('class_id', '!=', input.toClassId);
   if (input.fromClassId) query = query.where('class_id', '=', input.fromClassId);
   if (input.accountIds) query = query.where('id', 'in', input.accountIds.length ? input.accountIds : ['']);
-  const ids = (await query.orderBy('id').execute()).map((r) => r.id);
-  const usage = (await licenceUsage(ctx.db, subscriptionId)).find((u) => u.classId === input.toClassId);
-  if (ids.length > (usage?.available ?? 0)) {
-    throw new AppError(
-      'conflict',
-      'licences-exhausted',
-      text(
-        `${ids.length} accounts to move but only ${usage?.available ?? 0} free licences of class ${input.toClassId}`,
-        `${ids.length} comptes à déplacer mais seulement ${usage?.available ?? 0} licences libres de la classe ${input.toClassId}`,
-      ),
-      { field: 'toClassId' },
-    );
-  }
+  const rows = await query.orderBy('id').execute();
+  const ids = rows.map((r) => r.id);
+  const leaving = new Map<string, number>();
+  for (const row of rows) leaving.set(row.class_id, (leaving.get(row.class_id) ?? 0) + 1);
   await report(10, `moving ${ids.length} accounts to class ${input.toClassId}`);
   const BATCH = 500; // stays under SQLite's and PostgreSQL's bound-parameter limits
   await ctx.db.transaction().execute(async (trx) => {
+    await takeLicences(trx, subscriptionId, input.toClassId, ids.length);
+    for (const [classId, count] of leaving) await releaseLicences(trx, subscriptionId, classId, count);
     for (let i = 0; i < ids.length; i += BATCH) {
       await trx
         .updateTable('accounts')
@@ -283,6 +332,7 @@ export async function deleteAccount(ctx: AppContext, scope: Scope, idOrAddress: 
     await trx.deleteFrom('app_passwords').where('account_id', '=', row.id).execute();
     await trx.deleteFrom('sessions').where('principal_id', '=', row.id).execute();
     await trx.deleteFrom('accounts').where('id', '=', row.id).execute();
+    await releaseLicences(trx, row.subscription_id, row.class_id);
     await releaseAddress(trx, row.address);
   });
   ctx.log.info({ event: 'account.deleted', account: row.id }, 'account.deleted');

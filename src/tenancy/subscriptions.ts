@@ -72,22 +72,10 @@ export async function getSubscriptionRow(db: Db, scope: Scope, id: string): Prom
   return ensureFound(await query.executeTakeFirst(), NOT_FOUND);
 }
 
-/** Licences of a subscription with the accounts using each. */
+/** Licences of a subscription with the accounts using each (a counter kept by the account changes). */
 export async function licenceUsage(db: Db, subscriptionId: string): Promise<LicenceView[]> {
-  const [licences, used] = await Promise.all([
-    db.selectFrom('licences').selectAll().where('subscription_id', '=', subscriptionId).orderBy('class_id').execute(),
-    db
-      .selectFrom('accounts')
-      .select(['class_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('subscription_id', '=', subscriptionId)
-      .groupBy('class_id')
-      .execute(),
-  ]);
-  const usedByClass = new Map(used.map((u) => [u.class_id, Number(u.n)]));
-  const views = licences.map((l) => ({ classId: l.class_id, quantity: l.quantity, used: usedByClass.get(l.class_id) ?? 0, available: 0 }));
-  for (const [classId, n] of usedByClass) if (!views.some((v) => v.classId === classId)) views.push({ classId, quantity: 0, used: n, available: 0 });
-  for (const view of views) view.available = Math.max(0, view.quantity - view.used);
-  return views;
+  const licences = await db.selectFrom('licences').selectAll().where('subscription_id', '=', subscriptionId).orderBy('class_id').execute();
+  return licences.map((l) => ({ classId: l.class_id, quantity: l.quantity, used: l.used, available: Math.max(0, l.quantity - l.used) }));
 }
 
 export async function getSubscription(ctx: AppContext, scope: Scope, id: string): Promise<SubscriptionView> {
@@ -199,6 +187,7 @@ export async function createSubscription(ctx: AppContext, input: SubscriptionInp
       subscription_id: row.id,
       class_id,
       quantity,
+      used: 0,
     }));
     await trx.insertInto('licences').values(licenceRows).execute();
   });
@@ -246,7 +235,7 @@ export async function setLicences(ctx: AppContext, id: string, licences: Record<
     for (const [class_id, quantity] of entries) {
       await trx
         .insertInto('licences')
-        .values({ customer_id: row.customer_id, subscription_id: id, class_id, quantity })
+        .values({ customer_id: row.customer_id, subscription_id: id, class_id, quantity, used: 0 })
         .onConflict((oc) => oc.columns(['subscription_id', 'class_id']).doUpdateSet({ quantity }))
         .execute();
     }

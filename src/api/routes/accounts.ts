@@ -111,7 +111,7 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         tags: ['accounts'],
         summary: 'Move accounts to another class, all or nothing (runs in the background: 202 with the operation)',
         params: IdParams,
-        body: Body({ toClassId: ClassId, fromClassId: T.Optional(ClassId), accountIds: T.Optional(T.Array(Str(100), { maxItems: 100_000 })) }),
+        body: Body({ toClassId: ClassId, fromClassId: T.Optional(ClassId), accountIds: T.Optional(T.Array(Str(100), { maxItems: 10_000 })) }),
       },
     },
     async (request, reply) => {

@@ -1,6 +1,7 @@
 /** Subscriptions and their labels (R-T2, R-T4, R-T6). */
 import { Type as T } from '@sinclair/typebox';
 import type { AppContext } from '../../context.ts';
+import { notFound, text } from '../../shared/errors.ts';
 import {
   activateSubscription,
   addLabel,
@@ -33,6 +34,17 @@ export function subscriptionRoutes(api: Router, ctx: AppContext): void {
     const { id } = request.params as { id: string };
     const row = await getSubscriptionRow(ctx.db, scopeOf(request), id);
     return recorded(ctx, request, { kind, customerId: row.customer_id, subscriptionId: id, params }, work);
+  }
+
+  /** A change to a label, recorded under its customer and subscription (whoever makes it, the operator included). */
+  async function labelChange<R>(request: Parameters<typeof scopeOf>[0], kind: string, params: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
+    const { id } = request.params as { id: string };
+    const scope = scopeOf(request);
+    let query = ctx.db.selectFrom('labels').select(['customer_id', 'subscription_id']).where('id', '=', id);
+    if (scope !== null) query = query.where('customer_id', '=', scope);
+    const label = await query.executeTakeFirst();
+    if (!label) throw notFound(text('No such label', 'Étiquette introuvable'));
+    return recorded(ctx, request, { kind, customerId: label.customer_id, subscriptionId: label.subscription_id, params }, work);
   }
 
   api.post(
@@ -178,9 +190,7 @@ export function subscriptionRoutes(api: Router, ctx: AppContext): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const input = request.body as { name?: string; color?: string | null };
-      return recorded(ctx, request, { kind: 'label.update', customerId: scopeOf(request), subscriptionId: null, params: { id, ...input } }, () =>
-        updateLabel(ctx, scopeOf(request), id, input),
-      );
+      return labelChange(request, 'label.update', { id, ...input }, () => updateLabel(ctx, scopeOf(request), id, input));
     },
   );
 
@@ -189,9 +199,7 @@ export function subscriptionRoutes(api: Router, ctx: AppContext): void {
     { config: { access: [...ADMINS] }, schema: { tags: ['labels'], summary: 'Remove a label', params: IdParams } },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      await recorded(ctx, request, { kind: 'label.delete', customerId: scopeOf(request), subscriptionId: null, params: { id } }, () =>
-        deleteLabel(ctx, scopeOf(request), id),
-      );
+      await labelChange(request, 'label.delete', { id }, () => deleteLabel(ctx, scopeOf(request), id));
       return reply.code(204).send();
     },
   );

@@ -86,6 +86,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('subscription_id', 'text', (c) => c.notNull().references('subscriptions.id'))
     .addColumn('class_id', 'text', (c) => c.notNull().references('classes.id'))
     .addColumn('quantity', 'integer', (c) => c.notNull())
+    .addColumn('used', 'integer', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('licences_pk', ['subscription_id', 'class_id'])
     .execute();
 
