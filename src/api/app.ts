@@ -33,6 +33,8 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
     genReqId: () => crypto.randomUUID(),
+    // The router's own refusals (a malformed URL, a path parameter over 100 characters) as problem+json too.
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error),
   });
 
   const validators = createValidators();
@@ -46,6 +48,8 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
     ),
   );
 
+  // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
+  app.removeContentTypeParser('text/plain');
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

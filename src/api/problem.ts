@@ -49,7 +49,46 @@ interface ValidationItem {
   instancePath?: string;
   keyword?: string;
   message?: string;
-  params?: { missingProperty?: string; additionalProperty?: string };
+  params?: { missingProperty?: string; additionalProperty?: string; type?: string; limit?: number };
+}
+
+const TYPE_NAMES: Record<string, Text> = {
+  string: text('a string', 'une chaîne de caractères'),
+  integer: text('a whole number', 'un nombre entier'),
+  number: text('a number', 'un nombre'),
+  boolean: text('true or false', 'true ou false'),
+  object: text('an object', 'un objet'),
+  array: text('a list', 'une liste'),
+  null: text('null', 'null'),
+};
+
+/** The schema keyword that failed, said in both languages (Ajv's own messages are English only). */
+function reasonOf(item: ValidationItem): Text {
+  const limit = item.params?.limit;
+  switch (item.keyword) {
+    case 'type': {
+      const names = (item.params?.type ?? '').split(',').map((t) => TYPE_NAMES[t] ?? text(t, t));
+      return text(`must be ${names.map((n) => n.en).join(' or ')}`, `doit être ${names.map((n) => n.fr).join(' ou ')}`);
+    }
+    case 'maxLength':
+      return text(`must have at most ${limit} characters`, `doit comporter au plus ${limit} caractères`);
+    case 'minLength':
+      return text(`must have at least ${limit} characters`, `doit comporter au moins ${limit} caractères`);
+    case 'minimum':
+      return text(`must be at least ${limit}`, `doit valoir au moins ${limit}`);
+    case 'maximum':
+      return text(`must be at most ${limit}`, `doit valoir au plus ${limit}`);
+    case 'maxItems':
+      return text(`must have at most ${limit} items`, `doit comporter au plus ${limit} éléments`);
+    case 'pattern':
+      return text('has not the expected form', "n'a pas la forme attendue");
+    case 'const':
+    case 'enum':
+    case 'anyOf':
+      return text('is not one of the allowed values', "n'est pas l'une des valeurs permises");
+    default:
+      return text(item.message ?? 'is invalid', 'est invalide');
+  }
 }
 
 /** Turns Fastify's schema validation errors into an AppError naming the field. */
@@ -68,10 +107,15 @@ function fromValidation(error: FastifyError & { validation: ValidationItem[]; va
   if (item.keyword === 'required') {
     return new AppError('invalid', 'missing-field', text(`Missing field ${field}${where}`, `Champ manquant ${field}${where}`), { field });
   }
-  const reason = item.message ?? 'invalid';
-  return new AppError('invalid', 'invalid-field', text(`Invalid value for ${field}${where}: ${reason}`, `Valeur invalide pour ${field}${where} : ${reason}`), {
-    field,
-  });
+  const reason = reasonOf(item);
+  return new AppError(
+    'invalid',
+    'invalid-field',
+    text(`Invalid value for ${field}${where}: ${reason.en}`, `Valeur invalide pour ${field}${where} : ${reason.fr}`),
+    {
+      field,
+    },
+  );
 }
 
 /** Errors Fastify raises itself (bad JSON, too large, wrong content type) as AppErrors. */
@@ -88,6 +132,10 @@ function fromFastify(error: FastifyError): AppError | undefined {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('invalid', 'unsupported-media-type', text('Send the body as application/json', 'Envoyez le corps en application/json'));
+    case 'FST_ERR_BAD_URL':
+      return new AppError('invalid', 'invalid-url', text('The URL is malformed', "L'URL est mal formée"));
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('invalid', 'invalid-url', text('A path parameter is too long', 'Un paramètre du chemin est trop long'));
   }
   if (error instanceof SyntaxError) {
     return new AppError('invalid', 'invalid-json', text('The request body is not valid JSON', "Le corps de la requête n'est pas du JSON valide"), {

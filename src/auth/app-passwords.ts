@@ -64,7 +64,8 @@ export async function deleteAppPassword(ctx: AppContext, accountId: string, id: 
 
 /**
  * Authenticates a mail client (IMAP, POP3, SMTP AUTH). Accounts with 2FA accept only app passwords;
- * others accept their password or an app password. Throttled like portal logins.
+ * others accept their password or an app password. Throttled like portal logins. Only active accounts
+ * get in (`account-not-active` once the credentials are right).
  */
 export async function verifyMailLogin(ctx: AppContext, input: { username: string; password: string; ip: string }): Promise<AccountsTable> {
   const address = normalizeAddress(input.username);
@@ -82,6 +83,15 @@ export async function verifyMailLogin(ctx: AppContext, input: { username: string
     throw INVALID_CREDENTIALS();
   }
   await ctx.throttle.recordSuccess(key);
+  // As at the portal: a disabled, suspended or blocked account (or one whose service ended) has no mail access.
+  if (account.status !== 'active') {
+    throw new AppError(
+      'forbidden',
+      'account-not-active',
+      text('This account is suspended or disabled: contact support', 'Ce compte est suspendu ou désactivé : contactez le support'),
+      { details: { status: account.status } },
+    );
+  }
   return account;
 }
 

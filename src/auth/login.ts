@@ -159,14 +159,30 @@ export async function verifySecondFactor(ctx: AppContext, session: SessionsTable
   const trimmed = code.trim();
   if (holder.totpSecret && holder.totpEnabled) {
     const step = await verifyTotp(holder.totpSecret, trimmed, holder.totpLastStep, ctx.clock.now());
+    // Both updates are conditional on what was read, so that two logins racing with one code (or one
+    // recovery code) cannot both get in (RFC 6238 §5.2).
     if (step !== undefined) {
-      await updateHolder(ctx, holder, { totp_last_step: step });
-      await setSessionStage(ctx, session.id, 'full');
-      return;
+      const stepClaimed = await ctx.db
+        .updateTable(holder.table)
+        .set({ totp_last_step: step, updated_at: ctx.clock.now() })
+        .where('id', '=', holder.id)
+        .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+        .executeTakeFirst();
+      if (Number(stepClaimed.numUpdatedRows) > 0) {
+        await setSessionStage(ctx, session.id, 'full');
+        return;
+      }
     }
     const remaining = useRecoveryCode(holder.recoveryCodes, trimmed);
-    if (remaining) {
-      await updateHolder(ctx, holder, { recovery_codes: JSON.stringify(remaining) });
+    const claimed = remaining
+      ? await ctx.db
+          .updateTable(holder.table)
+          .set({ recovery_codes: JSON.stringify(remaining), updated_at: ctx.clock.now() })
+          .where('id', '=', holder.id)
+          .where('recovery_codes', '=', JSON.stringify(holder.recoveryCodes))
+          .executeTakeFirst()
+      : undefined;
+    if (remaining && Number(claimed?.numUpdatedRows ?? 0) > 0) {
       await setSessionStage(ctx, session.id, 'full');
       ctx.log.info({ event: 'auth.recovery_code_used', principal: holder.id, remaining: remaining.length }, 'auth.recovery_code_used');
       return;

@@ -12,7 +12,7 @@ import { type AppContext, createContext } from '../context.ts';
 import { runDueJobs } from '../jobs/index.ts';
 import { createLogger } from '../log/index.ts';
 import { prepareData, startService } from '../main.ts';
-import { listOperations, runOperation } from '../operations/index.ts';
+import { listOperations, operationView, runOperation } from '../operations/index.ts';
 import { parseAddress } from '../shared/addresses.ts';
 import type { SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
@@ -482,7 +482,12 @@ program
   .option('--json')
   .action(
     action(async (o: { subscription?: string; limit: number; json?: boolean }) =>
-      print(await withContext((ctx) => listOperations(ctx, null, { limit: o.limit, ...(o.subscription ? { subscriptionId: o.subscription } : {}) })), !!o.json),
+      print(
+        (await withContext((ctx) => listOperations(ctx, null, { limit: o.limit, ...(o.subscription ? { subscriptionId: o.subscription } : {}) }))).map(
+          operationView,
+        ),
+        !!o.json,
+      ),
     ),
   );
 const jobs = program.command('jobs').description('scheduled jobs');

@@ -7,10 +7,7 @@ import { ConfigError, loadConfig } from './index.ts';
 
 test('defaults are the contract values and the documented ports', () => {
   const config = loadConfig({ env: {} });
-  assert.deepEqual(
-    { ...config.ports },
-    { mx: 2525, submission: 2587, submissions: 2465, imap: 2143, imaps: 2993, pop3: 2110, pop3s: 2995, http: 8080 },
-  );
+  assert.deepEqual({ ...config.ports }, { mx: 2525, submission: 2587, submissions: 2465, imap: 2143, imaps: 2993, pop3: 2110, pop3s: 2995, http: 8080 });
   assert.equal(config.limits.messagesPerMinutePerRecipient, 100); // contract §6
   assert.equal(config.limits.recipientsPerMessage, 100);
   assert.equal(config.limits.maxMessageBytes, 50 * 1024 * 1024);
@@ -34,8 +31,17 @@ test('environment overrides the file, and both override defaults', async () => {
 });
 
 test('an invalid value stops start-up with a message naming the setting and its variable', () => {
-  assert.throws(() => loadConfig({ env: { FACTEUR_HTTP_PORT: 'abc' } }), (e: unknown) => e instanceof ConfigError && /ports\.http \(FACTEUR_HTTP_PORT\)/.test(e.message));
-  assert.throws(() => loadConfig({ env: { FACTEUR_IMAP_PORT: '70000' } }), (e: unknown) => e instanceof ConfigError && /FACTEUR_IMAP_PORT/.test(e.message));
-  assert.throws(() => loadConfig({ env: { FACTEUR_DATABASE_URL: 'mysql://x' } }), (e: unknown) => e instanceof ConfigError && /FACTEUR_DATABASE_URL/.test(e.message));
+  assert.throws(
+    () => loadConfig({ env: { FACTEUR_HTTP_PORT: 'abc' } }),
+    (e: unknown) => e instanceof ConfigError && /ports\.http \(FACTEUR_HTTP_PORT\)/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ env: { FACTEUR_IMAP_PORT: '70000' } }),
+    (e: unknown) => e instanceof ConfigError && /FACTEUR_IMAP_PORT/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ env: { FACTEUR_DATABASE_URL: 'mysql://x' } }),
+    (e: unknown) => e instanceof ConfigError && /FACTEUR_DATABASE_URL/.test(e.message),
+  );
   assert.throws(() => loadConfig({ env: {}, overrides: { unknownSetting: 1 } }), ConfigError);
 });

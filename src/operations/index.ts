@@ -59,11 +59,20 @@ async function insertOperation(ctx: AppContext, spec: OperationSpec): Promise<Op
   return op;
 }
 
-/** Passwords never reach the journal. */
-function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Passwords and secrets never reach the journal, at any depth of the parameters or of the result
+ * (a created account's generated password, a new API token's secret are shown to the caller once).
+ */
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) out[key] = /password|secret|token/i.test(key) && value !== undefined ? '[redacted]' : value;
+  for (const [key, item] of Object.entries(value)) out[key] = /password|secret|token/i.test(key) && item !== undefined ? '[redacted]' : redact(item);
   return out;
+}
+
+function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+  return redact(params) as Record<string, unknown>;
 }
 
 function busyError(holder: Operation | undefined): AppError {
@@ -118,7 +127,7 @@ async function finish(ctx: AppContext, op: Operation, outcome: { result: unknown
   if ('result' in outcome) {
     await ctx.db
       .updateTable('operations')
-      .set({ status: 'succeeded', progress: 100, result: JSON.stringify(outcome.result ?? null), finished_at: now })
+      .set({ status: 'succeeded', progress: 100, result: JSON.stringify(redact(outcome.result ?? null)), finished_at: now })
       .where('id', '=', op.id)
       .execute();
     ctx.log.info({ event: 'operation.succeeded', operation: op.id, kind: op.kind, ms: now - op.created_at }, 'operation.succeeded');
@@ -250,6 +259,26 @@ export async function recoverInterruptedOperations(ctx: AppContext): Promise<num
   const stale = await ctx.db.selectFrom('operations').select('id').where('status', '=', 'running').where('lease_until', '<=', ctx.clock.now()).execute();
   for (const { id } of stale) await failInterrupted(ctx, id);
   return stale.length;
+}
+
+/** An operation as the API and the CLI show it. */
+export function operationView(op: Operation) {
+  return {
+    id: op.id,
+    kind: op.kind,
+    status: op.status,
+    progress: op.progress,
+    progressMessage: op.progress_message,
+    customerId: op.customer_id,
+    subscriptionId: op.subscription_id,
+    actor: { role: op.actor_role, id: op.actor_id },
+    params: JSON.parse(op.params) as unknown,
+    result: op.result ? (JSON.parse(op.result) as unknown) : null,
+    error: op.error ? (JSON.parse(op.error) as unknown) : null,
+    createdAt: new Date(op.created_at).toISOString(),
+    finishedAt: op.finished_at ? new Date(op.finished_at).toISOString() : null,
+    durationMs: op.finished_at ? op.finished_at - op.created_at : null,
+  };
 }
 
 export async function getOperation(ctx: AppContext, scope: string | null, id: string): Promise<Operation | undefined> {

@@ -10,7 +10,18 @@ test('domains: valid names are kept in lower-case ASCII', () => {
 });
 
 test('domains: invalid names are refused', () => {
-  for (const bad of ['', 'localhost', 'exa mple.com', '-bad.test', 'bad-.test', 'a..b', '1.2.3.4', `${'a'.repeat(64)}.test`, `${'abc.'.repeat(70)}test`, 'under_score.test']) {
+  for (const bad of [
+    '',
+    'localhost',
+    'exa mple.com',
+    '-bad.test',
+    'bad-.test',
+    'a..b',
+    '1.2.3.4',
+    `${'a'.repeat(64)}.test`,
+    `${'abc.'.repeat(70)}test`,
+    'under_score.test',
+  ]) {
     assert.equal(normalizeDomain(bad), undefined, bad);
   }
 });

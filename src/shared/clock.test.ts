@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addMonths } from './clock.ts';
+import { addMonths, monthsBetween } from './clock.ts';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -10,4 +10,10 @@ test('R-T6 periods are calendar months in UTC, clamped to the last day', () => {
   assert.equal(addMonths(at('2028-01-31T00:00:00Z'), 1), at('2028-02-29T00:00:00Z'));
   assert.equal(addMonths(at('2026-11-26T10:00:00Z'), 12), at('2027-11-26T10:00:00Z'));
   assert.equal(addMonths(at('2026-12-31T23:59:59Z'), 2), at('2027-02-28T23:59:59Z'));
+});
+
+test('R-T6 months between two period boundaries', () => {
+  assert.equal(monthsBetween(at('2026-01-31T00:00:00Z'), at('2026-02-28T00:00:00Z')), 1);
+  assert.equal(monthsBetween(at('2026-01-31T00:00:00Z'), at('2027-03-31T00:00:00Z')), 14);
+  assert.equal(addMonths(at('2026-01-31T00:00:00Z'), monthsBetween(at('2026-01-31T00:00:00Z'), at('2026-02-28T00:00:00Z')) + 1), at('2026-03-31T00:00:00Z'));
 });

@@ -34,3 +34,10 @@ export function addMonths(epochMs: number, months: number): number {
   date.setUTCDate(Math.min(day, lastDay));
   return date.getTime();
 }
+
+/** Whole calendar months from one instant's month to another's, in UTC (the day is not counted). */
+export function monthsBetween(fromMs: number, toMs: number): number {
+  const from = new Date(fromMs);
+  const to = new Date(toMs);
+  return (to.getUTCFullYear() - from.getUTCFullYear()) * 12 + (to.getUTCMonth() - from.getUTCMonth());
+}

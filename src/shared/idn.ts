@@ -64,8 +64,15 @@ export function decodePunycode(input: string): string | undefined {
   return String.fromCodePoint(...output);
 }
 
+/**
+ * Characters the URL parser would read as user info, port, path, query or fragment (`user@site.test`,
+ * `site.test:25`, `site.test/x` all parse to `site.test`), drop (tab, newline) or decode (`%6d`).
+ */
+const NOT_IN_A_HOST = /[\s/\\?#@:%[\]]/;
+
 /** ASCII (punycode) form of a domain, lower-cased; undefined if the URL parser rejects it. */
 export function toAsciiDomain(domain: string): string | undefined {
+  if (NOT_IN_A_HOST.test(domain)) return undefined;
   try {
     const host = new URL(`http://${domain}/`).hostname;
     return host.endsWith('.') ? host.slice(0, -1) : host;

@@ -8,8 +8,8 @@ import { checkPasswordRules, generatePassword, hashPassword } from '../auth/pass
 import { deleteSessionsOf } from '../auth/sessions.ts';
 import type { AppContext } from '../context.ts';
 import { addressKey, parseAddress } from '../shared/addresses.ts';
-import { toUnicodeDomain } from '../shared/idn.ts';
 import { AppError, type Language, text } from '../shared/errors.ts';
+import { toUnicodeDomain } from '../shared/idn.ts';
 import { newId } from '../shared/ids.ts';
 import type { AccountsTable } from '../store/index.ts';
 import { getClassRow } from './classes.ts';

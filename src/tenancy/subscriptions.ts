@@ -5,7 +5,7 @@
  * point for the retention rules (R-B3).
  */
 import type { AppContext } from '../context.ts';
-import { addMonths } from '../shared/clock.ts';
+import { addMonths, monthsBetween } from '../shared/clock.ts';
 import { AppError, invalid, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { LicencesTable, SubscriptionsTable } from '../store/index.ts';
@@ -291,6 +291,15 @@ export async function resumeSubscription(ctx: AppContext, scope: Scope, id: stri
   return getSubscription(ctx, scope, id);
 }
 
+/** Ends the open sessions of a subscription's users: at the end of service their contents are inaccessible at once (R-B3). */
+async function endUserSessions(db: Db, subscriptionId: string): Promise<void> {
+  await db
+    .deleteFrom('sessions')
+    .where('principal_role', '=', 'user')
+    .where('principal_id', 'in', db.selectFrom('accounts').select('id').where('subscription_id', '=', subscriptionId))
+    .execute();
+}
+
 /**
  * Ends the service now (R-B3 hand-off): accounts become inaccessible at once; the retention and purge
  * rules of the lifecycle module apply from `ended_at`.
@@ -298,8 +307,16 @@ export async function resumeSubscription(ctx: AppContext, scope: Scope, id: stri
 export async function endSubscription(ctx: AppContext, id: string, reason: 'cancelled' | 'terminated' | 'non-renewal'): Promise<SubscriptionView> {
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (trx) => {
-    await trx.updateTable('subscriptions').set({ status: 'ended', ended_at: now, end_reason: reason, updated_at: now }).where('id', '=', id).execute();
+    const result = await trx
+      .updateTable('subscriptions')
+      .set({ status: 'ended', ended_at: now, end_reason: reason, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '!=', 'ended')
+      .executeTakeFirst();
+    // An ended subscription keeps its end (the retention of R-B3 counts from it).
+    if (Number(result.numUpdatedRows) === 0) requireActive(await getSubscriptionRow(trx, null, id));
     await trx.updateTable('accounts').set({ status: 'disabled', updated_at: now }).where('subscription_id', '=', id).execute();
+    await endUserSessions(trx, id);
   });
   ctx.log.info({ event: 'subscription.ended', subscription: id, reason }, 'subscription.ended');
   return getSubscription(ctx, null, id);
@@ -326,23 +343,28 @@ export async function renewDueSubscriptions(ctx: AppContext): Promise<{ renewed:
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) > 0) {
         await ctx.db.updateTable('accounts').set({ status: 'disabled', updated_at: now }).where('subscription_id', '=', row.id).execute();
+        await endUserSessions(ctx.db, row.id);
         ctx.log.info({ event: 'subscription.ended', subscription: row.id, reason: 'cancelled' }, 'subscription.ended');
         ended++;
       }
       continue;
     }
+    // Period ends count months from the activation, so a subscription activated on the 31st ends
+    // on Feb 28 and then on Mar 31, not on the 28th for ever after.
+    const anchor = row.activated_at ?? (row.current_period_start as number);
+    const months = row.next_period_months ?? row.period_months;
     let start = row.current_period_end as number;
-    let months = row.next_period_months ?? row.period_months;
-    let end = addMonths(start, months);
+    let end = addMonths(anchor, monthsBetween(anchor, start) + months);
     while (end <= now) {
       start = end;
-      months = row.next_period_months ?? row.period_months;
-      end = addMonths(start, months);
+      end = addMonths(anchor, monthsBetween(anchor, start) + months);
     }
     const result = await ctx.db
       .updateTable('subscriptions')
       .set({ period_months: months, next_period_months: null, current_period_start: start, current_period_end: end, updated_at: now })
       .where('id', '=', row.id)
+      .where('status', '=', 'active')
+      .where('cancel_at_period_end', '=', 0) // a cancellation that landed since the read wins
       .where('current_period_end', '=', row.current_period_end)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) {

@@ -2,6 +2,7 @@
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
+import { AppError, text } from '../../shared/errors.ts';
 import {
   addListMembers,
   createAccount,
@@ -13,6 +14,7 @@ import {
   getAccount,
   getAccountRow,
   getAlias,
+  getClassRow,
   getList,
   getSubscriptionRow,
   listAccounts,
@@ -92,7 +94,7 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         tags: ['accounts'],
         summary: 'List accounts by address, page by page (pass `next` as `after`)',
         params: IdParams,
-        querystring: T.Composite([PageQuery, T.Object({ search: T.Optional(Str(320)) })]),
+        querystring: PageQuery({ search: T.Optional(Str(320)) }),
       },
     },
     async (request) => {
@@ -119,6 +121,10 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
       const input = request.body as { toClassId: string; fromClassId?: string; accountIds?: string[] };
       const subscription = await getSubscriptionRow(ctx.db, scopeOf(request), id);
       const scope = scopeOf(request);
+      // Bad input is refused at once, not after the 202 (like a domain's name, see prepareDomain).
+      await getClassRow(ctx, input.toClassId).catch(() => {
+        throw new AppError('invalid', 'unknown-class', text(`No class ${input.toClassId}`, `Aucune classe ${input.toClassId}`), { field: 'toClassId' });
+      });
       const op = await started(
         ctx,
         request,

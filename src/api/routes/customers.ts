@@ -37,7 +37,7 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
 
   api.get(
     '/customers',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customers (a customer admin sees its own)', querystring: PageQuery } },
+    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customers (a customer admin sees its own)', querystring: PageQuery() } },
     async (request) => {
       const scope = scopeOf(request);
       if (scope !== null) return { items: [customerView(await getCustomerRow(ctx, scope, scope))] };

@@ -15,7 +15,7 @@ import {
   removeDomainAlias,
   setDomainContacts,
 } from '../../tenancy/index.ts';
-import { Body, IdParams, operationView, type Router, recorded, Str, scopeOf, started } from './helpers.ts';
+import { Body, IdParams, operationView, Query, type Router, recorded, Str, scopeOf, started } from './helpers.ts';
 
 const ADMINS = ['operator', 'customer_admin'] as const;
 const Contact = T.Optional(Body({ name: Str(200), email: Str(320), phone: T.Optional(T.Union([Str(40), T.Null()])) }));
@@ -66,7 +66,7 @@ export function domainRoutes(api: Router, ctx: AppContext): void {
     '/domains',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['domains'], summary: 'List domains', querystring: T.Object({ subscriptionId: T.Optional(Str(100)) }) },
+      schema: { tags: ['domains'], summary: 'List domains', querystring: Query({ subscriptionId: T.Optional(Str(100)) }) },
     },
     async (request) => {
       const { subscriptionId } = request.query as { subscriptionId?: string };

@@ -4,6 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { customerScope, type Principal } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
 import { type Operation, type Progress, runOperation, startOperation } from '../../operations/index.ts';
+
+export { operationView } from '../../operations/index.ts';
+
 import type { Scope } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
 
@@ -15,13 +18,20 @@ export function scopeOf(request: FastifyRequest): Scope {
 
 export const IdParams = T.Object({ id: T.String({ maxLength: 100 }) });
 
-export const PageQuery = T.Object(
-  {
-    limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
-    after: T.Optional(T.String({ maxLength: 400 })),
-  },
-  { additionalProperties: false },
-);
+/** A strict query string: unknown parameters are errors (a typo must not widen a listing). */
+export function Query<P extends Record<string, TSchema>>(properties: P) {
+  return T.Object(properties, { additionalProperties: false });
+}
+
+const PAGE = {
+  limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  after: T.Optional(T.String({ maxLength: 400 })),
+};
+
+/** Paging by cursor (`after` is the last item's key, returned as `next`), plus the given filters. */
+export function PageQuery<P extends Record<string, TSchema>>(filters: P = {} as P) {
+  return Query({ ...PAGE, ...filters });
+}
 
 /** A strict body schema: unknown fields are errors. */
 export function Body<P extends Record<string, TSchema>>(properties: P) {
@@ -46,25 +56,6 @@ export function recorded<T>(ctx: AppContext, request: FastifyRequest, target: Op
 /** Starts a long change in the background; the route answers 202 with the operation to poll. */
 export function started(ctx: AppContext, request: FastifyRequest, target: OperationTarget, work: (progress: Progress) => Promise<unknown>): Promise<Operation> {
   return startOperation(ctx, { ...target, actor: principalOf(request) }, work);
-}
-
-export function operationView(op: Operation) {
-  return {
-    id: op.id,
-    kind: op.kind,
-    status: op.status,
-    progress: op.progress,
-    progressMessage: op.progress_message,
-    customerId: op.customer_id,
-    subscriptionId: op.subscription_id,
-    actor: { role: op.actor_role, id: op.actor_id },
-    params: JSON.parse(op.params) as unknown,
-    result: op.result ? (JSON.parse(op.result) as unknown) : null,
-    error: op.error ? (JSON.parse(op.error) as unknown) : null,
-    createdAt: new Date(op.created_at).toISOString(),
-    finishedAt: op.finished_at ? new Date(op.finished_at).toISOString() : null,
-    durationMs: op.finished_at ? op.finished_at - op.created_at : null,
-  };
 }
 
 export function actorOf(request: FastifyRequest): Principal {

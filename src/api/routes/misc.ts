@@ -18,7 +18,7 @@ import {
 } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
 import { languageOf } from '../problem.ts';
-import { Body, IdParams, Lang, operationView, type Router, recorded, Str, scopeOf } from './helpers.ts';
+import { Body, IdParams, Lang, operationView, Query, type Router, recorded, Str, scopeOf } from './helpers.ts';
 
 const OPERATOR = ['operator'] as const;
 const ADMINS = ['operator', 'customer_admin'] as const;
@@ -116,7 +116,7 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
       schema: {
         tags: ['operations'],
         summary: 'The journal of operations: who, what, when, result',
-        querystring: T.Object({
+        querystring: Query({
           subscriptionId: T.Optional(Str(100)),
           status: T.Optional(T.Union([T.Literal('running'), T.Literal('succeeded'), T.Literal('failed')])),
           limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
@@ -178,7 +178,7 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
       schema: {
         tags: ['tickets'],
         summary: 'List tickets, latest activity first',
-        querystring: T.Object({
+        querystring: Query({
           status: T.Optional(T.Union([T.Literal('open'), T.Literal('answered'), T.Literal('closed')])),
           customerId: T.Optional(Str(100)),
           limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
@@ -221,7 +221,7 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
 
   // FAQ (R-T4): public, so the login page can link to it.
   const settings = () => ({ hostname: ctx.config.hostname, ports: ctx.config.ports, webUrl: ctx.config.publicUrl });
-  const LangQuery = T.Object({ lang: T.Optional(Lang) });
+  const LangQuery = Query({ lang: T.Optional(Lang) });
   api.get(
     '/faq',
     { config: { access: 'public' }, schema: { tags: ['faq'], summary: 'Client configuration pages (lang=fr|en)', querystring: LangQuery } },

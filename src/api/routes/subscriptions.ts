@@ -73,7 +73,7 @@ export function subscriptionRoutes(api: Router, ctx: AppContext): void {
     '/subscriptions',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['subscriptions'], summary: 'List subscriptions', querystring: T.Composite([PageQuery, T.Object({ customerId: T.Optional(Str(100)) })]) },
+      schema: { tags: ['subscriptions'], summary: 'List subscriptions', querystring: PageQuery({ customerId: T.Optional(Str(100)) }) },
     },
     async (request) => {
       const { limit = 100, after, customerId } = request.query as { limit?: number; after?: string; customerId?: string };
