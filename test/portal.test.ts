@@ -191,7 +191,7 @@ test('R-T4 FAQ pages on client configuration are readable in French and in Engli
 test('R-T4 R-T3 adding a domain shows the records to publish and checks them live, record by record', async () => {
   // Bad input first: nothing is added.
   expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/domains`, { name: 'not a domain' }), 400, 'invalid-domain', 'name');
-  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/domains`, { name: DOMAIN, extra: 1 }), 400, 'unknown-field', '/extra');
+  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/domains`, { name: DOMAIN, extra: 1 }), 400, 'unknown-field', 'extra');
 
   const queriesBefore = service.dns.queries.length;
   const op = await addDomain(DOMAIN);
@@ -441,7 +441,7 @@ test('R-T4 R-T2 modifying an account: class, password, display name', async () =
   // Bad changes leave the account as it was.
   expectProblem(await admin.patch(`/api/accounts/${bobId}`, { password: 'aaaaaaaaaaaa' }), 400, 'weak-password', 'password');
   expectProblem(await admin.patch(`/api/accounts/${bobId}`, { classId: 'no-such-class' }), 400, 'unknown-class', 'classId');
-  expectProblem(await admin.patch(`/api/accounts/${bobId}`, { quota: 1 }), 400, 'unknown-field', '/quota');
+  expectProblem(await admin.patch(`/api/accounts/${bobId}`, { quota: 1 }), 400, 'unknown-field', 'quota');
   const bob = await admin.get(`/api/accounts/bob@${DOMAIN}`);
   expectStatus(bob, 200);
   assert.equal(bob.body.classId, 'standard');
@@ -500,7 +500,7 @@ test('R-T4 adding an address alias', async () => {
     await admin.post(`/api/subscriptions/${subscriptionId}/aliases`, { address: `vide@${DOMAIN}`, destinations: ['not-an-address'] }),
     400,
     'invalid-address',
-    'destinations/0',
+    'destinations.0',
   );
   assert.equal((await admin.get(`/api/subscriptions/${subscriptionId}/aliases`)).body.items.length, 1);
   // And no account can take the alias's address.
@@ -550,7 +550,7 @@ test('R-T4 adding a mailing list with members, then adding and removing members'
     await admin.post(`/api/subscriptions/${subscriptionId}/lists`, { address: `autre@${DOMAIN}`, postingPolicy: 'everybody' }),
     400,
     'invalid-field',
-    '/postingPolicy',
+    'postingPolicy',
   );
   assert.equal((await admin.get(`/api/subscriptions/${subscriptionId}/lists`)).body.items.length, 1);
 });
@@ -559,7 +559,7 @@ test('R-T4 changing the billing cycle', async () => {
   const changed = await admin.post(`/api/subscriptions/${subscriptionId}/billing-cycle`, { billingCycle: 'yearly' });
   expectStatus(changed, 200);
   assert.equal(changed.body.billingCycle, 'yearly');
-  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/billing-cycle`, { billingCycle: 'weekly' }), 400, 'invalid-field', '/billingCycle');
+  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/billing-cycle`, { billingCycle: 'weekly' }), 400, 'invalid-field', 'billingCycle');
   const body = await details();
   assert.equal(body.billingCycle, 'yearly');
   // The period is not touched by the billing cycle.
@@ -575,7 +575,7 @@ test('R-T4 adding, editing and deleting labels to tell subscriptions apart', asy
   expectStatus(second, 201);
   assert.equal(second.body.color, null);
   expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/labels`, { name: 'Siège' }), 409, 'already-exists', 'name');
-  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/labels`, { name: 'Rouge', color: 'red' }), 400, 'invalid-field', '/color');
+  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/labels`, { name: 'Rouge', color: 'red' }), 400, 'invalid-field', 'color');
 
   const edited = await admin.patch(`/api/labels/${labelId}`, { name: 'Siège social', color: '#ff8800' });
   expectStatus(edited, 200);
@@ -608,8 +608,8 @@ test('R-T4 R-T6 renewing for another duration applies from the next renewal', as
   assert.equal(renewed.body.nextPeriodMonths, 24);
   assert.equal(renewed.body.periodMonths, 12);
   assert.equal(renewed.body.currentPeriodEnd, before.currentPeriodEnd);
-  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/renewal`, { months: 0 }), 400, 'invalid-field', '/months');
-  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/renewal`, { months: 121 }), 400, 'invalid-field', '/months');
+  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/renewal`, { months: 0 }), 400, 'invalid-field', 'months');
+  expectProblem(await admin.post(`/api/subscriptions/${subscriptionId}/renewal`, { months: 121 }), 400, 'invalid-field', 'months');
   assert.equal((await details()).nextPeriodMonths, 24);
 });
 

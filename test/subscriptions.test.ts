@@ -168,7 +168,7 @@ test('R-T6 renewal for another duration applies at the next renewal, and periods
   assert.equal(chosen.body.periodMonths, 1);
   assert.equal(chosen.body.currentPeriodStart, before.currentPeriodStart);
   assert.equal(chosen.body.currentPeriodEnd, before.currentPeriodEnd);
-  expectProblem(await script.post(`/api/subscriptions/${lifeId}/renewal`, { months: 0 }), 400, 'invalid-field', '/months');
+  expectProblem(await script.post(`/api/subscriptions/${lifeId}/renewal`, { months: 0 }), 400, 'invalid-field', 'months');
   assert.equal((await subscription(lifeId)).nextPeriodMonths, 3);
 
   await moveTo(Date.parse(before.currentPeriodEnd) + HOUR);

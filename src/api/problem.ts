@@ -148,6 +148,11 @@ function fromFastify(error: FastifyError): AppError | undefined {
   return undefined;
 }
 
+/** Fields are named the same way wherever the error comes from: `licences.basic`, not `/licences/basic`. */
+function fieldName(field: string | undefined): string | undefined {
+  return field?.replace(/^\//, '').replaceAll('/', '.') || undefined;
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, raw: unknown): FastifyReply {
   const language = languageOf(request);
   const error = isAppError(raw) ? raw : fromFastify(raw as FastifyError);
@@ -176,7 +181,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, raw: u
       status,
       detail: error.text[language],
       code: error.code,
-      ...(error.field ? { field: error.field } : {}),
+      ...(fieldName(error.field) ? { field: fieldName(error.field) } : {}),
       ...(error.details ? { details: error.details } : {}),
       instance: request.id,
     });

@@ -39,7 +39,7 @@ export function parseAddressList(values: string[] | undefined, field: string, ma
   if ((!allowEmpty && list.length === 0) || list.length > max) {
     throw invalid('invalid-list', field, `Give ${allowEmpty ? 0 : 1} to ${max} addresses`, `Indiquez de ${allowEmpty ? 0 : 1} à ${max} adresses`);
   }
-  return [...new Set(list.map((value, i) => addressKey(parseAddress(value, `${field}/${i}`))))];
+  return [...new Set(list.map((value, i) => addressKey(parseAddress(value, `${field}.${i}`))))];
 }
 
 export async function createAlias(
