@@ -7,6 +7,8 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
+/** A test that hangs fails after this instead of holding CI until its deadline. */
+const TEST_TIMEOUT_MS = 120_000;
 const only = process.argv.slice(2);
 
 function run(label, command, args, env = {}) {
@@ -63,9 +65,14 @@ else {
 }
 
 for (const engine of engines) {
-  const { stdout } = run(`tests on ${engine} (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-    FACTEUR_TEST_ENGINE: engine,
-  });
+  const { stdout } = run(
+    `tests on ${engine} (${files.length} files)`,
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+    {
+      FACTEUR_TEST_ENGINE: engine,
+    },
+  );
   const pass = Number(/^# pass (\d+)/m.exec(stdout)?.[1] ?? 0);
   const fail = Number(/^# fail (\d+)/m.exec(stdout)?.[1] ?? 0);
   const cancelled = Number(/^# cancelled (\d+)/m.exec(stdout)?.[1] ?? 0);

@@ -15,7 +15,6 @@ import { addMonths } from '../src/shared/clock.ts';
 import { ApiClient, operatorClient } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: the CLI's JSON output and API replies, checked field by field
 type Json = any;
 
 const ROOT = path.resolve(import.meta.dirname, '..');

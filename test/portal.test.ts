@@ -81,10 +81,6 @@ async function details(): Promise<any> {
   return reply.body;
 }
 
-async function licenceOf(classId: string): Promise<any> {
-  return (await details()).licences.find((l: any) => l.classId === classId);
-}
-
 /** Adds a domain as the portal does: 202 with the operation, polled to its end. */
 async function addDomain(name: string): Promise<any> {
   const started = await admin.post(`/api/subscriptions/${subscriptionId}/domains`, { name });

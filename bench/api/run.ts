@@ -27,7 +27,9 @@ import { newId } from '../../src/shared/ids.ts';
 import type { AccountsTable } from '../../src/store/index.ts';
 import { addDomain, createCustomer, createSubscription } from '../../src/tenancy/index.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '200' }, accounts: { type: 'string', default: '10000' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '200' }, accounts: { type: 'string', default: '10000' } },
+});
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const ACCOUNTS = Number(values.accounts);
@@ -76,7 +78,10 @@ async function seed(env: Record<string, string>) {
       });
     }
     await ctx.db.transaction().execute(async (trx) => {
-      await trx.insertInto('addresses').values(rows.map((r) => ({ address: r.address, customer_id: r.customer_id, kind: 'account' as const, owner_id: r.id }))).execute();
+      await trx
+        .insertInto('addresses')
+        .values(rows.map((r) => ({ address: r.address, customer_id: r.customer_id, kind: 'account' as const, owner_id: r.id })))
+        .execute();
       await trx.insertInto('accounts').values(rows).execute();
     });
   }
@@ -88,7 +93,10 @@ async function seed(env: Record<string, string>) {
 }
 
 function startServer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(root, 'bin/facteur.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'bin/facteur.js'), 'serve'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('API:')) resolve(child);
@@ -126,7 +134,9 @@ async function walkAllPages(base: string, subscriptionId: string, headers: Recor
   const pageTimes: number[] = [];
   for (;;) {
     const t0 = performance.now();
-    const response = await fetch(`${base}/api/subscriptions/${subscriptionId}/accounts?limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { headers });
+    const response = await fetch(`${base}/api/subscriptions/${subscriptionId}/accounts?limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, {
+      headers,
+    });
     const body = (await response.json()) as { items: unknown[]; next: string | null };
     pageTimes.push(performance.now() - t0);
     count += body.items.length;
@@ -135,7 +145,12 @@ async function walkAllPages(base: string, subscriptionId: string, headers: Recor
     after = body.next;
   }
   pageTimes.sort((a, b) => a - b);
-  return { count, pages, totalMs: Math.round(performance.now() - started), p99PageMs: Number((pageTimes[Math.floor(pageTimes.length * 0.99)] ?? 0).toFixed(2)) };
+  return {
+    count,
+    pages,
+    totalMs: Math.round(performance.now() - started),
+    p99PageMs: Number((pageTimes[Math.floor(pageTimes.length * 0.99)] ?? 0).toFixed(2)),
+  };
 }
 
 const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-bench-api-'));

@@ -4,6 +4,7 @@
  * refused at start-up. Authentication is by API token (Authorization: Bearer fct_…) or session
  * cookie; cookie-authenticated requests that change something must echo the session's CSRF token.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findApiToken } from '../auth/api-tokens.ts';
 import type { Principal, Role } from '../auth/principal.ts';
@@ -37,6 +38,14 @@ function principalOfSession(session: SessionsTable): Principal {
   return { role: session.principal_role, id: session.principal_id, customerId: session.customer_id as string, via: 'session' };
 }
 
+/** Constant-time comparison, so response timing says nothing about how much of a token was right. */
+function sameSecret(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<void> {
   const authorization = request.headers.authorization;
   if (authorization?.startsWith('Bearer ')) {
@@ -50,7 +59,7 @@ async function authenticate(ctx: AppContext, request: FastifyRequest): Promise<v
   const session = await findSession(ctx, cookie);
   if (!session) return;
   request.session = session;
-  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrf_token) {
+  if (!SAFE_METHODS.has(request.method) && !sameSecret(request.headers[CSRF_HEADER], session.csrf_token)) {
     throw new AppError('forbidden', 'csrf', text('Missing or wrong CSRF token: reload the page', 'Jeton CSRF absent ou incorrect : rechargez la page'));
   }
   if (session.stage === 'full') request.principal = principalOfSession(session);
@@ -64,7 +73,8 @@ export function registerAccess(app: FastifyInstance, ctx: AppContext): void {
       throw new Error(`route ${route.method} ${route.url} does not declare who may call it (config.access)`);
     }
   });
-  app.addHook('preHandler', async (request) => {
+  // onRequest: who may call is settled before the body is even read or validated.
+  app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (!access) return;
     await authenticate(ctx, request);

@@ -63,11 +63,14 @@ async function insertOperation(ctx: AppContext, spec: OperationSpec): Promise<Op
  * Passwords and secrets never reach the journal, at any depth of the parameters or of the result
  * (a created account's generated password, a new API token's secret are shown to the caller once).
  */
+/** Keys whose values are secrets: passwords (given or generated), token secrets, TOTP secrets. */
+const SECRET_KEY = /^(password|.*Password|secret|.*Secret|token|recoveryCodes|.*_hash)$/;
+
 function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = /password|secret|token/i.test(key) && item !== undefined ? '[redacted]' : redact(item);
+  for (const [key, item] of Object.entries(value)) out[key] = SECRET_KEY.test(key) && item !== undefined ? '[redacted]' : redact(item);
   return out;
 }
 
@@ -129,6 +132,7 @@ async function finish(ctx: AppContext, op: Operation, outcome: { result: unknown
       .updateTable('operations')
       .set({ status: 'succeeded', progress: 100, result: JSON.stringify(redact(outcome.result ?? null)), finished_at: now })
       .where('id', '=', op.id)
+      .where('status', '=', 'running') // an operation already failed as interrupted stays failed
       .execute();
     ctx.log.info({ event: 'operation.succeeded', operation: op.id, kind: op.kind, ms: now - op.created_at }, 'operation.succeeded');
   } else {
@@ -140,6 +144,7 @@ async function finish(ctx: AppContext, op: Operation, outcome: { result: unknown
       .updateTable('operations')
       .set({ status: 'failed', error: JSON.stringify(publicError), finished_at: now })
       .where('id', '=', op.id)
+      .where('status', '=', 'running')
       .execute();
     ctx.log[isAppError(error) ? 'info' : 'error']({ event: 'operation.failed', operation: op.id, kind: op.kind, err: error }, 'operation.failed');
   }

@@ -69,8 +69,10 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  // With a schema, Kysely's own tables must live there too: by default it looks them up by name in
+  // every schema, and another schema's migration tables would pass for this one's.
+  const { error, results } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message}`, { cause: error });
@@ -80,6 +82,13 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const engine: Engine = options.databaseUrl ? 'postgres' : 'sqlite';
   const db = engine === 'postgres' ? await openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
-  if (options.migrate !== false) await migrateToLatest(db);
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(db, engine === 'postgres' ? schemaOf(options.databaseUrl) : undefined);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+  }
   return { db, engine, close: () => db.destroy() };
 }

@@ -37,7 +37,13 @@ export function testDatabaseUrl(): string {
 export async function startTestService(options: { zone?: Zone; overrides?: Record<string, unknown> } = {}): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-test-'));
   const dns = await startDnsServer(options.zone ?? {});
-  const pgSchema = engine === 'postgres' ? `t_${path.basename(dataDir).replace(/[^a-z0-9]/gi, '').toLowerCase()}` : undefined;
+  const pgSchema =
+    engine === 'postgres'
+      ? `t_${path
+          .basename(dataDir)
+          .replace(/[^a-z0-9]/gi, '')
+          .toLowerCase()}`
+      : undefined;
   const databaseUrl = pgSchema ? withSearchPath(testDatabaseUrl(), pgSchema) : '';
   const clock = new ManualClock(Date.parse('2026-11-26T10:00:00Z'));
   const config = loadConfig({
@@ -55,7 +61,11 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
       ...options.overrides,
     },
   });
-  const service = await startService(config, { clock });
+  const service = await startService(config, { clock }).catch(async (error) => {
+    await dns.close(); // an open socket would keep the test process alive for ever
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     url: service.httpUrl as string,
     ctx: service.ctx,

@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { notFound, text } from '../../shared/errors.ts';
 import { createCustomer, createLogin, customerView, getCustomerRow, listCustomers, listLogins, updateCustomer } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
-import { Body, IdParams, Lang, PageQuery, type Router, recorded, Str, scopeOf } from './helpers.ts';
+import { Body, IdParams, Lang, PageQuery, type Router, recorded, requireInteractive, Str, scopeOf } from './helpers.ts';
 
 const OPERATOR = ['operator'] as const;
 const ADMINS = ['operator', 'customer_admin'] as const;
@@ -95,6 +95,7 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
     async (request, reply) => {
       const { id } = request.params as { id: string };
       await getCustomerRow(ctx, scopeOf(request), id);
+      requireInteractive(request);
       const input = request.body as Parameters<typeof createLogin>[2];
       const created = await recorded(
         ctx,
@@ -139,6 +140,7 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
     async (request, reply) => {
       const { id } = request.params as { id: string };
       await getCustomerRow(ctx, scopeOf(request), id);
+      requireInteractive(request);
       const { name, expiresInDays } = request.body as { name: string; expiresInDays?: number };
       const { token, secret } = await recorded(
         ctx,

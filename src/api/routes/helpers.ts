@@ -7,6 +7,7 @@ import { type Operation, type Progress, runOperation, startOperation } from '../
 
 export { operationView } from '../../operations/index.ts';
 
+import { AppError, text } from '../../shared/errors.ts';
 import type { Scope } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
 
@@ -56,6 +57,20 @@ export function recorded<T>(ctx: AppContext, request: FastifyRequest, target: Op
 /** Starts a long change in the background; the route answers 202 with the operation to poll. */
 export function started(ctx: AppContext, request: FastifyRequest, target: OperationTarget, work: (progress: Progress) => Promise<unknown>): Promise<Operation> {
   return startOperation(ctx, { ...target, actor: principalOf(request) }, work);
+}
+
+/**
+ * Credentials (admins, API tokens) are created by people logged in with two factors, not by API
+ * tokens: a leaked token must not be able to mint more access that outlives its revocation.
+ */
+export function requireInteractive(request: FastifyRequest): void {
+  if (principalOf(request).via === 'token') {
+    throw new AppError(
+      'forbidden',
+      'interactive-only',
+      text('Log in to the portal to create logins or tokens', 'Connectez-vous au portail pour créer des identifiants ou des jetons'),
+    );
+  }
 }
 
 export function actorOf(request: FastifyRequest): Principal {
