@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { domainToASCII } from 'node:url';
-import { ApiClient, type CustomerSetup, operatorClient, type Reply, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { ApiClient, type CustomerSetup, expectProblem, expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'acme-portail.test';
@@ -49,21 +49,6 @@ before(async () => {
   adminLoginId = me.body.login.id;
 });
 after(() => service.close());
-
-function expectStatus(reply: Reply, status: number): void {
-  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
-}
-
-/** A problem+json error with its code, field, status and a readable detail. */
-function expectProblem(reply: Reply, status: number, code: string, field?: string): void {
-  expectStatus(reply, status);
-  assert.match(reply.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  assert.equal(reply.body.status, status);
-  assert.equal(reply.body.code, code, JSON.stringify(reply.body));
-  if (field !== undefined) assert.equal(reply.body.field, field, JSON.stringify(reply.body));
-  assert.equal(typeof reply.body.detail, 'string');
-  assert.ok(reply.body.detail.length > 0);
-}
 
 function recordOf(domain: any, kind: string): any {
   const record = domain.lastCheck?.records.find((r: any) => r.kind === kind);

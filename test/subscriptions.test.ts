@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runDueJobs } from '../src/jobs/index.ts';
-import { ApiClient, type CustomerSetup, operatorClient, type Reply, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { ApiClient, type CustomerSetup, expectProblem, expectStatus, operatorClient, type Reply, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const HOUR = 3_600_000;
@@ -33,20 +33,6 @@ before(async () => {
   script.token = token.body.token;
 });
 after(() => service.close());
-
-function expectStatus(reply: Reply, status: number): void {
-  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
-}
-
-function expectProblem(reply: Reply, status: number, code: string, field?: string): void {
-  expectStatus(reply, status);
-  assert.match(reply.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  assert.equal(reply.body.status, status);
-  assert.equal(reply.body.code, code, JSON.stringify(reply.body));
-  if (field !== undefined) assert.equal(reply.body.field, field, JSON.stringify(reply.body));
-  assert.equal(typeof reply.body.detail, 'string');
-  assert.ok(reply.body.detail.length > 0);
-}
 
 /** Calendar months in UTC, written here independently of the service's own helper. */
 function plusMonths(iso: string, months: number): string {

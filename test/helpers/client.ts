@@ -3,6 +3,7 @@
  * API token. `login` goes through the whole second-factor flow (enrolment on the first login, then a
  * TOTP code computed like an authenticator app, at the service's clock).
  */
+import assert from 'node:assert/strict';
 import { generate } from 'otplib';
 import type { ManualClock } from '../../src/shared/clock.ts';
 import { OPERATOR, type TestService } from './service.ts';
@@ -123,4 +124,19 @@ export async function waitForOperation(client: ApiClient, id: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`operation ${id} still running after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+export function expectStatus(reply: Reply, status: number): void {
+  assert.equal(reply.status, status, `expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
+}
+
+/** A problem+json error with its code, field, status and a readable detail. */
+export function expectProblem(reply: Reply, status: number, code: string, field?: string): void {
+  expectStatus(reply, status);
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.equal(reply.body.status, status);
+  assert.equal(reply.body.code, code, JSON.stringify(reply.body));
+  if (field !== undefined) assert.equal(reply.body.field, field, JSON.stringify(reply.body));
+  assert.equal(typeof reply.body.detail, 'string');
+  assert.ok(reply.body.detail.length > 0);
 }
