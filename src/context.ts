@@ -8,6 +8,7 @@ import { LoginThrottle } from './auth/throttle.ts';
 import type { Config } from './config/index.ts';
 import { createResolver, type DnsResolver } from './dns/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
+import { GroupCommitter, MailChanges } from './mailstore/index.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type BlobStore, type Database, type Engine, FsBlobStore, openStore } from './store/index.ts';
 
@@ -20,6 +21,8 @@ export interface AppContext {
   clock: Clock;
   log: Logger;
   throttle: LoginThrottle;
+  /** The mailstore's shared machinery: group commit of deliveries and the change feed. */
+  mail: { committer: GroupCommitter; changes: MailChanges };
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       failuresPerIp: config.auth.loginFailuresPerIp,
       windowSeconds: config.auth.loginWindowSeconds,
     }),
+    mail: { committer: new GroupCommitter(store.db), changes: new MailChanges() },
     close: () => store.close(),
   };
 }

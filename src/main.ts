@@ -9,15 +9,21 @@ import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
 import { startScheduler } from './jobs/index.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
+import { startSmtp } from './smtp/index.ts';
 import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
+import { ensureTlsCredentials, type TlsCredentials } from './tls/index.ts';
 
 export interface Service {
   ctx: AppContext;
   api: Api | undefined;
   /** The HTTP base URL actually bound (port 0 resolves to a real port). */
   httpUrl: string | undefined;
+  /** The MX port actually bound, when the mx role runs. */
+  mxPort: number | undefined;
   /** Set on the very first start only: the operator login created then. */
   firstOperator: { email: string; password: string } | undefined;
+  /** Key and certificate for the TLS listeners: configured, or self-signed in <dataDir>/tls. */
+  tls: TlsCredentials;
   close(): Promise<void>;
 }
 
@@ -30,6 +36,13 @@ export async function prepareData(ctx: AppContext): Promise<{ email: string; pas
 export async function startService(config: Config, options: ContextOptions = {}): Promise<Service> {
   const ctx = await createContext(config, options);
   const firstOperator = await prepareData(ctx);
+  const tls = await ensureTlsCredentials({
+    dataDir: config.dataDir,
+    hostname: config.hostname,
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    log: ctx.log,
+  });
   await recoverInterruptedOperations(ctx);
   let api: Api | undefined;
   let httpUrl: string | undefined;
@@ -40,15 +53,19 @@ export async function startService(config: Config, options: ContextOptions = {})
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
+  const smtp = config.roles.includes('mx') ? await startSmtp(ctx, tls) : undefined;
   const stopScheduler = config.roles.includes('worker') ? startScheduler(ctx) : () => {};
-  ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, engine: ctx.engine }, 'service.started');
+  ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, mx: smtp?.mxPort, engine: ctx.engine }, 'service.started');
   return {
     ctx,
     api,
     httpUrl,
     firstOperator,
+    tls,
+    mxPort: smtp?.mxPort,
     async close() {
       stopScheduler();
+      await smtp?.close();
       await api?.close();
       await settleOperations();
       await ctx.close();

@@ -91,6 +91,12 @@ program
       const { config } = service.ctx;
       const lines = [`Facteur is running (${service.ctx.engine}, data in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir})`];
       if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
+      if (service.mxPort) lines.push(`  MX:       SMTP on port ${service.mxPort} (STARTTLS)`);
+      lines.push(
+        service.tls.source === 'configured'
+          ? `  TLS:      certificate from ${service.tls.certFile}`
+          : `  TLS:      self-signed certificate for ${config.hostname} (sha256 ${service.tls.fingerprint256})`,
+      );
       if (service.firstOperator) {
         lines.push(
           '',

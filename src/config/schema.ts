@@ -44,6 +44,13 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    tls: T.Object(
+      {
+        certFile: T.String({ default: '', description: 'PEM certificate (chain allowed) for TLS; empty: self-signed one in <dataDir>/tls.' }),
+        keyFile: T.String({ default: '', description: 'PEM private key of tls.certFile.' }),
+      },
+      { default: {} },
+    ),
     operator: T.Object(
       {
         email: T.String({ default: '', description: 'The first operator login, created at first start.' }),
@@ -112,6 +119,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_MX_HOSTS: 'dns.mxHosts',
   FACTEUR_SPF_INCLUDE: 'dns.spfInclude',
   FACTEUR_DKIM_KEY_BITS: 'dns.dkimKeyBits',
+  FACTEUR_TLS_CERT: 'tls.certFile',
+  FACTEUR_TLS_KEY: 'tls.keyFile',
   FACTEUR_OPERATOR_EMAIL: 'operator.email',
   FACTEUR_OPERATOR_PASSWORD: 'operator.password',
   FACTEUR_OPERATION_LEASE_SECONDS: 'operations.leaseSeconds',

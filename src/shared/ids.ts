@@ -19,7 +19,9 @@ export type IdPrefix =
   | 'op' // operation
   | 'tok' // API token
   | 'apw' // app password
-  | 'ses'; // session
+  | 'ses' // session
+  | 'mbx' // mailbox
+  | 'msg'; // message in a mailbox
 
 export function newId(prefix: IdPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import * as m001 from './migrations/001-initial.ts';
+import * as m002 from './migrations/002-mailstore.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -27,7 +28,7 @@ export interface OpenStoreOptions {
   migrate?: boolean;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '001-initial': m001 };
+const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

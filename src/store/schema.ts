@@ -279,6 +279,62 @@ export interface JobRunsTable {
   last_result: string | null;
 }
 
+export interface MailboxesTable {
+  customer_id: string;
+  id: string;
+  account_id: string;
+  /** Full name with '/' as the hierarchy delimiter; INBOX is always "INBOX". */
+  name: string;
+  special_use: 'inbox' | 'sent' | 'drafts' | 'junk' | 'trash' | 'archive' | null;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+  subscribed: Flag;
+  created_at: Millis;
+}
+
+export interface MessagesTable {
+  customer_id: string;
+  id: string;
+  account_id: string;
+  mailbox_id: string;
+  uid: number;
+  modseq: number;
+  blob_id: string;
+  size: number;
+  internal_date: Millis;
+  /** JSON array: system flags (\\Seen …) and keywords. */
+  flags: string;
+  subject: string;
+  from_address: string;
+  message_id: string | null;
+  sent_date: Millis | null;
+  /** JSON MessageMetadata (mime/): envelope, body structure with offsets, header fields. */
+  metadata: string;
+  created_at: Millis;
+}
+
+export interface ExpungedMessagesTable {
+  mailbox_id: string;
+  uid: number;
+  modseq: number;
+}
+
+/** Blobs by content hash, with how many messages use each. */
+export interface BlobsTable {
+  id: string;
+  size: number;
+  refcount: number;
+  created_at: Millis;
+}
+
+export interface MailUsageTable {
+  account_id: string;
+  customer_id: string;
+  used_bytes: number;
+  message_count: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   customers: CustomersTable;
@@ -304,4 +360,9 @@ export interface Database {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   job_runs: JobRunsTable;
+  mailboxes: MailboxesTable;
+  messages: MessagesTable;
+  expunged_messages: ExpungedMessagesTable;
+  blobs: BlobsTable;
+  mail_usage: MailUsageTable;
 }

@@ -19,6 +19,11 @@ export const OPERATOR = { email: 'operator@provider.test', password: 'operator-p
 
 export interface TestService {
   url: string;
+  /** The MX port, when the test asked for the mx role (`overrides: { roles: ['web', 'mx'], ports: { http: 0, mx: 0 } }`). */
+  mxPort: number | undefined;
+  /** The service's TLS certificate (PEM) and its file, for clients to pin. */
+  tlsCert: string;
+  tlsCertFile: string;
   ctx: AppContext;
   dns: DnsServer;
   clock: ManualClock;
@@ -68,6 +73,9 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
   });
   return {
     url: service.httpUrl as string,
+    mxPort: service.mxPort,
+    tlsCert: service.tls.cert,
+    tlsCertFile: service.tls.certFile,
     ctx: service.ctx,
     dns,
     clock,

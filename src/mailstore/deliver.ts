@@ -1,0 +1,158 @@
+/**
+ * The one write path for a message (MX, submission, IMAP APPEND, quarantine release, restore): the
+ * content goes to the blob store (fsync'd) while its metadata is extracted from the same stream, then
+ * one transaction, shared with concurrent deliveries (group commit), files a copy per recipient with
+ * its UID, MODSEQ and quota use. Only then does the caller acknowledge (SMTP 250, IMAP OK).
+ */
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Transaction } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { extractMetadata, type MessageMetadata } from '../mime/index.ts';
+import { AppError, text } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { BlobRef, Database } from '../store/index.ts';
+import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+
+export interface IncomingMessage {
+  blob: BlobRef;
+  metadata: MessageMetadata;
+}
+
+export function messageTooBig(maxBytes: number): AppError {
+  return new AppError('too-big', 'message-too-big', text(`The message exceeds ${maxBytes} bytes`, `Le message dépasse ${maxBytes} octets`), {
+    details: { maxBytes },
+  });
+}
+
+/**
+ * Stores a message's bytes durably and extracts its metadata in the same pass, in bounded memory.
+ * Over `maxBytes`, it stops with `too-big` and keeps nothing.
+ */
+export async function receiveMessage(ctx: AppContext, source: AsyncIterable<Uint8Array>, options: { maxBytes: number }): Promise<IncomingMessage> {
+  const forMetadata = new PassThrough({ highWaterMark: 1 << 16 });
+  const metadata = extractMetadata(forMetadata);
+  metadata.catch(() => {}); // awaited below; a failure of the blob write must not leave it unhandled
+  let size = 0;
+  async function* teed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > options.maxBytes) throw messageTooBig(options.maxBytes);
+      if (!forMetadata.write(chunk)) await once(forMetadata, 'drain');
+      yield chunk;
+    }
+    forMetadata.end();
+  }
+  let blob: BlobRef;
+  try {
+    blob = await ctx.blobs.put(teed());
+  } catch (error) {
+    forMetadata.destroy();
+    throw error;
+  }
+  return { blob, metadata: await metadata };
+}
+
+export interface Delivery {
+  accountId: string;
+  /** The folder: a special-use role (default inbox) or a mailbox id. */
+  mailbox?: SpecialUse | { id: string };
+  flags?: string[];
+  internalDate?: number;
+}
+
+export type DeliveryResult =
+  | { ok: true; accountId: string; mailboxId: string; uid: number; modseq: number; messageId: string }
+  | { ok: false; accountId: string; reason: 'over-quota' | 'no-account' | 'no-mailbox' };
+
+async function fileOne(trx: Transaction<Database>, message: IncomingMessage, delivery: Delivery, now: number): Promise<DeliveryResult> {
+  const account = await trx
+    .selectFrom('accounts')
+    .innerJoin('classes', 'classes.id', 'accounts.class_id')
+    .select(['accounts.id', 'accounts.customer_id', 'classes.quota_bytes'])
+    .where('accounts.id', '=', delivery.accountId)
+    .executeTakeFirst();
+  if (!account) return { ok: false, accountId: delivery.accountId, reason: 'no-account' };
+  const usage = await trx.selectFrom('mail_usage').select('used_bytes').where('account_id', '=', account.id).executeTakeFirst();
+  if ((usage?.used_bytes ?? 0) + message.blob.size > account.quota_bytes) return { ok: false, accountId: account.id, reason: 'over-quota' };
+
+  const target = delivery.mailbox ?? 'inbox';
+  let mailboxId: string | undefined;
+  if (typeof target === 'object') mailboxId = target.id;
+  else {
+    mailboxId = (await mailboxByRole(trx, account.id, target))?.id;
+    if (!mailboxId) {
+      await ensureDefaultMailboxes(trx, account, now);
+      mailboxId = (await mailboxByRole(trx, account.id, target))?.id;
+    }
+  }
+  const counters = mailboxId
+    ? await trx
+        .updateTable('mailboxes')
+        .set((eb) => ({ uid_next: eb('uid_next', '+', 1), highest_modseq: eb('highest_modseq', '+', 1) }))
+        .where('id', '=', mailboxId)
+        .where('account_id', '=', account.id)
+        .returning(['uid_next', 'highest_modseq'])
+        .executeTakeFirst()
+    : undefined;
+  if (!mailboxId || !counters) return { ok: false, accountId: account.id, reason: 'no-mailbox' };
+
+  const uid = Number(counters.uid_next) - 1;
+  const modseq = Number(counters.highest_modseq);
+  const { summary } = message.metadata;
+  const messageId = newId('msg');
+  await trx
+    .insertInto('messages')
+    .values({
+      customer_id: account.customer_id,
+      id: messageId,
+      account_id: account.id,
+      mailbox_id: mailboxId,
+      uid,
+      modseq,
+      blob_id: message.blob.id,
+      size: message.blob.size,
+      internal_date: delivery.internalDate ?? now,
+      flags: JSON.stringify(delivery.flags ?? []),
+      subject: summary.subject.slice(0, 1000),
+      from_address: summary.from.slice(0, 1000),
+      message_id: summary.messageId?.slice(0, 1000) ?? null,
+      sent_date: summary.date,
+      metadata: JSON.stringify(message.metadata),
+      created_at: now,
+    })
+    .execute();
+  await trx
+    .insertInto('blobs')
+    .values({ id: message.blob.id, size: message.blob.size, refcount: 1, created_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refcount: eb('blobs.refcount', '+', 1) })))
+    .execute();
+  await trx
+    .insertInto('mail_usage')
+    .values({ account_id: account.id, customer_id: account.customer_id, used_bytes: message.blob.size, message_count: 1 })
+    .onConflict((oc) =>
+      oc.column('account_id').doUpdateSet((eb) => ({
+        used_bytes: eb('mail_usage.used_bytes', '+', message.blob.size),
+        message_count: eb('mail_usage.message_count', '+', 1),
+      })),
+    )
+    .execute();
+  return { ok: true, accountId: account.id, mailboxId, uid, modseq, messageId };
+}
+
+/**
+ * Files a received message for each delivery, in one durable transaction shared with concurrent
+ * deliveries. Per-recipient refusals (over quota) come back as results; the others are stored.
+ */
+export async function deliverMessage(ctx: AppContext, message: IncomingMessage, deliveries: Delivery[]): Promise<DeliveryResult[]> {
+  const now = ctx.clock.now();
+  const results = await ctx.mail.committer.run(async (trx) => {
+    const out: DeliveryResult[] = [];
+    for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    return out;
+  });
+  for (const result of results) {
+    if (result.ok) ctx.mail.changes.publish({ type: 'new', accountId: result.accountId, mailboxId: result.mailboxId, uid: result.uid, modseq: result.modseq });
+  }
+  return results;
+}

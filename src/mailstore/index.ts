@@ -1,0 +1,9 @@
+/**
+ * The protocol-neutral mail model: mailboxes, messages with IMAP semantics (UIDVALIDITY, UIDs, flags,
+ * MODSEQ), quota use, the one write path and the change feed. Never imports a protocol.
+ */
+export { type MailChange, MailChanges } from './changes.ts';
+export { GroupCommitter } from './committer.ts';
+export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
+export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';

@@ -1,0 +1,27 @@
+/**
+ * Streaming MIME parse for the mailstore: envelope, body structure with byte offsets of every part, header
+ * fields for search and a decoded summary, extracted once when a message is written (issue 3) and served
+ * by IMAP FETCH without reading the message again (issue 4).
+ */
+
+export { formatAddresses, MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from './addresses.ts';
+export { extractMetadata, MetadataParser } from './extract.ts';
+export { decodeEncodedWords, paramValue } from './params.ts';
+export { listParts, parsePartNumber, partByNumber } from './parts.ts';
+export { parseDateField } from './summary.ts';
+export type {
+  Address,
+  BasicStructure,
+  BodyStructure,
+  Disposition,
+  Envelope,
+  MessageMetadata,
+  MessageStructure,
+  MessageSummary,
+  MultipartStructure,
+  Param,
+  PartBase,
+  PartOffsets,
+  SinglePartFields,
+  TextStructure,
+} from './types.ts';

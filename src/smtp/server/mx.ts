@@ -1,0 +1,143 @@
+/**
+ * The MX policy (R-M1, R-M5): mail for hosted domains, domain aliases, address aliases and mailing
+ * lists is accepted; unknown recipients are refused at RCPT; nothing is relayed for anyone. Each
+ * message is authenticated (SPF, DKIM, DMARC, ARC through the service's resolver), given Received and
+ * Authentication-Results headers, stored once through the mailstore's write path, and acknowledged
+ * only once stored. Protocol code stays thin: decisions come from delivery/ and mailstore/.
+ */
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { authenticate } from 'mailauth';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { AppContext } from '../../context.ts';
+import { isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
+import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
+import { normalizeAddress } from '../../shared/addresses.ts';
+import { isAppError } from '../../shared/errors.ts';
+import { newSecret } from '../../shared/ids.ts';
+import { formatReceived } from '../proto/received.ts';
+import { REPLIES, REPLY_OF_KIND, replyError } from '../proto/replies.ts';
+
+type Callback = (error?: Error | null, message?: string) => void;
+
+/** What RCPT decided for a recipient, kept on the envelope's address object until DATA. */
+interface RoutedAddress extends SMTPServerAddress {
+  targets?: LocalTarget[];
+}
+
+function replyForRoute(route: Route): Error | undefined {
+  if (route.kind === 'unknown') return replyError(REPLIES.unknownUser);
+  if (route.kind === 'refused') {
+    return replyError(
+      route.reason === 'list-posting-denied' ? REPLIES.listPostingDenied : route.reason === 'service-ended' ? REPLIES.serviceEnded : REPLIES.accountDisabled,
+    );
+  }
+  if (route.external.length > 0) return replyError(REPLIES.forwardingUnavailable); // until the outbound queue exists: never drop a copy
+  return undefined;
+}
+
+async function mailboxFull(ctx: AppContext, targets: LocalTarget[]): Promise<boolean> {
+  const usage = await ctx.db
+    .selectFrom('mail_usage')
+    .select(['account_id', 'used_bytes'])
+    .where(
+      'account_id',
+      'in',
+      targets.map((t) => t.accountId),
+    )
+    .execute();
+  return targets.some((t) => (usage.find((u) => u.account_id === t.accountId)?.used_bytes ?? 0) >= t.quotaBytes);
+}
+
+export function mxHandlers(ctx: AppContext) {
+  const log = ctx.log.child({ module: 'smtp.mx' });
+  const maxBytes = ctx.config.limits.maxMessageBytes;
+
+  return {
+    onMailFrom(address: SMTPServerAddress, _session: SMTPServerSession, callback: Callback) {
+      if (address.address !== '' && !normalizeAddress(address.address)) return callback(replyError(REPLIES.badSender));
+      callback();
+    },
+
+    onRcptTo(address: RoutedAddress, session: SMTPServerSession, callback: Callback) {
+      void (async () => {
+        const parsed = normalizeAddress(address.address);
+        if (!parsed) return callback(replyError(REPLIES.badRecipient));
+        if (!(await isHostedDomain(ctx, parsed.domain))) return callback(replyError(REPLIES.relayDenied));
+        const route = await routeRecipient(ctx, address.address, { sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null });
+        const refusal = replyForRoute(route);
+        if (refusal || route.kind !== 'local') {
+          log.info({ event: 'smtp.rcpt_refused', session: session.id, route: route.kind }, 'smtp.rcpt_refused');
+          return callback(refusal ?? replyError(REPLIES.unknownUser));
+        }
+        if (await mailboxFull(ctx, route.accounts)) return callback(replyError(REPLIES.mailboxFull));
+        address.targets = route.accounts;
+        callback();
+      })().catch((error) => {
+        log.error({ err: error, session: session.id }, 'smtp.rcpt_failed');
+        callback(replyError(REPLIES.localError));
+      });
+    },
+
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: Callback) {
+      const spool = new Spool(path.join(ctx.config.dataDir, 'tmp'));
+      void (async () => {
+        for await (const chunk of stream as AsyncIterable<Buffer>) if (!stream.sizeExceeded) await spool.write(chunk);
+        if (stream.sizeExceeded) return callback(replyError(REPLIES.messageTooBig));
+        const recipients = session.envelope.rcptTo as RoutedAddress[];
+        const targets = new Map<string, LocalTarget>();
+        for (const rcpt of recipients) for (const t of rcpt.targets ?? []) targets.set(t.accountId, t);
+        if (targets.size === 0) return callback(replyError(REPLIES.noValidRecipients));
+
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        const auth = await authenticate(Readable.from(spool.read()), {
+          ip: session.remoteAddress,
+          helo: session.hostNameAppearsAs,
+          sender,
+          mta: ctx.config.hostname,
+          resolver: ctx.resolver.mailauthResolver,
+          disableBimi: true,
+        });
+        const received = formatReceived({
+          helo: session.hostNameAppearsAs ?? '',
+          clientHostname: session.clientHostname && session.clientHostname !== `[${session.remoteAddress}]` ? session.clientHostname : null,
+          clientIp: session.remoteAddress,
+          byHost: ctx.config.hostname,
+          protocol: session.secure ? 'ESMTPS' : 'ESMTP',
+          id: newSecret().slice(0, 16),
+          recipient: recipients.length === 1 ? (recipients[0]?.address ?? null) : null,
+          date: new Date(ctx.clock.now()),
+          tls: null,
+        });
+        const trace = Buffer.from(`${auth.headers}${received}`);
+        async function* withTrace() {
+          yield trace;
+          yield* spool.read();
+        }
+        const message = await receiveMessage(ctx, withTrace(), { maxBytes: maxBytes + trace.length });
+        const deliveries: Delivery[] = [...targets.values()].map((t) => ({ accountId: t.accountId }));
+        const results = await deliverMessage(ctx, message, deliveries);
+        const stored = results.filter((r) => r.ok).length;
+        log.info(
+          {
+            event: 'smtp.message_stored',
+            session: session.id,
+            size: message.blob.size,
+            recipients: deliveries.length,
+            stored,
+            dmarc: auth.dmarc ? auth.dmarc.status?.result : 'none',
+          },
+          'smtp.message_stored',
+        );
+        if (stored === 0) return callback(replyError(REPLIES.mailboxFull));
+        callback(null, `${REPLIES.accepted.enhanced} ${REPLIES.accepted.text}`);
+      })()
+        .catch((error) => {
+          stream.resume(); // whatever happened, read the rest so the session stays in step
+          log[isAppError(error) ? 'info' : 'error']({ err: error, session: session.id }, 'smtp.data_failed');
+          callback(replyError(isAppError(error) ? REPLY_OF_KIND[error.kind] : REPLIES.localError));
+        })
+        .finally(() => void spool.dispose());
+    },
+  };
+}
