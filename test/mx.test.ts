@@ -157,3 +157,45 @@ test("R-M1 Python's smtplib delivers through the MX", async () => {
   await promisify(execFile)('python3', ['-c', script, String(service.mxPort), service.tlsCertFile]);
   assert.match((await messagesOf(service.ctx, `bob@${DOMAIN}`)).at(-1)?.raw ?? '', /hello from smtplib/);
 });
+
+test('R-M6 every message leaves a trace the customer can search for its own domains, and the operator for all', async () => {
+  await transport().sendMail({
+    from: 'tracer@elsewhere.test',
+    to: `alice@${DOMAIN}`,
+    subject: 'Traced',
+    text: 'follow me',
+    messageId: '<trace-1@elsewhere.test>',
+  });
+  const smtp = await RawSmtp.open(service.mxPort as number);
+  await smtp.command('EHLO client.test');
+  await smtp.command('MAIL FROM:<tracer@elsewhere.test>');
+  await smtp.command(`RCPT TO:<ghost@${DOMAIN}>`);
+  smtp.close();
+
+  const byId = await admin.get('/api/trace?messageId=trace-1@elsewhere.test');
+  expectStatus(byId, 200);
+  assert.deepEqual(byId.body.items.map((e: { step: string }) => e.step).sort(), ['received', 'stored', 'verdict']);
+  const verdict = byId.body.items.find((e: { step: string }) => e.step === 'verdict');
+  assert.equal(verdict.detail.authentication.spf, 'none');
+  assert.equal(verdict.recipient, `alice@${DOMAIN}`);
+
+  const refused = await admin.get(`/api/trace?address=ghost@${DOMAIN}`);
+  assert.equal(refused.body.items[0]?.step, 'refused');
+  assert.match(refused.body.items[0]?.detail.reply, /^5\.1\.1 /);
+
+  const operator = await operatorClient(service);
+  const other = await setupCustomer(service, operator, 'Other', { basic: 1 });
+  const hidden = await other.admin.get('/api/trace?messageId=trace-1@elsewhere.test');
+  assert.deepEqual(hidden.body.items, [], 'another customer sees nothing');
+  assert.equal((await operator.get('/api/trace?messageId=trace-1@elsewhere.test')).body.items.length, 3);
+
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/facteur.js', 'trace', '--message-id', '<trace-1@elsewhere.test>', '--json'], {
+    env: { ...process.env, ...service.env },
+  });
+  assert.deepEqual(
+    JSON.parse(stdout)
+      .map((e: { step: string }) => e.step)
+      .sort(),
+    ['received', 'stored', 'verdict'],
+  );
+});

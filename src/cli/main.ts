@@ -16,6 +16,7 @@ import { listOperations, operationView, runOperation } from '../operations/index
 import { parseAddress } from '../shared/addresses.ts';
 import type { SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
+import { searchTrace } from '../trace/index.ts';
 import { print, printError } from './output.ts';
 
 const program = new Command('facteur').description('Facteur: hosted mail service').showHelpAfterError();
@@ -496,6 +497,25 @@ program
       ),
     ),
   );
+program
+  .command('trace')
+  .description("a message's path (R-M6), by address or Message-ID, newest first")
+  .option('--address <address>')
+  .option('--message-id <id>')
+  .option('--limit <n>', 'how many matching steps', parseInteger, 200)
+  .option('--json')
+  .action(
+    action(async (o: { address?: string; messageId?: string; limit: number; json?: boolean }) => {
+      const entries = await withContext((ctx) =>
+        searchTrace(ctx, null, { limit: o.limit, ...(o.address ? { address: o.address } : {}), ...(o.messageId ? { messageId: o.messageId } : {}) }),
+      );
+      if (o.json) print(entries, true);
+      else
+        for (const e of entries)
+          process.stdout.write(`${e.at} ${e.step.padEnd(10)} ${e.direction.padEnd(8)} ${e.sender || '<>'} -> ${e.recipient ?? '-'} ${e.messageId ?? ''}\n`);
+    }),
+  );
+
 const jobs = program.command('jobs').description('scheduled jobs');
 jobs
   .command('run-due')

@@ -21,7 +21,8 @@ export type IdPrefix =
   | 'apw' // app password
   | 'ses' // session
   | 'mbx' // mailbox
-  | 'msg'; // message in a mailbox
+  | 'msg' // message in a mailbox
+  | 'trc'; // trace entry
 
 export function newId(prefix: IdPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

@@ -9,6 +9,7 @@ import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDiale
 import pg from 'pg';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-mailstore.ts';
+import * as m003 from './migrations/003-trace.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -28,7 +29,7 @@ export interface OpenStoreOptions {
   migrate?: boolean;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002 };
+const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002, '003-trace': m003 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

@@ -335,6 +335,35 @@ export interface MailUsageTable {
   message_count: number;
 }
 
+/** One step of a message's path (R-M6). */
+export interface MessageTraceTable {
+  id: string;
+  /** The customer whose mail it is (recipient's inbound, sender's outbound); null when none is. */
+  customer_id: string | null;
+  /** The SMTP session or queue entry that ties the steps of one transfer together. */
+  session_id: string | null;
+  message_id: string | null;
+  step:
+    | 'received'
+    | 'refused'
+    | 'verdict'
+    | 'stored'
+    | 'filtered'
+    | 'quarantined'
+    | 'queued'
+    | 'attempted'
+    | 'delivered'
+    | 'deferred'
+    | 'bounced'
+    | 'expired'
+    | 'deleted';
+  direction: 'inbound' | 'outbound' | 'local';
+  sender: string;
+  recipient: string | null;
+  detail: string; // JSON
+  at: Millis;
+}
+
 export interface Database {
   settings: SettingsTable;
   customers: CustomersTable;
@@ -365,4 +394,5 @@ export interface Database {
   expunged_messages: ExpungedMessagesTable;
   blobs: BlobsTable;
   mail_usage: MailUsageTable;
+  message_trace: MessageTraceTable;
 }

@@ -16,6 +16,7 @@ import {
   TICKET_CATEGORIES,
   updateClass,
 } from '../../tenancy/index.ts';
+import { searchTrace } from '../../trace/index.ts';
 import { principalOf } from '../access.ts';
 import { languageOf } from '../problem.ts';
 import { Body, IdParams, Lang, operationView, Query, type Router, recorded, Str, scopeOf } from './helpers.ts';
@@ -138,6 +139,33 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
       const op = await getOperation(ctx, scopeOf(request), (request.params as { id: string }).id);
       if (!op) throw notFound(text('No such operation', 'Opération introuvable'));
       return operationView(op);
+    },
+  );
+
+  // Message trace (R-M6)
+  api.get(
+    '/trace',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['trace'],
+        summary: "A message's path: received, verdicts, stored, queued, delivered, deferred, bounced… by address or Message-ID",
+        querystring: Query({
+          address: T.Optional(Str(320)),
+          messageId: T.Optional(Str(500)),
+          limit: T.Optional(T.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query as { address?: string; messageId?: string; limit?: number };
+      return {
+        items: await searchTrace(ctx, scopeOf(request), {
+          limit: q.limit ?? 200,
+          ...(q.address ? { address: q.address } : {}),
+          ...(q.messageId ? { messageId: q.messageId } : {}),
+        }),
+      };
     },
   );
 

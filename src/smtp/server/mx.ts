@@ -15,6 +15,7 @@ import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mail
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
 import { newSecret } from '../../shared/ids.ts';
+import { recordTrace, type TraceEvent } from '../../trace/index.ts';
 import { formatReceived } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError } from '../proto/replies.ts';
 
@@ -49,6 +50,62 @@ async function mailboxFull(ctx: AppContext, targets: LocalTarget[]): Promise<boo
   return targets.some((t) => (usage.find((u) => u.account_id === t.accountId)?.used_bytes ?? 0) >= t.quotaBytes);
 }
 
+/** The customer a hosted domain (or domain alias) belongs to. */
+async function customerOfDomain(ctx: AppContext, domain: string): Promise<string | null> {
+  const row = await ctx.db.selectFrom('domain_names').select('customer_id').where('domain_names.name', '=', domain).executeTakeFirst();
+  return row?.customer_id ?? null;
+}
+
+async function traceRefusal(ctx: AppContext, session: SMTPServerSession, recipient: string, domain: string, reply: string): Promise<void> {
+  await recordTrace(ctx, [
+    {
+      step: 'refused',
+      direction: 'inbound',
+      customerId: await customerOfDomain(ctx, domain),
+      sessionId: session.id,
+      sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      recipient,
+      detail: { reply, clientIp: session.remoteAddress, helo: session.hostNameAppearsAs },
+    },
+  ]);
+}
+
+/** Received, verdict and stored (or refused after DATA) for each account that got the message. */
+function deliveryTrace(
+  session: SMTPServerSession,
+  sender: string,
+  messageId: string | null,
+  targets: Map<string, LocalTarget>,
+  results: Awaited<ReturnType<typeof deliverMessage>>,
+  auth: Awaited<ReturnType<typeof authenticate>>,
+  size: number,
+): TraceEvent[] {
+  const verdict = {
+    spf: auth.spf ? auth.spf.status.result : 'none',
+    dkim: auth.dkim.results?.map((r) => `${r.status.result} (${r.signingDomain})`) ?? [],
+    dmarc: auth.dmarc ? auth.dmarc.status.result : 'none',
+    arc: auth.arc ? auth.arc.status.result : 'none',
+  };
+  return results.flatMap((result) => {
+    const target = targets.get(result.accountId);
+    const common = {
+      direction: 'inbound' as const,
+      customerId: target?.customerId ?? null,
+      sessionId: session.id,
+      messageId,
+      sender,
+      recipient: target?.address ?? null,
+    };
+    return [
+      { ...common, step: 'received' as const, detail: { size, clientIp: session.remoteAddress, helo: session.hostNameAppearsAs, tls: session.secure } },
+      { ...common, step: 'verdict' as const, detail: { authentication: verdict } },
+      result.ok
+        ? { ...common, step: 'stored' as const, detail: { mailboxId: result.mailboxId, uid: result.uid } }
+        : { ...common, step: 'refused' as const, detail: { reason: result.reason } },
+    ];
+  });
+}
+
 export function mxHandlers(ctx: AppContext) {
   const log = ctx.log.child({ module: 'smtp.mx' });
   const maxBytes = ctx.config.limits.maxMessageBytes;
@@ -67,8 +124,10 @@ export function mxHandlers(ctx: AppContext) {
         const route = await routeRecipient(ctx, address.address, { sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null });
         const refusal = replyForRoute(route);
         if (refusal || route.kind !== 'local') {
+          const error = refusal ?? replyError(REPLIES.unknownUser);
           log.info({ event: 'smtp.rcpt_refused', session: session.id, route: route.kind }, 'smtp.rcpt_refused');
-          return callback(refusal ?? replyError(REPLIES.unknownUser));
+          await traceRefusal(ctx, session, address.address, parsed.domain, error.message);
+          return callback(error);
         }
         if (await mailboxFull(ctx, route.accounts)) return callback(replyError(REPLIES.mailboxFull));
         address.targets = route.accounts;
@@ -118,6 +177,7 @@ export function mxHandlers(ctx: AppContext) {
         const deliveries: Delivery[] = [...targets.values()].map((t) => ({ accountId: t.accountId }));
         const results = await deliverMessage(ctx, message, deliveries);
         const stored = results.filter((r) => r.ok).length;
+        await recordTrace(ctx, deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size));
         log.info(
           {
             event: 'smtp.message_stored',

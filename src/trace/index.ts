@@ -1,0 +1,127 @@
+/**
+ * Traffic metadata (R-M6, contract §2 "Métadonnées"): every step of every message's path — received,
+ * refused, verdicts, stored, queued, attempted, delivered, deferred, bounced, quarantined, deleted —
+ * is recorded with who, what and when, and searchable by the operator and, for its own domains, by the
+ * customer. Contents never go here: only envelope addresses, Message-ID, sizes and outcomes.
+ */
+import type { AppContext } from '../context.ts';
+import { addressKey, normalizeAddress } from '../shared/addresses.ts';
+import { invalid } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { MessageTraceTable } from '../store/index.ts';
+
+export type TraceStep = MessageTraceTable['step'];
+
+export interface TraceEvent {
+  step: TraceStep;
+  direction: MessageTraceTable['direction'];
+  customerId?: string | null;
+  sessionId?: string | null;
+  messageId?: string | null;
+  sender: string;
+  recipient?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface TraceEntry {
+  id: string;
+  at: string;
+  step: TraceStep;
+  direction: MessageTraceTable['direction'];
+  customerId: string | null;
+  sessionId: string | null;
+  messageId: string | null;
+  sender: string;
+  recipient: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** The Message-ID without its angle brackets, as it is searched. */
+export function bareMessageId(value: string | null | undefined): string | null {
+  const trimmed = value?.trim().replace(/^<|>$/g, '');
+  return trimmed ? trimmed.slice(0, 500) : null;
+}
+
+/**
+ * Records steps. A trace write never fails the mail it describes: an error is logged, not thrown
+ * (the message itself is already safe when its steps are recorded).
+ */
+export async function recordTrace(ctx: AppContext, events: TraceEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const at = ctx.clock.now();
+  const rows: MessageTraceTable[] = events.map((event) => ({
+    id: newId('trc'),
+    customer_id: event.customerId ?? null,
+    session_id: event.sessionId ?? null,
+    message_id: bareMessageId(event.messageId),
+    step: event.step,
+    direction: event.direction,
+    sender: event.sender.toLowerCase().slice(0, 320),
+    recipient: event.recipient?.toLowerCase().slice(0, 320) ?? null,
+    detail: JSON.stringify(event.detail ?? {}),
+    at,
+  }));
+  try {
+    await ctx.db.insertInto('message_trace').values(rows).execute();
+  } catch (error) {
+    ctx.log.error({ err: error, event: 'trace.write_failed', steps: rows.length }, 'trace.write_failed');
+  }
+}
+
+function entryView(row: MessageTraceTable): TraceEntry {
+  return {
+    id: row.id,
+    at: new Date(row.at).toISOString(),
+    step: row.step,
+    direction: row.direction,
+    customerId: row.customer_id,
+    sessionId: row.session_id,
+    messageId: row.message_id,
+    sender: row.sender,
+    recipient: row.recipient,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+  };
+}
+
+export interface TraceQuery {
+  address?: string;
+  messageId?: string;
+  limit: number;
+}
+
+/**
+ * The steps matching an address (as sender or recipient) or a Message-ID, newest first, with every
+ * other step of the same transfers. A customer sees only the steps of its own mail.
+ */
+export async function searchTrace(ctx: AppContext, scope: string | null, query: TraceQuery): Promise<TraceEntry[]> {
+  if (!query.address && !query.messageId) {
+    throw invalid('missing-criterion', 'address', 'Give an address or a Message-ID', 'Indiquez une adresse ou un Message-ID');
+  }
+  let base = ctx.db.selectFrom('message_trace').selectAll();
+  if (scope !== null) base = base.where('customer_id', '=', scope);
+  if (query.address) {
+    const parsed = normalizeAddress(query.address);
+    if (!parsed)
+      throw invalid(
+        'invalid-address',
+        'address',
+        `"${query.address}" is not a valid e-mail address`,
+        `« ${query.address} » n'est pas une adresse e-mail valide`,
+      );
+    const key = addressKey(parsed);
+    base = base.where((eb) => eb.or([eb('recipient', '=', key), eb('sender', '=', key)]));
+  }
+  const messageId = bareMessageId(query.messageId);
+  if (messageId) base = base.where('message_id', '=', messageId);
+  const matches = await base.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+  // Bring in the other steps of the same sessions (e.g. "received" has no recipient of its own).
+  const sessions = [...new Set(matches.map((m) => m.session_id).filter((s): s is string => s !== null))];
+  let related: MessageTraceTable[] = [];
+  if (sessions.length > 0) {
+    let more = ctx.db.selectFrom('message_trace').selectAll().where('session_id', 'in', sessions.slice(0, 500));
+    if (scope !== null) more = more.where('customer_id', '=', scope);
+    related = await more.execute();
+  }
+  const byId = new Map([...matches, ...related].map((row) => [row.id, row]));
+  return [...byId.values()].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1)).map(entryView);
+}
