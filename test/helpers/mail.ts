@@ -47,6 +47,11 @@ export class RawSmtp {
     this.socket.write(data);
   }
 
+  /** Writes and waits for the socket to drain when its buffer is full (back-pressure). */
+  async write(data: Buffer): Promise<void> {
+    if (!this.socket.write(data)) await new Promise((resolve) => this.socket.once('drain', resolve));
+  }
+
   async command(line: string): Promise<string> {
     this.send(`${line}\r\n`);
     return this.reply();
