@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { type Api, buildApi } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
+import { startDeliveryWorker } from './delivery/index.ts';
 import { startScheduler } from './jobs/index.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
 import { startSmtp } from './smtp/index.ts';
@@ -20,6 +21,9 @@ export interface Service {
   httpUrl: string | undefined;
   /** The MX port actually bound, when the mx role runs. */
   mxPort: number | undefined;
+  /** The submission ports actually bound (STARTTLS, implicit TLS), when the submission role runs. */
+  submissionPort: number | undefined;
+  submissionsPort: number | undefined;
   /** Set on the very first start only: the operator login created then. */
   firstOperator: { email: string; password: string } | undefined;
   /** Key and certificate for the TLS listeners: configured, or self-signed in <dataDir>/tls. */
@@ -53,8 +57,9 @@ export async function startService(config: Config, options: ContextOptions = {})
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
-  const smtp = config.roles.includes('mx') ? await startSmtp(ctx, tls) : undefined;
+  const smtp = config.roles.includes('mx') || config.roles.includes('submission') ? await startSmtp(ctx, tls) : undefined;
   const stopScheduler = config.roles.includes('worker') ? startScheduler(ctx) : () => {};
+  const stopDelivery = config.roles.includes('worker') ? startDeliveryWorker(ctx) : async () => {};
   ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, mx: smtp?.mxPort, engine: ctx.engine }, 'service.started');
   return {
     ctx,
@@ -63,8 +68,11 @@ export async function startService(config: Config, options: ContextOptions = {})
     firstOperator,
     tls,
     mxPort: smtp?.mxPort,
+    submissionPort: smtp?.submissionPort,
+    submissionsPort: smtp?.submissionsPort,
     async close() {
       stopScheduler();
+      await stopDelivery();
       await smtp?.close();
       await api?.close();
       await settleOperations();

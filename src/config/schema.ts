@@ -84,6 +84,25 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    delivery: T.Object(
+      {
+        smtpPort: port(25),
+        maxQueueDays: T.Number({ default: 5, exclusiveMinimum: 0, description: 'Lifetime of a queued message before it expires with a DSN to its sender.' }),
+        concurrencyPerDomain: T.Integer({ default: 5, minimum: 1, description: 'Simultaneous connections per destination domain (per worker).' }),
+        retryMinutes: T.Array(T.Number({ minimum: 0 }), {
+          default: [1, 5, 15, 30, 60, 120, 240],
+          minItems: 1,
+          description: 'Back-off after the 1st, 2nd, … failed attempt; the last value repeats.',
+        }),
+        retryJitter: T.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'Random fraction added to each back-off, so retries spread out.' }),
+        connectTimeoutMs: T.Integer({ default: 30_000, minimum: 10 }),
+        responseTimeoutMs: T.Integer({ default: 300_000, minimum: 10, description: 'RFC 5321 §4.5.3.2: wait for a greeting or reply.' }),
+        leaseSeconds: T.Integer({ default: 900, minimum: 5, description: 'A taken row whose worker stops renewing its lease is taken again after this.' }),
+        pollSeconds: T.Number({ default: 5, minimum: 0.01 }),
+        batchSize: T.Integer({ default: 200, minimum: 1, description: 'Rows taken per round.' }),
+      },
+      { default: {} },
+    ),
     logLevel: T.Union(
       [T.Literal('fatal'), T.Literal('error'), T.Literal('warn'), T.Literal('info'), T.Literal('debug'), T.Literal('trace'), T.Literal('silent')],
       {
@@ -124,5 +143,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_OPERATOR_EMAIL: 'operator.email',
   FACTEUR_OPERATOR_PASSWORD: 'operator.password',
   FACTEUR_OPERATION_LEASE_SECONDS: 'operations.leaseSeconds',
+  FACTEUR_DELIVERY_PORT: 'delivery.smtpPort',
+  FACTEUR_DELIVERY_MAX_QUEUE_DAYS: 'delivery.maxQueueDays',
+  FACTEUR_DELIVERY_CONCURRENCY: 'delivery.concurrencyPerDomain',
   FACTEUR_LOG_LEVEL: 'logLevel',
 };

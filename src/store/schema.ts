@@ -364,6 +364,29 @@ export interface MessageTraceTable {
   at: Millis;
 }
 
+/** The outbound queue (R-M2): one row per recipient; due rows are taken with a lease. */
+export interface OutboundQueueTable {
+  id: string;
+  customer_id: string | null;
+  /** The envelope sender; '' for the null sender of a bounce. */
+  sender: string;
+  recipient: string;
+  /** The recipient's domain in ASCII: the destination rows are grouped by. */
+  domain: string;
+  blob_id: string;
+  size: number;
+  status: 'queued' | 'sending' | 'delivered' | 'bounced' | 'expired';
+  attempts: number;
+  /** When due; while 'sending', equal to lease_until, so a row whose lease ran out is due again. */
+  next_attempt_at: Millis;
+  lease_until: Millis | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+  dsn_sent: Flag;
+}
+
 export interface Database {
   settings: SettingsTable;
   customers: CustomersTable;
@@ -395,4 +418,5 @@ export interface Database {
   blobs: BlobsTable;
   mail_usage: MailUsageTable;
   message_trace: MessageTraceTable;
+  outbound_queue: OutboundQueueTable;
 }

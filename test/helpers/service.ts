@@ -21,6 +21,9 @@ export interface TestService {
   url: string;
   /** The MX port, when the test asked for the mx role (`overrides: { roles: ['web', 'mx'], ports: { http: 0, mx: 0 } }`). */
   mxPort: number | undefined;
+  /** The submission ports (STARTTLS, implicit TLS), when the test asked for the submission role. */
+  submissionPort: number | undefined;
+  submissionsPort: number | undefined;
   /** The service's TLS certificate (PEM) and its file, for clients to pin. */
   tlsCert: string;
   tlsCertFile: string;
@@ -74,6 +77,8 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
   return {
     url: service.httpUrl as string,
     mxPort: service.mxPort,
+    submissionPort: service.submissionPort,
+    submissionsPort: service.submissionsPort,
     tlsCert: service.tls.cert,
     tlsCertFile: service.tls.certFile,
     ctx: service.ctx,

@@ -29,6 +29,15 @@ export const REPLIES = {
   localError: reply(451, '4.3.0', 'Local error in processing, try again later'),
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
   accepted: reply(250, '2.6.0', 'Message accepted for delivery'),
+  // Submission (R-M2, R-M5)
+  authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
+  authThrottled: reply(454, '4.7.0', 'Too many failed logins, try again later'),
+  authUnavailable: reply(454, '4.7.0', 'Temporary authentication failure, try again later'),
+  accountNotActive: reply(535, '5.7.1', 'This account is suspended or disabled: contact support'),
+  senderAccountNotActive: reply(550, '5.7.1', 'This account is suspended or disabled and may not send: contact support'),
+  senderNotOwned: reply(553, '5.7.1', 'Sender address rejected: not your address or one of your aliases'),
+  fromNotOwned: reply(553, '5.7.1', 'From header rejected: it must be your address or one of your aliases'),
+  sendingRateLimited: reply(450, '4.7.1', 'Sending limit reached, try again later'),
 } as const;
 
 /** Errors of the service's modules, as SMTP replies (the SMTP column of the mapping tables). */

@@ -1,12 +1,16 @@
 /**
- * The SMTP listeners: MX (port 25 in production) now; submission (587 STARTTLS, 465 TLS) will be the
- * same server under another policy. Nodemailer's smtp-server speaks the protocol; the policies decide.
+ * The SMTP listeners: MX (port 25 in production) and submission (587 STARTTLS, 465 TLS), the same
+ * server under two policies, each started when its role runs. Nodemailer's smtp-server speaks the
+ * protocol; the policies decide.
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
+import { useAuthAfterTls } from './auth-after-tls.ts';
 import { useOwnEnhancedCodes } from './enhanced-codes.ts';
+import { MemoryRateLimiter, type RateLimiter } from './limits.ts';
 import { mxHandlers } from './mx.ts';
+import { submissionHandlers } from './submission.ts';
 
 export interface TlsCredentials {
   key: string;
@@ -14,7 +18,12 @@ export interface TlsCredentials {
 }
 
 export interface SmtpListeners {
-  mxPort: number;
+  /** Each bound port, undefined when its role does not run here. */
+  mxPort: number | undefined;
+  /** Submission with STARTTLS (587 in production). */
+  submissionPort: number | undefined;
+  /** Submission over implicit TLS (465 in production). */
+  submissionsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -31,10 +40,70 @@ function listen(server: SMTPServer, port: number, host: string): Promise<number>
   });
 }
 
-export async function startSmtp(ctx: AppContext, tls: TlsCredentials): Promise<SmtpListeners> {
+export async function startSmtp(ctx: AppContext, tls: TlsCredentials, options: { limiter?: RateLimiter } = {}): Promise<SmtpListeners> {
   useOwnEnhancedCodes();
   const log = ctx.log.child({ module: 'smtp' });
-  const mx = new SMTPServer({
+  const roles = ctx.config.roles;
+  const servers: SMTPServer[] = [];
+  const started = async (server: SMTPServer, port: number): Promise<number> => {
+    server.on('error', (error) => log.warn({ err: error, event: 'smtp.connection_error' }, 'smtp.connection_error'));
+    servers.push(server);
+    return listen(server, port, ctx.config.listenHost);
+  };
+  const close = () => Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => {});
+  try {
+    const mxPort = roles.includes('mx') ? await started(mxServer(ctx, tls), ctx.config.ports.mx) : undefined;
+    let submissionPort: number | undefined;
+    let submissionsPort: number | undefined;
+    if (roles.includes('submission')) {
+      // One limiter for both ports: the counters are the user's, whichever port they send through.
+      const limiter = options.limiter ?? new MemoryRateLimiter(ctx.clock);
+      submissionPort = await started(submissionServer(ctx, tls, limiter, false), ctx.config.ports.submission);
+      submissionsPort = await started(submissionServer(ctx, tls, limiter, true), ctx.config.ports.submissions);
+    }
+    return { mxPort, submissionPort, submissionsPort, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function clientResolver(ctx: AppContext) {
+  return {
+    reverse: (ip: string, callback: (error: Error | null, hostnames?: string[]) => void) => {
+      ctx.resolver.reverse(ip).then(
+        (names) => callback(null, names),
+        (error: Error) => callback(error),
+      );
+    },
+  };
+}
+
+/** Port 587 (`secure` false: STARTTLS, and AUTH only once it has run) or 465 (`secure` true: TLS from the first byte). */
+function submissionServer(ctx: AppContext, tls: TlsCredentials, limiter: RateLimiter, secure: boolean): SMTPServer {
+  useAuthAfterTls();
+  return new SMTPServer({
+    name: ctx.config.hostname,
+    banner: 'Facteur ESMTP submission',
+    key: tls.key,
+    cert: tls.cert,
+    secure,
+    allowInsecureAuth: false,
+    authOptional: false,
+    size: ctx.config.limits.maxMessageBytes,
+    hideENHANCEDSTATUSCODES: false,
+    hideSMTPUTF8: false,
+    hide8BITMIME: false,
+    hidePIPELINING: false,
+    socketTimeout: SOCKET_TIMEOUT_MS,
+    logger: false,
+    resolver: clientResolver(ctx),
+    ...submissionHandlers(ctx, limiter),
+  });
+}
+
+function mxServer(ctx: AppContext, tls: TlsCredentials): SMTPServer {
+  return new SMTPServer({
     name: ctx.config.hostname,
     banner: 'Facteur ESMTP',
     key: tls.key,
@@ -50,20 +119,7 @@ export async function startSmtp(ctx: AppContext, tls: TlsCredentials): Promise<S
     socketTimeout: SOCKET_TIMEOUT_MS,
     logger: false,
     // The client's reverse name comes from the service's one resolver, like every other lookup.
-    resolver: {
-      reverse: (ip: string, callback: (error: Error | null, hostnames?: string[]) => void) => {
-        ctx.resolver.reverse(ip).then(
-          (names) => callback(null, names),
-          (error: Error) => callback(error),
-        );
-      },
-    },
+    resolver: clientResolver(ctx),
     ...mxHandlers(ctx),
   });
-  mx.on('error', (error) => log.warn({ err: error, event: 'smtp.connection_error' }, 'smtp.connection_error'));
-  const mxPort = await listen(mx, ctx.config.ports.mx, ctx.config.listenHost);
-  return {
-    mxPort,
-    close: () => new Promise<void>((resolve) => mx.close(() => resolve())),
-  };
 }
