@@ -199,3 +199,18 @@ test('R-M6 every message leaves a trace the customer can search for its own doma
     ['received', 'stored', 'verdict'],
   );
 });
+
+test('R-M1 R-M2 an alias that forwards outside the service sends its copy through the outbound queue', async () => {
+  expectStatus(
+    await admin.post(`/api/subscriptions/${subscriptionId}/aliases`, { address: `outside@${DOMAIN}`, destinations: ['friend@remote.test', `carol@${DOMAIN}`] }),
+    201,
+  );
+  await transport().sendMail({ from: 'x@elsewhere.test', to: `outside@${DOMAIN}`, subject: 'Forward me', text: 'to a friend' });
+  const queued = await service.ctx.db
+    .selectFrom('outbound_queue')
+    .select(['recipient', 'sender', 'status'])
+    .where('recipient', '=', 'friend@remote.test')
+    .execute();
+  assert.deepEqual(queued, [{ recipient: 'friend@remote.test', sender: 'x@elsewhere.test', status: 'queued' }]);
+  assert.match((await messagesOf(service.ctx, `carol@${DOMAIN}`)).at(-1)?.raw ?? '', /Subject: Forward me/);
+});

@@ -25,7 +25,6 @@ export const REPLIES = {
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
   badSender: reply(553, '5.1.7', 'Bad sender address syntax'),
   badRecipient: reply(553, '5.1.3', 'Bad recipient address syntax'),
-  forwardingUnavailable: reply(451, '4.3.0', 'Forwarding outside this service is not available yet, try again later'),
   localError: reply(451, '4.3.0', 'Local error in processing, try again later'),
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
   accepted: reply(250, '2.6.0', 'Message accepted for delivery'),

@@ -2,15 +2,15 @@
  * The MX policy (R-M1, R-M5): mail for hosted domains, domain aliases, address aliases and mailing
  * lists is accepted; unknown recipients are refused at RCPT; nothing is relayed for anyone. Each
  * message is authenticated (SPF, DKIM, DMARC, ARC through the service's resolver), given Received and
- * Authentication-Results headers, stored once through the mailstore's write path, and acknowledged
- * only once stored. Protocol code stays thin: decisions come from delivery/ and mailstore/.
+ * Authentication-Results headers, stored once through the mailstore's write path (copies for aliases
+ * that forward outside go to the outbound queue), and acknowledged only once stored. Protocol code stays thin: decisions come from delivery/ and mailstore/.
  */
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
-import { isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
+import { enqueueOutbound, isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
 import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
@@ -18,36 +18,22 @@ import { newSecret } from '../../shared/ids.ts';
 import { recordTrace, type TraceEvent } from '../../trace/index.ts';
 import { formatReceived } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError } from '../proto/replies.ts';
+import { anyMailboxFull, refusalReply } from './recipients.ts';
 
 type Callback = (error?: Error | null, message?: string) => void;
 
 /** What RCPT decided for a recipient, kept on the envelope's address object until DATA. */
 interface RoutedAddress extends SMTPServerAddress {
   targets?: LocalTarget[];
+  /** Destinations outside the service (aliases that forward), sent on through the outbound queue. */
+  external?: string[];
+  customerId?: string | null;
 }
 
 function replyForRoute(route: Route): Error | undefined {
   if (route.kind === 'unknown') return replyError(REPLIES.unknownUser);
-  if (route.kind === 'refused') {
-    return replyError(
-      route.reason === 'list-posting-denied' ? REPLIES.listPostingDenied : route.reason === 'service-ended' ? REPLIES.serviceEnded : REPLIES.accountDisabled,
-    );
-  }
-  if (route.external.length > 0) return replyError(REPLIES.forwardingUnavailable); // until the outbound queue exists: never drop a copy
+  if (route.kind === 'refused') return replyError(refusalReply(route));
   return undefined;
-}
-
-async function mailboxFull(ctx: AppContext, targets: LocalTarget[]): Promise<boolean> {
-  const usage = await ctx.db
-    .selectFrom('mail_usage')
-    .select(['account_id', 'used_bytes'])
-    .where(
-      'account_id',
-      'in',
-      targets.map((t) => t.accountId),
-    )
-    .execute();
-  return targets.some((t) => (usage.find((u) => u.account_id === t.accountId)?.used_bytes ?? 0) >= t.quotaBytes);
 }
 
 /** The customer a hosted domain (or domain alias) belongs to. */
@@ -129,8 +115,10 @@ export function mxHandlers(ctx: AppContext) {
           await traceRefusal(ctx, session, address.address, parsed.domain, error.message);
           return callback(error);
         }
-        if (await mailboxFull(ctx, route.accounts)) return callback(replyError(REPLIES.mailboxFull));
+        if (await anyMailboxFull(ctx, route.accounts)) return callback(replyError(REPLIES.mailboxFull));
         address.targets = route.accounts;
+        address.external = route.external;
+        address.customerId = route.accounts[0]?.customerId ?? (await customerOfDomain(ctx, parsed.domain));
         callback();
       })().catch((error) => {
         log.error({ err: error, session: session.id }, 'smtp.rcpt_failed');
@@ -145,8 +133,17 @@ export function mxHandlers(ctx: AppContext) {
         if (stream.sizeExceeded) return callback(replyError(REPLIES.messageTooBig));
         const recipients = session.envelope.rcptTo as RoutedAddress[];
         const targets = new Map<string, LocalTarget>();
-        for (const rcpt of recipients) for (const t of rcpt.targets ?? []) targets.set(t.accountId, t);
-        if (targets.size === 0) return callback(replyError(REPLIES.noValidRecipients));
+        const forwards = new Map<string, { customerId: string | null; recipients: Set<string> }>();
+        for (const rcpt of recipients) {
+          for (const t of rcpt.targets ?? []) targets.set(t.accountId, t);
+          for (const destination of rcpt.external ?? []) {
+            const key = rcpt.customerId ?? '';
+            const entry = forwards.get(key) ?? { customerId: rcpt.customerId ?? null, recipients: new Set<string>() };
+            entry.recipients.add(destination);
+            forwards.set(key, entry);
+          }
+        }
+        if (targets.size === 0 && forwards.size === 0) return callback(replyError(REPLIES.noValidRecipients));
 
         const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const auth = await authenticate(Readable.from(spool.read()), {
@@ -174,8 +171,12 @@ export function mxHandlers(ctx: AppContext) {
           yield* spool.read();
         }
         const message = await receiveMessage(ctx, withTrace(), { maxBytes: maxBytes + trace.length });
+        // Forwarded copies keep the original envelope sender (no SRS yet: SPF may fail at the next hop).
+        for (const forward of forwards.values()) {
+          await enqueueOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob });
+        }
         const deliveries: Delivery[] = [...targets.values()].map((t) => ({ accountId: t.accountId }));
-        const results = await deliverMessage(ctx, message, deliveries);
+        const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries) : [];
         const stored = results.filter((r) => r.ok).length;
         await recordTrace(ctx, deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size));
         log.info(
@@ -189,7 +190,7 @@ export function mxHandlers(ctx: AppContext) {
           },
           'smtp.message_stored',
         );
-        if (stored === 0) return callback(replyError(REPLIES.mailboxFull));
+        if (stored === 0 && forwards.size === 0) return callback(replyError(REPLIES.mailboxFull));
         callback(null, `${REPLIES.accepted.enhanced} ${REPLIES.accepted.text}`);
       })()
         .catch((error) => {

@@ -25,6 +25,7 @@ import type { AccountsTable } from '../../store/index.ts';
 import { formatReceived, formatRfc5322Date } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError, type SmtpReply } from '../proto/replies.ts';
 import type { LimitCounter, RateLimiter } from './limits.ts';
+import { anyMailboxFull, refusalReply } from './recipients.ts';
 
 type Callback = (error?: Error | null, message?: string) => void;
 
@@ -53,17 +54,6 @@ interface RoutedAddress extends SMTPServerAddress {
   key?: string;
   targets?: LocalTarget[];
   remote?: string[];
-}
-
-export type EnqueueOutbound = typeof enqueueOutbound;
-
-/**
- * The outbound queue for recipients outside the service (and external destinations of aliases).
- * THE SWITCH: return undefined here to answer them 451 4.3.0 at RCPT instead (never accept a copy
- * that cannot be sent).
- */
-function outboundQueue(): EnqueueOutbound | undefined {
-  return enqueueOutbound;
 }
 
 /** The reply with a more precise text (same codes). */
@@ -174,20 +164,6 @@ function parseJsonAddresses(json: string): string[] {
   } catch {
     return [];
   }
-}
-
-async function anyMailboxFull(ctx: AppContext, targets: LocalTarget[]): Promise<boolean> {
-  if (targets.length === 0) return false;
-  const usage = await ctx.db
-    .selectFrom('mail_usage')
-    .select(['account_id', 'used_bytes'])
-    .where(
-      'account_id',
-      'in',
-      targets.map((t) => t.accountId),
-    )
-    .execute();
-  return targets.some((t) => (usage.find((u) => u.account_id === t.accountId)?.used_bytes ?? 0) >= t.quotaBytes);
 }
 
 /** The header block at the start of the spooled message (up to the blank line), bounded. */
@@ -308,23 +284,12 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
         if (await isHostedDomain(ctx, parsed.domain)) {
           const route = await routeRecipient(ctx, address.address, { sender: sender.account.address });
           if (route.kind === 'unknown') return callback(replyError(REPLIES.unknownUser));
-          if (route.kind === 'refused') {
-            return callback(
-              replyError(
-                route.reason === 'list-posting-denied'
-                  ? REPLIES.listPostingDenied
-                  : route.reason === 'service-ended'
-                    ? REPLIES.serviceEnded
-                    : REPLIES.accountDisabled,
-              ),
-            );
-          }
+          if (route.kind === 'refused') return callback(replyError(refusalReply(route)));
           targets = route.accounts;
           remote = route.external;
         } else {
           remote = [key];
         }
-        if (remote.length > 0 && !outboundQueue()) return callback(replyError(REPLIES.forwardingUnavailable));
         if (await anyMailboxFull(ctx, targets)) return callback(replyError(REPLIES.mailboxFull));
         address.key = key;
         address.targets = targets;
@@ -419,9 +384,7 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
         }
         let queued: string[] = [];
         if (remote.size > 0) {
-          const enqueue = outboundQueue();
-          if (!enqueue) return callback(replyError(REPLIES.forwardingUnavailable));
-          queued = await enqueue(ctx, {
+          queued = await enqueueOutbound(ctx, {
             customerId: sender.account.customer_id,
             sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             recipients: [...remote],
