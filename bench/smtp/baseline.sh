@@ -20,6 +20,7 @@ install() {
 
 write_configs() {
   mkdir -p "$BASE"/{certs,postfix/etc,postfix/spool,postfix/data,dovecot/run,dovecot/state,dovecot/mail}
+  chmod 755 "$BASE" # the postfix and nobody users must traverse it
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$BASE/certs/key.pem" -out "$BASE/certs/cert.pem" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
   cat >"$BASE/postfix/etc/main.cf" <<CF
