@@ -79,39 +79,13 @@ function clientResolver(ctx: AppContext) {
   };
 }
 
-/** Port 587 (`secure` false: STARTTLS, and AUTH only once it has run) or 465 (`secure` true: TLS from the first byte). */
-function submissionServer(ctx: AppContext, tls: TlsCredentials, limiter: RateLimiter, secure: boolean): SMTPServer {
-  useAuthAfterTls();
-  return new SMTPServer({
+/** What the MX and the submission listeners share: name, certificate, size, extensions, timeouts, resolver. */
+function commonOptions(ctx: AppContext, tls: TlsCredentials) {
+  return {
     name: ctx.config.hostname,
-    banner: 'Facteur ESMTP submission',
-    key: tls.key,
-    cert: tls.cert,
-    secure,
-    allowInsecureAuth: false,
-    authOptional: false,
-    size: ctx.config.limits.maxMessageBytes,
-    hideENHANCEDSTATUSCODES: false,
-    hideSMTPUTF8: false,
-    hide8BITMIME: false,
-    hidePIPELINING: false,
-    socketTimeout: SOCKET_TIMEOUT_MS,
-    logger: false,
-    resolver: clientResolver(ctx),
-    ...submissionHandlers(ctx, limiter),
-  });
-}
-
-function mxServer(ctx: AppContext, tls: TlsCredentials): SMTPServer {
-  return new SMTPServer({
-    name: ctx.config.hostname,
-    banner: 'Facteur ESMTP',
     key: tls.key,
     cert: tls.cert,
     size: ctx.config.limits.maxMessageBytes,
-    maxRecipients: ctx.config.limits.recipientsPerMessage,
-    disabledCommands: ['AUTH'],
-    authOptional: true,
     hideENHANCEDSTATUSCODES: false,
     hideSMTPUTF8: false,
     hide8BITMIME: false,
@@ -120,6 +94,29 @@ function mxServer(ctx: AppContext, tls: TlsCredentials): SMTPServer {
     logger: false,
     // The client's reverse name comes from the service's one resolver, like every other lookup.
     resolver: clientResolver(ctx),
+  };
+}
+
+/** Port 587 (`secure` false: STARTTLS, and AUTH only once it has run) or 465 (`secure` true: TLS from the first byte). */
+function submissionServer(ctx: AppContext, tls: TlsCredentials, limiter: RateLimiter, secure: boolean): SMTPServer {
+  useAuthAfterTls();
+  return new SMTPServer({
+    ...commonOptions(ctx, tls),
+    banner: 'Facteur ESMTP submission',
+    secure,
+    allowInsecureAuth: false,
+    authOptional: false,
+    ...submissionHandlers(ctx, limiter),
+  });
+}
+
+function mxServer(ctx: AppContext, tls: TlsCredentials): SMTPServer {
+  return new SMTPServer({
+    ...commonOptions(ctx, tls),
+    banner: 'Facteur ESMTP',
+    maxRecipients: ctx.config.limits.recipientsPerMessage,
+    disabledCommands: ['AUTH'],
+    authOptional: true,
     ...mxHandlers(ctx),
   });
 }
