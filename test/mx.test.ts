@@ -214,3 +214,32 @@ test('R-M1 R-M2 an alias that forwards outside the service sends its copy throug
   assert.deepEqual(queued, [{ recipient: 'friend@remote.test', sender: 'x@elsewhere.test', status: 'queued' }]);
   assert.match((await messagesOf(service.ctx, `carol@${DOMAIN}`)).at(-1)?.raw ?? '', /Subject: Forward me/);
 });
+
+test('R-M1 swaks (Debian) delivers through the MX with STARTTLS', async (t) => {
+  const found = await promisify(execFile)('sh', ['-c', 'command -v swaks']).then(
+    () => true,
+    () => false,
+  );
+  if (!found) {
+    assert.ok(!process.env.CI, 'CI installs swaks (scripts/services.sh install)');
+    t.skip('swaks is not installed here: NOT tested (scripts/services.sh install adds it)');
+    return;
+  }
+  const { stdout } = await promisify(execFile)('swaks', [
+    '--server',
+    '127.0.0.1',
+    '--port',
+    String(service.mxPort),
+    '--tls',
+    '--from',
+    'swaks@elsewhere.test',
+    '--to',
+    `bob@${DOMAIN}`,
+    '--header',
+    'Subject: from swaks',
+    '--body',
+    'hello from swaks',
+  ]);
+  assert.match(stdout, /<~ {2}250 2\.6\.0 /);
+  assert.match((await messagesOf(service.ctx, `bob@${DOMAIN}`)).at(-1)?.raw ?? '', /hello from swaks/);
+});
