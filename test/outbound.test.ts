@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { createContext } from '../src/context.ts';
 import { claimDueRows, enqueueOutbound, runDeliveryOnce, startDeliveryWorker } from '../src/delivery/index.ts';
+import { searchTrace } from '../src/trace/index.ts';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { messagesOf } from './helpers/mail.ts';
 import { engine, startTestService, type TestService } from './helpers/service.ts';
@@ -154,6 +155,27 @@ test('R-M2 a queued message is delivered to the MX of its domain on 250, once, a
   assert.equal(Number(ref.refcount), 0);
   assert.equal((await runDeliveryOnce(service.ctx)).taken, 0, 'nothing left to do');
   assert.equal(receivedWith(subject).length, 1);
+});
+
+test('R-M6 R-M2 the outbound path is traced per recipient: queued, then delivered, deferred or bounced', async () => {
+  remote.refuse.set('refused@remote.test', 550);
+  remote.refuse.set('busy@remote.test', 451);
+  // The null sender: no DSN, so the other tests' mailboxes stay as they are.
+  const { ids } = await queue('', ['fine@remote.test', 'refused@remote.test', 'busy@remote.test'], 'Traced outbound');
+  await runDeliveryOnce(service.ctx);
+  const steps = async (recipient: string) =>
+    (await searchTrace(service.ctx, null, { address: recipient, limit: 50 }))
+      .filter((e) => ids.includes(e.sessionId ?? ''))
+      .map((e) => e.step)
+      .sort();
+  assert.deepEqual(await steps('fine@remote.test'), ['delivered', 'queued']);
+  assert.deepEqual(await steps('refused@remote.test'), ['bounced', 'queued']);
+  assert.deepEqual(await steps('busy@remote.test'), ['deferred', 'queued']);
+  remote.refuse.delete('busy@remote.test');
+  service.clock.advance(10 * MINUTE);
+  await runDeliveryOnce(service.ctx);
+  assert.deepEqual(await steps('busy@remote.test'), ['deferred', 'delivered', 'queued']);
+  remote.refuse.delete('refused@remote.test');
 });
 
 test('R-M2 a remote 4xx defers with back-off; a later attempt delivers', async () => {

@@ -19,6 +19,7 @@ import { deliverMessage, receiveMessage } from '../mailstore/index.ts';
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
+import { recordTrace, type TraceStep } from '../trace/index.ts';
 import { buildDsn, type DsnRecipient, readHeaderBlock } from './dsn.ts';
 import { type DeliveryFailure, MAX_RECIPIENTS_PER_TRANSACTION, RemoteSession, resolveDestination, type SessionOptions } from './remote.ts';
 import { isHostedDomain, routeRecipient } from './routing.ts';
@@ -108,8 +109,36 @@ export async function enqueueOutbound(ctx: AppContext, message: OutboundMessage)
   const now = ctx.clock.now();
   const ids = await ctx.mail.committer.run((trx) => insertRows(trx, message, now, lifetimeOf(ctx)));
   ctx.log.info({ event: 'delivery.queued', ids, sender: message.sender, recipients: message.recipients.length, blob: message.blob.id }, 'delivery.queued');
+  await recordTrace(
+    ctx,
+    ids.map((id, i) => ({
+      step: 'queued' as const,
+      direction: 'outbound' as const,
+      customerId: message.customerId,
+      sessionId: id,
+      sender: message.sender,
+      recipient: message.recipients[i] ?? null,
+      detail: { size: message.blob.size },
+    })),
+  );
   wakeWorkers(ctx);
   return ids;
+}
+
+/** The trace of queue rows (R-M6): the row id ties the steps of one recipient's delivery together. */
+function traceRows(ctx: AppContext, rows: QueueRow[], step: TraceStep, detail: (row: QueueRow) => Record<string, unknown>): Promise<void> {
+  return recordTrace(
+    ctx,
+    rows.map((row) => ({
+      step,
+      direction: 'outbound' as const,
+      customerId: row.customer_id,
+      sessionId: row.id,
+      sender: row.sender,
+      recipient: row.recipient,
+      detail: detail(row),
+    })),
+  );
 }
 
 /** Back-off after the n-th failed attempt: `delivery.retryMinutes` (the last value repeats) plus jitter. */
@@ -209,6 +238,7 @@ async function markDelivered(round: Round, rows: QueueRow[], reply: string): Pro
   }
   round.summary.delivered += rows.length;
   for (const row of rows) ctx.log.info({ event: 'delivery.delivered', id: row.id, recipient: row.recipient, reply }, 'delivery.delivered');
+  await traceRows(ctx, rows, 'delivered', () => ({ reply }));
 }
 
 async function markDeferred(round: Round, rows: QueueRow[], failure: DeliveryFailure): Promise<void> {
@@ -227,6 +257,7 @@ async function markDeferred(round: Round, rows: QueueRow[], failure: DeliveryFai
     ctx.log.info({ event: 'delivery.deferred', id: row.id, recipient: row.recipient, attempts: row.attempts, error: lastError }, 'delivery.deferred');
   }
   round.summary.deferred += rows.length;
+  await traceRows(ctx, rows, 'deferred', (row) => ({ attempts: row.attempts, error: lastError }));
 }
 
 /**
@@ -256,6 +287,8 @@ async function markFailed(round: Round, items: { row: QueueRow; failure: Deliver
     });
     if (remote) wakeWorkers(ctx);
     round.summary[status] += rows.length;
+    const failureOf = new Map(group.map((item) => [item.row.id, item.failure]));
+    await traceRows(ctx, rows, status, (row) => ({ status: failureOf.get(row.id)?.status, error: failureOf.get(row.id)?.diagnostic, dsn: dsnSent }));
     for (const item of group) {
       ctx.log.info(
         {
