@@ -93,6 +93,7 @@ program
       const lines = [`Facteur is running (${service.ctx.engine}, data in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir})`];
       if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
       if (service.mxPort) lines.push(`  MX:       SMTP on port ${service.mxPort} (STARTTLS)`);
+      if (service.submissionPort) lines.push(`  Submit:   port ${service.submissionPort} (STARTTLS) and ${service.submissionsPort} (TLS), AUTH PLAIN/LOGIN`);
       lines.push(
         service.tls.source === 'configured'
           ? `  TLS:      certificate from ${service.tls.certFile}`
