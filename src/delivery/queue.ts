@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, receiveMessage } from '../mailstore/index.ts';
+import { deliverMessage, persistInline, readContent, receiveMessage } from '../mailstore/index.ts';
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
@@ -87,6 +87,7 @@ async function insertRows(trx: Transaction<Database>, message: OutboundMessage, 
     };
   });
   if (rows.length === 0) return [];
+  await persistInline(trx, message.blob);
   await trx.insertInto('outbound_queue').values(rows).execute();
   await trx
     .insertInto('blobs')
@@ -330,7 +331,7 @@ async function sendDsn(
     arrivalDate: original.created_at,
     now,
     recipients,
-    originalHeaders: await readHeaderBlock(ctx.blobs.read(original.blob_id)),
+    originalHeaders: await readHeaderBlock(readContent(ctx, original.blob_id)),
   });
   const route = await routeRecipient(ctx, original.sender, { sender: null });
   let external: string[] = [];
@@ -459,7 +460,7 @@ async function deliverDomain(round: Round, domain: string, rows: QueueRow[]): Pr
           first.sender,
           rowsOf.map((row) => row.recipient),
           first.size,
-          ctx.blobs.read(first.blob_id),
+          readContent(ctx, first.blob_id),
         );
         await settle(round, rowsOf, outcome, session.host.name);
       }

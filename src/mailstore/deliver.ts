@@ -1,6 +1,7 @@
 /**
  * The one write path for a message (MX, submission, IMAP APPEND, quarantine release, restore): the
- * content goes to the blob store (fsync'd) while its metadata is extracted from the same stream, then
+ * content is kept (small: in the database with the messages; large: a file, fsync'd) while its
+ * metadata is extracted from the same stream, then
  * one transaction, shared with concurrent deliveries (group commit), files a copy per recipient with
  * its UID, MODSEQ and quota use. Only then does the caller acknowledge (SMTP 250, IMAP OK).
  */
@@ -12,6 +13,7 @@ import { extractMetadata, type MessageMetadata } from '../mime/index.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { BlobRef, Database } from '../store/index.ts';
+import { persistInline, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 
 export interface IncomingMessage {
@@ -45,7 +47,7 @@ export async function receiveMessage(ctx: AppContext, source: AsyncIterable<Uint
   }
   let blob: BlobRef;
   try {
-    blob = await ctx.blobs.put(teed());
+    blob = await putContent(ctx, teed());
   } catch (error) {
     forMetadata.destroy();
     throw error;
@@ -147,6 +149,7 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
 export async function deliverMessage(ctx: AppContext, message: IncomingMessage, deliveries: Delivery[]): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
   const results = await ctx.mail.committer.run(async (trx) => {
+    await persistInline(trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
     return out;

@@ -11,6 +11,7 @@ import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-mailstore.ts';
 import * as m003 from './migrations/003-trace.ts';
 import * as m004 from './migrations/004-queue.ts';
+import * as m005 from './migrations/005-blob-contents.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -30,7 +31,7 @@ export interface OpenStoreOptions {
   migrate?: boolean;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002, '003-trace': m003, '004-queue': m004 };
+const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002, '003-trace': m003, '004-queue': m004, '005-blob-contents': m005 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

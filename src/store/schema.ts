@@ -328,6 +328,12 @@ export interface BlobsTable {
   created_at: Millis;
 }
 
+/** Contents of small blobs, kept in the database (see migration 005). */
+export interface BlobContentsTable {
+  id: string;
+  data: Uint8Array;
+}
+
 export interface MailUsageTable {
   account_id: string;
   customer_id: string;
@@ -417,6 +423,7 @@ export interface Database {
   expunged_messages: ExpungedMessagesTable;
   blobs: BlobsTable;
   mail_usage: MailUsageTable;
+  blob_contents: BlobContentsTable;
   message_trace: MessageTraceTable;
   outbound_queue: OutboundQueueTable;
 }

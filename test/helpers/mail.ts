@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { text } from 'node:stream/consumers';
 import type { AppContext } from '../../src/context.ts';
+import { readContent } from '../../src/mailstore/index.ts';
 
 /** A line-oriented SMTP client that returns each full reply (multi-line replies joined). */
 export class RawSmtp {
@@ -85,7 +86,7 @@ export async function messagesOf(ctx: AppContext, address: string, mailbox = 'IN
       uid: Number(row.uid),
       mailbox: row.name,
       flags: JSON.parse(row.flags) as string[],
-      raw: await text(ctx.blobs.read(row.blob_id)),
+      raw: await text(readContent(ctx, row.blob_id)),
     })),
   );
 }

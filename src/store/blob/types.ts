@@ -4,6 +4,11 @@ import type { Readable } from 'node:stream';
 export interface BlobRef {
   id: string;
   size: number;
+  /**
+   * The content itself when it is small enough to be kept in the database (blob_contents) rather than
+   * a file: whoever commits the first reference to it writes it in that same transaction.
+   */
+  inline?: Uint8Array;
 }
 
 /** Where message bodies and other large contents live. Implementations: FsBlobStore, later S3. */

@@ -1,0 +1,59 @@
+/**
+ * Message contents, wherever they are kept: small ones in the database (written in the transaction
+ * of their first use, so group commit covers them), the others in the blob store's files.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Transaction } from 'kysely';
+import type { AppContext } from '../context.ts';
+import type { BlobRef, Database } from '../store/index.ts';
+
+/** Contents up to this size are kept in the database. */
+export const INLINE_BLOB_BYTES = 256 * 1024;
+
+/** Stores `chunks` as a blob: inline (not yet written: see `persistInline`) when small, else as a durable file. */
+export async function putContent(ctx: AppContext, chunks: AsyncIterable<Uint8Array>): Promise<BlobRef> {
+  const held: Uint8Array[] = [];
+  let size = 0;
+  const iterator = chunks[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) {
+      const data = Buffer.concat(held, size);
+      return { id: createHash('sha256').update(data).digest('hex'), size, inline: data };
+    }
+    held.push(next.value);
+    size += next.value.length;
+    if (size > INLINE_BLOB_BYTES) break;
+  }
+  async function* all() {
+    yield* held;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return ctx.blobs.put(all());
+}
+
+/** Writes an inline blob's content in the caller's transaction (nothing to do for file blobs). */
+export async function persistInline(trx: Transaction<Database>, blob: BlobRef): Promise<void> {
+  if (!blob.inline) return;
+  await trx
+    .insertInto('blob_contents')
+    .values({ id: blob.id, data: blob.inline })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Reads a blob's content, from the database or its file. */
+export function readContent(ctx: AppContext, id: string): Readable {
+  return Readable.from(
+    (async function* () {
+      const row = await ctx.db.selectFrom('blob_contents').select('data').where('id', '=', id).executeTakeFirst();
+      if (row) yield Buffer.from(row.data);
+      else yield* ctx.blobs.read(id);
+    })(),
+  );
+}
