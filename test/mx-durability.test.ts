@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { messagesOf, RawSmtp } from './helpers/mail.ts';
+import { freePort } from './helpers/ports.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'durable.test';
@@ -17,15 +17,6 @@ const MAX_BYTES = 50 * 1024 * 1024;
 let service: TestService;
 let child: ChildProcess | undefined;
 let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 /** Starts the MX as its own process on the test service's data. */
 async function startMx(): Promise<ChildProcess> {

@@ -12,7 +12,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +25,7 @@ import { prepareData } from '../../src/main.ts';
 import { newId } from '../../src/shared/ids.ts';
 import type { AccountsTable } from '../../src/store/index.ts';
 import { addDomain, createCustomer, createSubscription } from '../../src/tenancy/index.ts';
+import { freePort } from '../../test/helpers/ports.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '200' }, accounts: { type: 'string', default: '10000' } },
@@ -34,15 +34,6 @@ const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const ACCOUNTS = Number(values.accounts);
 const root = path.resolve(import.meta.dirname, '../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Seeds one customer with ACCOUNTS accounts straight into the store (argon2 once, not 10,000 times). */
 async function seed(env: Record<string, string>) {

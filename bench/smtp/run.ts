@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -19,21 +18,13 @@ import { createLogger } from '../../src/log/index.ts';
 import { prepareData } from '../../src/main.ts';
 import { addDomain, createAccount, createCustomer, createSubscription } from '../../src/tenancy/index.ts';
 import { startDnsServer } from '../../test/helpers/dns-server.ts';
+import { freePort } from '../../test/helpers/ports.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '5000' }, sessions: { type: 'string', default: '20' } } });
 const N = Number(values.messages);
 const SESSIONS = Number(values.sessions);
 const root = path.resolve(import.meta.dirname, '../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function rss(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;

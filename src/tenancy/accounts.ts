@@ -11,7 +11,7 @@ import { addressKey, parseAddress } from '../shared/addresses.ts';
 import { AppError, type Language, text } from '../shared/errors.ts';
 import { toUnicodeDomain } from '../shared/idn.ts';
 import { newId } from '../shared/ids.ts';
-import type { AccountsTable } from '../store/index.ts';
+import { type AccountsTable, escapeLike } from '../store/index.ts';
 import { getClassRow } from './classes.ts';
 import { claimAddress, type Db, ensureFound, releaseAddress, type Scope } from './common.ts';
 import { getSubscriptionRow, licenceUsage } from './subscriptions.ts';
@@ -223,7 +223,7 @@ export async function listAccounts(
   await getSubscriptionRow(ctx.db, scope, subscriptionId);
   let query = ctx.db.selectFrom('accounts').select(VIEW_COLUMNS).where('subscription_id', '=', subscriptionId).orderBy('address').limit(page.limit);
   if (page.after) query = query.where('address', '>', page.after);
-  if (page.search) query = query.where('address', 'like', `%${page.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (page.search) query = query.where('address', 'like', `%${escapeLike(page.search.toLowerCase())}%`);
   return (await query.execute()).map(accountView);
 }
 

@@ -1,7 +1,7 @@
 /** What the route modules share: scope of the caller, paging, operation wrappers, common schemas. */
 import { Type as T, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { customerScope, type Principal } from '../../auth/principal.ts';
+import { customerScope } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
 import { type Operation, type Progress, runOperation, startOperation } from '../../operations/index.ts';
 
@@ -71,8 +71,4 @@ export function requireInteractive(request: FastifyRequest): void {
       text('Log in to the portal to create logins or tokens', 'Connectez-vous au portail pour créer des identifiants ou des jetons'),
     );
   }
-}
-
-export function actorOf(request: FastifyRequest): Principal {
-  return principalOf(request);
 }

@@ -106,8 +106,9 @@ export function mxHandlers(ctx: AppContext) {
       void (async () => {
         const parsed = normalizeAddress(address.address);
         if (!parsed) return callback(replyError(REPLIES.badRecipient));
-        if (!(await isHostedDomain(ctx, parsed.domain))) return callback(replyError(REPLIES.relayDenied));
         const route = await routeRecipient(ctx, address.address, { sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null });
+        // Only an unknown recipient needs the second look: not ours at all is a relay attempt (5.7.1).
+        if (route.kind === 'unknown' && !(await isHostedDomain(ctx, parsed.domain))) return callback(replyError(REPLIES.relayDenied));
         const refusal = replyForRoute(route);
         if (refusal || route.kind !== 'local') {
           const error = refusal ?? replyError(REPLIES.unknownUser);
