@@ -66,6 +66,7 @@ async function seed(env: Record<string, string>) {
         created_at: now,
         updated_at: now,
         password_changed_at: now,
+        last_uid_validity: 0,
       });
     }
     await ctx.db.transaction().execute(async (trx) => {

@@ -6,5 +6,36 @@ export { INLINE_BLOB_BYTES, persistInline, putContent, readContent } from './blo
 export { type MailChange, MailChanges } from './changes.ts';
 export { GroupCommitter } from './committer.ts';
 export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
+export {
+  checkMailboxName,
+  createMailbox,
+  deleteMailbox,
+  findMailbox,
+  HIERARCHY_DELIMITER,
+  isInbox,
+  type MailboxStatus,
+  mailboxStatus,
+  normalizeMailboxName,
+  renameMailbox,
+  setSubscribed,
+} from './folders.ts';
 export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+export {
+  type CopyResult,
+  changesSince,
+  copyMessages,
+  expungedSince,
+  expungeMessages,
+  type FlagUpdate,
+  type FlagUpdateResult,
+  hasFlagSql,
+  type IndexEntry,
+  loadMailboxIndex,
+  type MailboxChanges,
+  parseFlags,
+  quotaOf,
+  readMessages,
+  type StoredMessage,
+  updateFlags,
+} from './messages.ts';
 export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';

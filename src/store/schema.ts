@@ -161,6 +161,8 @@ export interface AccountsTable {
   created_at: Millis;
   updated_at: Millis;
   password_changed_at: Millis;
+  /** Highest UIDVALIDITY given to a folder of this account (migration 007). */
+  last_uid_validity: number;
 }
 
 export interface AppPasswordsTable {

@@ -204,6 +204,7 @@ export async function createAccount(
     created_at: now,
     updated_at: now,
     password_changed_at: now,
+    last_uid_validity: 0,
   };
   await ctx.db.transaction().execute(async (trx) => {
     await takeLicences(trx, subscriptionId, classId);

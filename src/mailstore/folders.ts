@@ -1,0 +1,269 @@
+/**
+ * Folders of an account as IMAP sees them (RFC 3501 §6.3): create, rename, delete, subscribe, status.
+ * Names are stored decoded (UTF-8) with '/' as the hierarchy delimiter; INBOX is always "INBOX". Every
+ * change is one transaction of the group committer, then announced on the change feed.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { AppError, text } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { Database, MailboxesTable } from '../store/index.ts';
+import { hasFlagSql, removeMessages } from './messages.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export const HIERARCHY_DELIMITER = '/';
+/** Longest folder name, in characters (Dovecot's default limit is similar). */
+export const MAX_MAILBOX_NAME_CHARS = 255;
+/** Deepest folder hierarchy: bounds recursive renames and LIST output. */
+export const MAX_MAILBOX_DEPTH = 16;
+/** Folders per account: a client creating folders in a loop stops here. */
+export const MAX_MAILBOXES_PER_ACCOUNT = 1000;
+
+export function isInbox(name: string): boolean {
+  return name.toUpperCase() === 'INBOX';
+}
+
+/** INBOX in any case is INBOX (RFC 3501 §5.1); other names are case-sensitive. */
+export function normalizeMailboxName(name: string): string {
+  if (isInbox(name)) return 'INBOX';
+  if (name.toUpperCase().startsWith('INBOX/')) return `INBOX${name.slice(5)}`;
+  return name;
+}
+
+function invalidName(reason: ReturnType<typeof text>): AppError {
+  return new AppError('invalid', 'mailbox-name', reason);
+}
+
+/** Refuses names IMAP clients cannot round-trip: empty levels, control characters, wildcards, excess length. */
+export function checkMailboxName(name: string): string {
+  const normalized = normalizeMailboxName(name);
+  const levels = normalized.split(HIERARCHY_DELIMITER);
+  if (normalized.length === 0 || normalized.length > MAX_MAILBOX_NAME_CHARS) {
+    throw invalidName(text('The folder name is empty or too long', 'Le nom du dossier est vide ou trop long'));
+  }
+  if (levels.length > MAX_MAILBOX_DEPTH) throw invalidName(text('Too many folder levels', 'Trop de niveaux de dossiers'));
+  if (levels.some((level) => level.length === 0)) {
+    throw invalidName(text('A folder name cannot have an empty level', 'Un nom de dossier ne peut pas avoir de niveau vide'));
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f*%]/.test(normalized)) {
+    throw invalidName(text('The folder name holds a forbidden character', 'Le nom du dossier contient un caractère interdit'));
+  }
+  return normalized;
+}
+
+function notFound(): AppError {
+  return new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
+}
+
+/**
+ * RFC 3501 §2.3.1.1: UIDVALIDITY never repeats for a name, so a new folder gets a value above every one
+ * the account ever used (remembered on the account: folders are deleted and created again).
+ */
+async function nextUidValidity(db: Db, accountId: string, now: number): Promise<number> {
+  const used = await db.selectFrom('mailboxes').select((eb) => eb.fn.max('uid_validity').as('max')).where('account_id', '=', accountId).executeTakeFirst();
+  const account = await db.selectFrom('accounts').select('last_uid_validity').where('id', '=', accountId).executeTakeFirst();
+  const seconds = Math.floor(now / 1000) % 0xffffffff || 1;
+  const value = Math.max(seconds, Number(used?.max ?? 0) + 1, Number(account?.last_uid_validity ?? 0) + 1);
+  await db.updateTable('accounts').set({ last_uid_validity: value }).where('id', '=', accountId).execute();
+  return value;
+}
+
+export async function findMailbox(db: Db, accountId: string, name: string): Promise<MailboxesTable | undefined> {
+  return db.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).where('name', '=', normalizeMailboxName(name)).executeTakeFirst();
+}
+
+/** The parents of a name, outermost first: "a/b/c" → ["a", "a/b"]. */
+function parentsOf(name: string): string[] {
+  const levels = name.split(HIERARCHY_DELIMITER);
+  return levels.slice(1).map((_, i) => levels.slice(0, i + 1).join(HIERARCHY_DELIMITER));
+}
+
+async function insertMailbox(trx: Db, account: { id: string; customer_id: string }, name: string, now: number): Promise<MailboxesTable> {
+  const row: MailboxesTable = {
+    customer_id: account.customer_id,
+    id: newId('mbx'),
+    account_id: account.id,
+    name,
+    special_use: null,
+    uid_validity: await nextUidValidity(trx, account.id, now),
+    uid_next: 1,
+    highest_modseq: 1,
+    subscribed: 0,
+    created_at: now,
+  };
+  await trx.insertInto('mailboxes').values(row).execute();
+  return row;
+}
+
+async function accountOf(db: Db, accountId: string): Promise<{ id: string; customer_id: string }> {
+  const account = await db.selectFrom('accounts').select(['id', 'customer_id']).where('id', '=', accountId).executeTakeFirst();
+  if (!account) throw notFound();
+  return account;
+}
+
+async function countMailboxes(db: Db, accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom('mailboxes')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** RFC 3501 §6.3.3: creates a folder and any missing parent. */
+export async function createMailbox(ctx: AppContext, accountId: string, requested: string): Promise<MailboxesTable> {
+  const name = checkMailboxName(requested);
+  const created = await ctx.mail.committer.run(async (trx) => {
+    const account = await accountOf(trx, accountId);
+    if (await findMailbox(trx, accountId, name)) {
+      throw new AppError('exists', 'mailbox-exists', text('A folder with this name exists', 'Un dossier de ce nom existe déjà'));
+    }
+    const missing: string[] = [];
+    for (const parent of parentsOf(name)) if (!(await findMailbox(trx, accountId, parent))) missing.push(parent);
+    if ((await countMailboxes(trx, accountId)) + missing.length + 1 > MAX_MAILBOXES_PER_ACCOUNT) {
+      throw new AppError('limit', 'too-many-mailboxes', text('Too many folders', 'Trop de dossiers'), { details: { max: MAX_MAILBOXES_PER_ACCOUNT } });
+    }
+    const now = ctx.clock.now();
+    for (const parent of missing) await insertMailbox(trx, account, parent, now);
+    return insertMailbox(trx, account, name, now);
+  });
+  ctx.mail.changes.publish({ type: 'mailboxes', accountId, mailboxId: created.id });
+  return created;
+}
+
+/** The folder and every folder below it. */
+async function withInferiors(db: Db, accountId: string, name: string): Promise<MailboxesTable[]> {
+  const prefix = `${name}${HIERARCHY_DELIMITER}`;
+  const rows = await db.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).execute();
+  return rows.filter((row) => row.name === name || row.name.startsWith(prefix));
+}
+
+/**
+ * RFC 3501 §6.3.5: renames a folder with its inferiors. Renaming INBOX moves its messages into a new
+ * folder of that name and leaves INBOX, empty, in place.
+ */
+export async function renameMailbox(ctx: AppContext, accountId: string, fromName: string, toName: string): Promise<void> {
+  const from = normalizeMailboxName(fromName);
+  const to = checkMailboxName(toName);
+  if (isInbox(to) || to.startsWith(`${from}${HIERARCHY_DELIMITER}`)) {
+    throw invalidName(text('A folder cannot be renamed to this name', 'Un dossier ne peut pas prendre ce nom'));
+  }
+  await ctx.mail.committer.run(async (trx) => {
+    const account = await accountOf(trx, accountId);
+    const source = await findMailbox(trx, accountId, from);
+    if (!source) throw notFound();
+    if (await findMailbox(trx, accountId, to)) {
+      throw new AppError('exists', 'mailbox-exists', text('A folder with this name exists', 'Un dossier de ce nom existe déjà'));
+    }
+    const now = ctx.clock.now();
+    for (const parent of parentsOf(to)) if (!(await findMailbox(trx, accountId, parent))) await insertMailbox(trx, account, parent, now);
+    if (isInbox(from)) {
+      const target = await insertMailbox(trx, account, to, now);
+      await moveAllMessages(trx, source, target);
+      return;
+    }
+    for (const row of await withInferiors(trx, accountId, from)) {
+      await trx
+        .updateTable('mailboxes')
+        .set({ name: to + row.name.slice(from.length) })
+        .where('id', '=', row.id)
+        .execute();
+    }
+  });
+  ctx.mail.changes.publish({ type: 'mailboxes', accountId, mailboxId: '' });
+}
+
+/** Moves every message of `source` into the new, empty `target`, keeping their UID order. */
+async function moveAllMessages(trx: Transaction<Database>, source: MailboxesTable, target: MailboxesTable): Promise<void> {
+  const rows = await trx.selectFrom('messages').select(['id', 'uid']).where('mailbox_id', '=', source.id).orderBy('uid').execute();
+  let uid = 1;
+  for (const row of rows) {
+    await trx.updateTable('messages').set({ mailbox_id: target.id, uid: uid++, modseq: 1 }).where('id', '=', row.id).execute();
+  }
+  await trx.updateTable('mailboxes').set({ uid_next: uid }).where('id', '=', target.id).execute();
+  if (rows.length > 0) {
+    const modseq = Number(source.highest_modseq) + 1;
+    await trx.updateTable('mailboxes').set({ highest_modseq: modseq }).where('id', '=', source.id).execute();
+    for (const row of rows) {
+      await trx
+        .insertInto('expunged_messages')
+        .values({ mailbox_id: source.id, uid: row.uid, modseq })
+        .onConflict((oc) => oc.columns(['mailbox_id', 'uid']).doUpdateSet({ modseq }))
+        .execute();
+    }
+  }
+}
+
+/**
+ * RFC 3501 §6.3.4: deletes a folder and its messages. INBOX and the special-use folders stay; a folder
+ * with inferiors is refused (RFC 5530 HASCHILDREN) rather than leaving a hole in the hierarchy.
+ */
+export async function deleteMailbox(ctx: AppContext, accountId: string, name: string): Promise<void> {
+  const target = normalizeMailboxName(name);
+  if (isInbox(target)) throw new AppError('conflict', 'mailbox-inbox', text('INBOX cannot be deleted', 'INBOX ne peut pas être supprimé'));
+  const deleted = await ctx.mail.committer.run(async (trx) => {
+    const rows = await withInferiors(trx, accountId, target);
+    const mailbox = rows.find((row) => row.name === target);
+    if (!mailbox) throw notFound();
+    if (mailbox.special_use) {
+      throw new AppError('conflict', 'mailbox-special-use', text('This system folder cannot be deleted', 'Ce dossier système ne peut pas être supprimé'));
+    }
+    if (rows.length > 1) {
+      throw new AppError('conflict', 'mailbox-has-children', text('Delete the folders inside it first', 'Supprimez d’abord les dossiers qu’il contient'));
+    }
+    const messages = await trx.selectFrom('messages').select(['id', 'blob_id', 'size', 'account_id']).where('mailbox_id', '=', mailbox.id).execute();
+    await removeMessages(trx, messages);
+    await trx.deleteFrom('expunged_messages').where('mailbox_id', '=', mailbox.id).execute();
+    await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+    return mailbox;
+  });
+  ctx.mail.changes.publish({ type: 'mailboxes', accountId, mailboxId: deleted.id });
+}
+
+export async function setSubscribed(ctx: AppContext, accountId: string, name: string, subscribed: boolean): Promise<void> {
+  await ctx.mail.committer.run(async (trx) => {
+    const mailbox = await findMailbox(trx, accountId, name);
+    if (!mailbox) throw notFound();
+    await trx
+      .updateTable('mailboxes')
+      .set({ subscribed: subscribed ? 1 : 0 })
+      .where('id', '=', mailbox.id)
+      .execute();
+  });
+}
+
+export interface MailboxStatus {
+  messages: number;
+  unseen: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+  /** Octets of its messages (RFC 8438 STATUS SIZE). */
+  size: number;
+}
+
+/** STATUS without selecting (RFC 3501 §6.3.10): counts from the database. */
+export async function mailboxStatus(db: Db, mailbox: MailboxesTable): Promise<MailboxStatus> {
+  const totals = await db
+    .selectFrom('messages')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('size').as('size')])
+    .where('mailbox_id', '=', mailbox.id)
+    .executeTakeFirst();
+  const seen = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('mailbox_id', '=', mailbox.id)
+    .where(hasFlagSql('\\Seen'))
+    .executeTakeFirst();
+  const messages = Number(totals?.n ?? 0);
+  return {
+    messages,
+    unseen: messages - Number(seen?.n ?? 0),
+    uidNext: Number(mailbox.uid_next),
+    uidValidity: Number(mailbox.uid_validity),
+    highestModseq: Number(mailbox.highest_modseq),
+    size: Number(totals?.size ?? 0),
+  };
+}

@@ -1,0 +1,420 @@
+/**
+ * Messages of a folder as IMAP, POP3 and the webmail use them: the index of a folder (UIDs, flags,
+ * MODSEQs), flag changes with RFC 7162 mod-sequences, expunge, copy and move. Every change is one
+ * transaction of the group committer (acknowledged only once durable), then announced on the change feed.
+ */
+import { type Expression, type Kysely, type SqlBool, sql, type Transaction } from 'kysely';
+import type { AppContext } from '../context.ts';
+import { AppError, text } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { Database, MailboxesTable, MessagesTable } from '../store/index.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** UIDs per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
+const UIDS_PER_QUERY = 500;
+
+export interface IndexEntry {
+  uid: number;
+  modseq: number;
+  flags: string[];
+}
+
+export function parseFlags(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((f): f is string => typeof f === 'string') : [];
+}
+
+/**
+ * A condition "the message has this flag", the same on SQLite and PostgreSQL: flags are a JSON array, so
+ * the flag is searched with its JSON quoting, and `!` escapes LIKE's wildcards (backslashes stay literal).
+ */
+export function hasFlagSql(flag: string): Expression<SqlBool> {
+  const pattern = `%${JSON.stringify(flag).replace(/[!%_]/g, (c) => `!${c}`)}%`;
+  return sql<SqlBool>`flags like ${pattern} escape '!'`;
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** Every message of a folder in UID order, with what a selected IMAP session keeps in memory. */
+export async function loadMailboxIndex(db: Db, mailboxId: string): Promise<IndexEntry[]> {
+  const rows = await db.selectFrom('messages').select(['uid', 'modseq', 'flags']).where('mailbox_id', '=', mailboxId).orderBy('uid').execute();
+  return rows.map((row) => ({ uid: Number(row.uid), modseq: Number(row.modseq), flags: parseFlags(row.flags) }));
+}
+
+export type StoredMessage = Pick<MessagesTable, 'id' | 'uid' | 'modseq' | 'blob_id' | 'size' | 'internal_date' | 'flags' | 'metadata'>;
+
+/** The stored rows of some messages of a folder, in UID order. */
+export async function readMessages(db: Db, mailboxId: string, uids: number[]): Promise<StoredMessage[]> {
+  const out: StoredMessage[] = [];
+  for (const part of chunks(uids, UIDS_PER_QUERY)) {
+    const rows = await db
+      .selectFrom('messages')
+      .select(['id', 'uid', 'modseq', 'blob_id', 'size', 'internal_date', 'flags', 'metadata'])
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', 'in', part)
+      .execute();
+    out.push(...rows);
+  }
+  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+}
+
+export interface MailboxChanges {
+  highestModseq: number;
+  /** New messages and messages whose flags changed since, in UID order. */
+  changed: IndexEntry[];
+  /** UIDs expunged since. */
+  expunged: number[];
+}
+
+/** What happened in a folder after `sinceModseq` (RFC 7162 §3.1: every change raises the folder's MODSEQ). */
+export async function changesSince(db: Db, mailboxId: string, sinceModseq: number): Promise<MailboxChanges> {
+  const mailbox = await db.selectFrom('mailboxes').select('highest_modseq').where('id', '=', mailboxId).executeTakeFirst();
+  const highestModseq = Number(mailbox?.highest_modseq ?? sinceModseq);
+  if (highestModseq <= sinceModseq) return { highestModseq, changed: [], expunged: [] };
+  const changed = await db
+    .selectFrom('messages')
+    .select(['uid', 'modseq', 'flags'])
+    .where('mailbox_id', '=', mailboxId)
+    .where('modseq', '>', sinceModseq)
+    .orderBy('uid')
+    .execute();
+  const expunged = await db
+    .selectFrom('expunged_messages')
+    .select('uid')
+    .where('mailbox_id', '=', mailboxId)
+    .where('modseq', '>', sinceModseq)
+    .orderBy('uid')
+    .execute();
+  return {
+    highestModseq,
+    changed: changed.map((row) => ({ uid: Number(row.uid), modseq: Number(row.modseq), flags: parseFlags(row.flags) })),
+    expunged: expunged.map((row) => Number(row.uid)),
+  };
+}
+
+/** UIDs expunged after `sinceModseq` (QRESYNC's VANISHED (EARLIER), RFC 7162 §3.2.5.1). */
+export async function expungedSince(db: Db, mailboxId: string, sinceModseq: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('expunged_messages')
+    .select('uid')
+    .where('mailbox_id', '=', mailboxId)
+    .where('modseq', '>', sinceModseq)
+    .orderBy('uid')
+    .execute();
+  return rows.map((row) => Number(row.uid));
+}
+
+/** Raises a folder's MODSEQ by one and returns the new value: the mod-sequence of one change. */
+async function nextModseq(trx: Transaction<Database>, mailboxId: string): Promise<number> {
+  const row = await trx
+    .updateTable('mailboxes')
+    .set((eb) => ({ highest_modseq: eb('highest_modseq', '+', 1) }))
+    .where('id', '=', mailboxId)
+    .returning('highest_modseq')
+    .executeTakeFirst();
+  if (!row) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
+  return Number(row.highest_modseq);
+}
+
+export interface FlagUpdate {
+  mode: 'set' | 'add' | 'remove';
+  flags: string[];
+}
+
+/** Flags compare without regard to case (RFC 3501 §2.3.2); the first spelling is kept. */
+function applyFlagUpdate(current: string[], update: FlagUpdate): string[] {
+  const lower = (flags: string[]) => new Set(flags.map((f) => f.toLowerCase()));
+  if (update.mode === 'set') return dedupe(update.flags);
+  if (update.mode === 'add') {
+    const have = lower(current);
+    return [...current, ...dedupe(update.flags).filter((f) => !have.has(f.toLowerCase()))];
+  }
+  const removing = lower(update.flags);
+  return current.filter((f) => !removing.has(f.toLowerCase()));
+}
+
+function dedupe(flags: string[]): string[] {
+  const seen = new Set<string>();
+  return flags.filter((f) => {
+    const key = f.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function sameFlags(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map((f) => f.toLowerCase()));
+  return b.every((f) => set.has(f.toLowerCase()));
+}
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed, with their new flags and MODSEQ. */
+  changed: IndexEntry[];
+  /** Messages left alone because they changed after UNCHANGEDSINCE (RFC 7162 §3.1.3). */
+  modified: number[];
+}
+
+/** STORE (RFC 3501 §6.4.6) with CONDSTORE's UNCHANGEDSINCE: one new MODSEQ for every message it changes. */
+export async function updateFlags(
+  ctx: AppContext,
+  scope: { accountId: string; mailboxId: string },
+  uids: number[],
+  update: FlagUpdate,
+  options: { unchangedSince?: number } = {},
+): Promise<FlagUpdateResult> {
+  const result = await ctx.mail.committer.run(async (trx) => {
+    const changed: IndexEntry[] = [];
+    const modified: number[] = [];
+    let modseq: number | undefined;
+    for (const part of chunks(uids, UIDS_PER_QUERY)) {
+      const rows = await trx
+        .selectFrom('messages')
+        .select(['id', 'uid', 'modseq', 'flags'])
+        .where('mailbox_id', '=', scope.mailboxId)
+        .where('account_id', '=', scope.accountId)
+        .where('uid', 'in', part)
+        .execute();
+      for (const row of rows) {
+        if (options.unchangedSince !== undefined && Number(row.modseq) > options.unchangedSince) {
+          modified.push(Number(row.uid));
+          continue;
+        }
+        const before = parseFlags(row.flags);
+        const after = applyFlagUpdate(before, update);
+        if (sameFlags(before, after)) continue;
+        modseq ??= await nextModseq(trx, scope.mailboxId);
+        await trx
+          .updateTable('messages')
+          .set({ flags: JSON.stringify(after), modseq })
+          .where('id', '=', row.id)
+          .execute();
+        changed.push({ uid: Number(row.uid), modseq, flags: after });
+      }
+    }
+    return { changed: changed.sort((a, b) => a.uid - b.uid), modified: modified.sort((a, b) => a - b) };
+  });
+  const last = result.changed.at(-1);
+  if (last) ctx.mail.changes.publish({ type: 'flags', accountId: scope.accountId, mailboxId: scope.mailboxId, modseq: last.modseq });
+  return result;
+}
+
+/** Deletes message rows and releases what they held: blob references and quota use. */
+export async function removeMessages(
+  trx: Transaction<Database>,
+  messages: Array<Pick<MessagesTable, 'id' | 'blob_id' | 'size' | 'account_id'>>,
+): Promise<void> {
+  const perBlob = new Map<string, number>();
+  const perAccount = new Map<string, { bytes: number; count: number }>();
+  for (const message of messages) {
+    perBlob.set(message.blob_id, (perBlob.get(message.blob_id) ?? 0) + 1);
+    const usage = perAccount.get(message.account_id) ?? { bytes: 0, count: 0 };
+    usage.bytes += Number(message.size);
+    usage.count += 1;
+    perAccount.set(message.account_id, usage);
+  }
+  for (const part of chunks(messages, UIDS_PER_QUERY)) {
+    await trx
+      .deleteFrom('messages')
+      .where(
+        'id',
+        'in',
+        part.map((m) => m.id),
+      )
+      .execute();
+  }
+  for (const [blobId, count] of perBlob) {
+    await trx
+      .updateTable('blobs')
+      .set((eb) => ({ refcount: eb('refcount', '-', count) }))
+      .where('id', '=', blobId)
+      .execute();
+  }
+  for (const [accountId, usage] of perAccount) {
+    await trx
+      .updateTable('mail_usage')
+      .set((eb) => ({ used_bytes: eb('used_bytes', '-', usage.bytes), message_count: eb('message_count', '-', usage.count) }))
+      .where('account_id', '=', accountId)
+      .execute();
+  }
+}
+
+async function recordExpunged(trx: Transaction<Database>, mailboxId: string, uids: number[], modseq: number): Promise<void> {
+  for (const part of chunks(uids, UIDS_PER_QUERY)) {
+    await trx
+      .insertInto('expunged_messages')
+      .values(part.map((uid) => ({ mailbox_id: mailboxId, uid, modseq })))
+      .onConflict((oc) => oc.columns(['mailbox_id', 'uid']).doUpdateSet({ modseq }))
+      .execute();
+  }
+}
+
+/**
+ * EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1): removes the messages flagged \Deleted,
+ * among `uids` when given. Returns the UIDs removed, in order.
+ */
+export async function expungeMessages(ctx: AppContext, scope: { accountId: string; mailboxId: string }, uids?: number[]): Promise<number[]> {
+  const removed = await ctx.mail.committer.run(async (trx) => {
+    const base = trx
+      .selectFrom('messages')
+      .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
+      .where('mailbox_id', '=', scope.mailboxId)
+      .where('account_id', '=', scope.accountId)
+      .where(hasFlagSql('\\Deleted'));
+    const rows = [];
+    if (!uids) rows.push(...(await base.execute()));
+    else for (const part of chunks(uids, UIDS_PER_QUERY)) rows.push(...(await base.where('uid', 'in', part).execute()));
+    if (rows.length === 0) return [];
+    const modseq = await nextModseq(trx, scope.mailboxId);
+    await removeMessages(trx, rows);
+    const removedUids = rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
+    await recordExpunged(trx, scope.mailboxId, removedUids, modseq);
+    return removedUids;
+  });
+  if (removed.length > 0) ctx.mail.changes.publish({ type: 'expunge', accountId: scope.accountId, mailboxId: scope.mailboxId });
+  return removed;
+}
+
+export interface CopyResult {
+  /** UIDVALIDITY of the destination, for UIDPLUS's COPYUID (RFC 4315 §3). */
+  uidValidity: number;
+  /** [source UID, new UID] in source UID order. */
+  pairs: Array<[number, number]>;
+}
+
+function overQuota(): AppError {
+  return new AppError('over-quota', 'over-quota', text('The mailbox is full', 'La boîte aux lettres est pleine'));
+}
+
+/**
+ * COPY (RFC 3501 §6.4.7) and MOVE (RFC 6851): the messages keep their content, flags and internal date
+ * and get new UIDs in the destination. A copy counts against the quota (a move does not), all or nothing.
+ */
+export async function copyMessages(
+  ctx: AppContext,
+  scope: { accountId: string; mailboxId: string },
+  uids: number[],
+  destination: MailboxesTable,
+  options: { move: boolean },
+): Promise<CopyResult> {
+  const result = await ctx.mail.committer.run(async (trx) => {
+    const rows = await fullRows(trx, scope, uids);
+    const bytes = rows.reduce((sum, row) => sum + Number(row.size), 0);
+    if (!options.move && rows.length > 0) await checkQuota(trx, scope.accountId, bytes);
+    if (rows.length === 0) return { uidValidity: Number(destination.uid_validity), pairs: [] as Array<[number, number]> };
+
+    const counters = await trx
+      .updateTable('mailboxes')
+      .set((eb) => ({ uid_next: eb('uid_next', '+', rows.length), highest_modseq: eb('highest_modseq', '+', 1) }))
+      .where('id', '=', destination.id)
+      .where('account_id', '=', scope.accountId)
+      .returning(['uid_next', 'highest_modseq', 'uid_validity'])
+      .executeTakeFirst();
+    if (!counters) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
+    let uid = Number(counters.uid_next) - rows.length;
+    const modseq = Number(counters.highest_modseq);
+    const now = ctx.clock.now();
+    const pairs: Array<[number, number]> = [];
+    for (const row of rows) {
+      const newUid = uid++;
+      pairs.push([Number(row.uid), newUid]);
+      await trx
+        .insertInto('messages')
+        .values({ ...row, id: newId('msg'), mailbox_id: destination.id, uid: newUid, modseq, created_at: now })
+        .execute();
+    }
+    if (options.move) {
+      const sourceModseq = await nextModseq(trx, scope.mailboxId);
+      for (const part of chunks(rows, UIDS_PER_QUERY)) {
+        await trx
+          .deleteFrom('messages')
+          .where(
+            'id',
+            'in',
+            part.map((r) => r.id),
+          )
+          .execute();
+      }
+      await recordExpunged(
+        trx,
+        scope.mailboxId,
+        rows.map((r) => Number(r.uid)),
+        sourceModseq,
+      );
+    } else {
+      await addReferences(trx, scope.accountId, rows);
+    }
+    return { uidValidity: Number(counters.uid_validity), pairs };
+  });
+  if (result.pairs.length > 0) {
+    ctx.mail.changes.publish({ type: 'new', accountId: scope.accountId, mailboxId: destination.id });
+    if (options.move) ctx.mail.changes.publish({ type: 'expunge', accountId: scope.accountId, mailboxId: scope.mailboxId });
+  }
+  return result;
+}
+
+async function checkQuota(trx: Transaction<Database>, accountId: string, adding: number): Promise<void> {
+  const row = await trx
+    .selectFrom('accounts')
+    .innerJoin('classes', 'classes.id', 'accounts.class_id')
+    .leftJoin('mail_usage', 'mail_usage.account_id', 'accounts.id')
+    .select(['classes.quota_bytes', 'mail_usage.used_bytes'])
+    .where('accounts.id', '=', accountId)
+    .executeTakeFirst();
+  if (!row || Number(row.used_bytes ?? 0) + adding > Number(row.quota_bytes)) throw overQuota();
+}
+
+/** Whole rows of some messages of the account's folder, in UID order. */
+async function fullRows(trx: Transaction<Database>, scope: { accountId: string; mailboxId: string }, uids: number[]): Promise<MessagesTable[]> {
+  const out: MessagesTable[] = [];
+  for (const part of chunks(uids, UIDS_PER_QUERY)) {
+    const rows = await trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('mailbox_id', '=', scope.mailboxId)
+      .where('account_id', '=', scope.accountId)
+      .where('uid', 'in', part)
+      .execute();
+    out.push(...rows);
+  }
+  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+}
+
+/** Copies hold one more reference to their blobs and count in the quota. */
+async function addReferences(trx: Transaction<Database>, accountId: string, rows: MessagesTable[]): Promise<void> {
+  const perBlob = new Map<string, number>();
+  let bytes = 0;
+  for (const row of rows) {
+    perBlob.set(row.blob_id, (perBlob.get(row.blob_id) ?? 0) + 1);
+    bytes += Number(row.size);
+  }
+  for (const [blobId, count] of perBlob) {
+    await trx
+      .updateTable('blobs')
+      .set((eb) => ({ refcount: eb('refcount', '+', count) }))
+      .where('id', '=', blobId)
+      .execute();
+  }
+  await trx
+    .updateTable('mail_usage')
+    .set((eb) => ({ used_bytes: eb('used_bytes', '+', bytes), message_count: eb('message_count', '+', rows.length) }))
+    .where('account_id', '=', accountId)
+    .execute();
+}
+
+/** The account's quota and use, in octets (RFC 9208 STORAGE is reported in units of 1024 octets). */
+export async function quotaOf(db: Db, accountId: string): Promise<{ usedBytes: number; limitBytes: number; messages: number } | undefined> {
+  const row = await db
+    .selectFrom('accounts')
+    .innerJoin('classes', 'classes.id', 'accounts.class_id')
+    .leftJoin('mail_usage', 'mail_usage.account_id', 'accounts.id')
+    .select(['classes.quota_bytes', 'mail_usage.used_bytes', 'mail_usage.message_count'])
+    .where('accounts.id', '=', accountId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { usedBytes: Number(row.used_bytes ?? 0), limitBytes: Number(row.quota_bytes), messages: Number(row.message_count ?? 0) };
+}
