@@ -8,8 +8,10 @@ import { type Api, buildApi } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
 import { startDeliveryWorker } from './delivery/index.ts';
+import { startImap } from './imap/index.ts';
 import { startScheduler } from './jobs/index.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
+import { startPop3 } from './pop3/index.ts';
 import { startSmtp } from './smtp/index.ts';
 import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
 import { ensureTlsCredentials, type TlsCredentials } from './tls/index.ts';
@@ -24,6 +26,12 @@ export interface Service {
   /** The submission ports actually bound (STARTTLS, implicit TLS), when the submission role runs. */
   submissionPort: number | undefined;
   submissionsPort: number | undefined;
+  /** The IMAP ports actually bound (STARTTLS, implicit TLS), when the imap role runs. */
+  imapPort: number | undefined;
+  imapsPort: number | undefined;
+  /** The POP3 ports actually bound (STLS, implicit TLS), when the pop3 role runs. */
+  pop3Port: number | undefined;
+  pop3sPort: number | undefined;
   /** Set on the very first start only: the operator login created then. */
   firstOperator: { email: string; password: string } | undefined;
   /** Key and certificate for the TLS listeners: configured, or self-signed in <dataDir>/tls. */
@@ -58,6 +66,8 @@ export async function startService(config: Config, options: ContextOptions = {})
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
   const smtp = config.roles.includes('mx') || config.roles.includes('submission') ? await startSmtp(ctx, tls) : undefined;
+  const imap = config.roles.includes('imap') ? await startImap(ctx, tls) : undefined;
+  const pop3 = config.roles.includes('pop3') ? await startPop3(ctx, tls) : undefined;
   const stopScheduler = config.roles.includes('worker') ? startScheduler(ctx) : () => {};
   const stopDelivery = config.roles.includes('worker') ? startDeliveryWorker(ctx) : async () => {};
   ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, mx: smtp?.mxPort, engine: ctx.engine }, 'service.started');
@@ -70,10 +80,16 @@ export async function startService(config: Config, options: ContextOptions = {})
     mxPort: smtp?.mxPort,
     submissionPort: smtp?.submissionPort,
     submissionsPort: smtp?.submissionsPort,
+    imapPort: imap?.imapPort,
+    imapsPort: imap?.imapsPort,
+    pop3Port: pop3?.pop3Port,
+    pop3sPort: pop3?.pop3sPort,
     async close() {
       stopScheduler();
       await stopDelivery();
       await smtp?.close();
+      await imap?.close();
+      await pop3?.close();
       await api?.close();
       await settleOperations();
       await ctx.close();

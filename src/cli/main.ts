@@ -94,6 +94,7 @@ program
       if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
       if (service.mxPort) lines.push(`  MX:       SMTP on port ${service.mxPort} (STARTTLS)`);
       if (service.submissionPort) lines.push(`  Submit:   port ${service.submissionPort} (STARTTLS) and ${service.submissionsPort} (TLS), AUTH PLAIN/LOGIN`);
+      if (service.pop3Port) lines.push(`  POP3:     port ${service.pop3Port} (STLS) and ${service.pop3sPort} (TLS)`);
       lines.push(
         service.tls.source === 'configured'
           ? `  TLS:      certificate from ${service.tls.certFile}`
@@ -356,6 +357,38 @@ domain
       print(result, !!o.json);
     }),
   );
+
+/** `facteur domain dkim <verb> NAME`: the DKIM key rotation, recorded like the API's. */
+const dkim = domain.command('dkim').description('DKIM key rotation: rotate, activate once published, or cancel');
+function dkimChange(verb: string, description: string, kind: string, work: (ctx: AppContext, id: string) => Promise<tenancy.DomainView>) {
+  dkim
+    .command(`${verb} <name>`)
+    .description(description)
+    .option('--json')
+    .action(
+      action(async (name: string, o: { json?: boolean }) => {
+        const result = await withContext(async (ctx) => {
+          const row = await tenancy.getDomainRow(ctx.db, null, name);
+          return recorded(ctx, kind, { customerId: row.customer_id, subscriptionId: row.subscription_id }, { domain: row.name }, () => work(ctx, row.id));
+        });
+        if (o.json) return print(result, true);
+        const lines = [`signing: ${result.dkim.selector}`];
+        if (result.dkim.pending) {
+          const record = result.records.find((r) => r.rotation === 'pending');
+          lines.push(`pending: ${result.dkim.pending.selector} (signs once this record is seen in DNS)`, `  ${record?.host} TXT "${record?.value}"`);
+        }
+        for (const previous of result.dkim.previous) lines.push(`previous: ${previous.selector} (keep published until ${previous.retireAt})`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+}
+dkimChange('rotate', 'new key under a new selector, pending until its TXT record is published', 'domain.dkim.rotate', (ctx, id) =>
+  tenancy.rotateDkimKey(ctx, null, id),
+);
+dkimChange('activate', 'sign with the pending key now (its record must be visible in DNS)', 'domain.dkim.activate', (ctx, id) =>
+  tenancy.activateDkimKey(ctx, null, id),
+);
+dkimChange('cancel', 'give up the pending key; the current one goes on signing', 'domain.dkim.cancel', (ctx, id) => tenancy.cancelDkimRotation(ctx, null, id));
 
 // Accounts
 const account = program.command('account').description('mail accounts');

@@ -99,5 +99,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!config.publicUrl) config.publicUrl = `http://${config.hostname}:${config.ports.http}`;
   if (config.dns.mxHosts.length === 0) config.dns.mxHosts = [config.hostname];
   if (!config.dns.spfInclude) config.dns.spfInclude = `spf.${config.hostname}`;
+  config.srs.domain = (config.srs.domain || config.hostname).trim().toLowerCase().replace(/\.$/, '');
   return deepFreeze(config);
 }

@@ -41,6 +41,11 @@ export const ConfigSchema = T.Object(
         spfInclude: T.String({ default: '', description: 'The SPF record customers include; defaults to spf.<hostname>.' }),
         dkimSelectorPrefix: T.String({ default: 'facteur', pattern: '^[a-z0-9][a-z0-9-]{0,40}$' }),
         dkimKeyBits: T.Integer({ default: 2048, minimum: 1024, maximum: 4096 }),
+        dkimGraceDays: T.Number({
+          default: 7,
+          minimum: 0,
+          description: 'After a DKIM rotation, how long the previous key stays listed: longer than the queue lifetime, so signatures in transit verify.',
+        }),
       },
       { default: {} },
     ),
@@ -103,6 +108,27 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    srs: T.Object(
+      {
+        domain: T.String({
+          default: '',
+          description: 'Domain of SRS addresses for forwarded mail (its MX and SPF must be this service); defaults to hostname.',
+        }),
+        secret: T.String({ default: '', description: 'HMAC secret of SRS addresses; empty: generated at first use and kept in the database.' }),
+        maxAgeDays: T.Integer({ default: 21, minimum: 1, maximum: 1000, description: 'How long a bounce to an SRS address is accepted after the forward.' }),
+      },
+      { default: {} },
+    ),
+    mailAccess: T.Object(
+      {
+        allowPlaintextOnLoopback: T.Boolean({
+          default: false,
+          description:
+            'IMAP and POP3: allow passwords before STARTTLS/STLS when the client connects from loopback (tests, a local webmail). Never from elsewhere.',
+        }),
+      },
+      { default: {} },
+    ),
     logLevel: T.Union(
       [T.Literal('fatal'), T.Literal('error'), T.Literal('warn'), T.Literal('info'), T.Literal('debug'), T.Literal('trace'), T.Literal('silent')],
       {
@@ -138,6 +164,10 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_MX_HOSTS: 'dns.mxHosts',
   FACTEUR_SPF_INCLUDE: 'dns.spfInclude',
   FACTEUR_DKIM_KEY_BITS: 'dns.dkimKeyBits',
+  FACTEUR_DKIM_GRACE_DAYS: 'dns.dkimGraceDays',
+  FACTEUR_SRS_DOMAIN: 'srs.domain',
+  FACTEUR_SRS_SECRET: 'srs.secret',
+  FACTEUR_SRS_MAX_AGE_DAYS: 'srs.maxAgeDays',
   FACTEUR_TLS_CERT: 'tls.certFile',
   FACTEUR_TLS_KEY: 'tls.keyFile',
   FACTEUR_OPERATOR_EMAIL: 'operator.email',
@@ -146,5 +176,6 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_DELIVERY_PORT: 'delivery.smtpPort',
   FACTEUR_DELIVERY_MAX_QUEUE_DAYS: 'delivery.maxQueueDays',
   FACTEUR_DELIVERY_CONCURRENCY: 'delivery.concurrencyPerDomain',
+  FACTEUR_ALLOW_PLAINTEXT_LOOPBACK: 'mailAccess.allowPlaintextOnLoopback',
   FACTEUR_LOG_LEVEL: 'logLevel',
 };

@@ -10,6 +10,9 @@
  * While taken, a row's `next_attempt_at` equals its `lease_until`: a row whose worker died (SIGKILL)
  * is simply due again once its lease has run out. Each row holds a reference on its blob (`blobs`),
  * released when the row is final.
+ *
+ * A message whose envelope sender is not at a domain of ours (an alias forwarding mail from outside)
+ * is queued with the SRS address of that sender (srs.ts), so SPF passes at the next hop.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -23,6 +26,7 @@ import { recordTrace, type TraceStep } from '../trace/index.ts';
 import { buildDsn, type DsnRecipient, readHeaderBlock } from './dsn.ts';
 import { type DeliveryFailure, MAX_RECIPIENTS_PER_TRANSACTION, RemoteSession, resolveDestination, type SessionOptions } from './remote.ts';
 import { isHostedDomain, routeRecipient } from './routing.ts';
+import { forwardingSender } from './srs.ts';
 
 /** Destination domains served at once by one worker round. */
 const MAX_PARALLEL_DOMAINS = 50;
@@ -105,8 +109,10 @@ function lifetimeOf(ctx: AppContext): number {
  * Queues a message for remote recipients: one row per recipient, committed (shared group commit)
  * before this resolves, so the caller may then acknowledge. Returns the rows' ids.
  */
-export async function enqueueOutbound(ctx: AppContext, message: OutboundMessage): Promise<string[]> {
-  if (message.recipients.length === 0) return [];
+export async function enqueueOutbound(ctx: AppContext, input: OutboundMessage): Promise<string[]> {
+  if (input.recipients.length === 0) return [];
+  const sender = await forwardingSender(ctx, input.sender.trim(), (domain) => isHostedDomain(ctx, domain));
+  const message = { ...input, sender };
   const now = ctx.clock.now();
   const ids = await ctx.mail.committer.run((trx) => insertRows(trx, message, now, lifetimeOf(ctx)));
   ctx.log.info({ event: 'delivery.queued', ids, sender: message.sender, recipients: message.recipients.length, blob: message.blob.id }, 'delivery.queued');
@@ -119,7 +125,7 @@ export async function enqueueOutbound(ctx: AppContext, message: OutboundMessage)
       sessionId: id,
       sender: message.sender,
       recipient: message.recipients[i] ?? null,
-      detail: { size: message.blob.size },
+      detail: sender === input.sender.trim() ? { size: message.blob.size } : { size: message.blob.size, originalSender: input.sender.trim() },
     })),
   );
   wakeWorkers(ctx);

@@ -5,6 +5,10 @@
  * an address itself; address aliases and mailing lists expand, breadth first, to accounts of this
  * service and to external addresses, with loops and over-deep nesting cut off.
  *
+ * Two addresses exist without being created: `postmaster@` every hosted domain (RFC 5321 §4.5.1),
+ * which reaches the domain's technical contact, and the SRS addresses of forwarded mail (srs.ts),
+ * whose bounces go back to the original sender.
+ *
  * The lookups are batched per level of the expansion: one query for the domains not seen yet, one for
  * the addresses (joined with their account, class, alias or list), one for the members of the lists
  * met. A recipient that is an account costs two indexed queries.
@@ -13,6 +17,7 @@ import type { AppContext } from '../context.ts';
 import { type Address, addressKey, normalizeAddress, normalizeDomain } from '../shared/addresses.ts';
 import { type Text, text } from '../shared/errors.ts';
 import type { AccountsTable, ListsTable, SubscriptionsTable } from '../store/index.ts';
+import { isSrsAddress, reverseSrs } from './srs.ts';
 
 /** Nesting of aliases and lists followed from the recipient; deeper branches are not expanded. */
 export const MAX_EXPANSION_DEPTH = 10;
@@ -34,19 +39,24 @@ export interface LocalTarget {
   maxMessageBytes: number;
 }
 
-export type RefusalReason = 'account-disabled' | 'service-ended' | 'list-posting-denied';
+export type RefusalReason = 'account-disabled' | 'service-ended' | 'list-posting-denied' | 'srs-invalid';
 
 export type Route =
   /** Where copies go: one per account, plus external addresses to forward to. */
   | { kind: 'local'; accounts: LocalTarget[]; external: string[]; listId?: string; viaAlias?: string }
   /** Not hosted here, or a hosted domain without that address (550 5.1.1). */
   | { kind: 'unknown' }
-  /** Hosted, but refused (550 5.2.1 for a disabled account or an ended service, 550 5.7.1 for a list's posting policy). */
+  /**
+   * Hosted, but refused (550 5.2.1 for a disabled account or an ended service, 550 5.7.1 for a list's
+   * posting policy, 550 5.1.1 for an SRS address that is forged or too old).
+   */
   | { kind: 'refused'; reason: RefusalReason; text: Text };
 
 export interface RouteOptions {
   /** The envelope sender (null for a bounce), checked against the posting policy of mailing lists. */
   sender?: string | null;
+  /** Internal: routing a postmaster's candidate, whose own postmaster is not looked for again. */
+  noPostmaster?: boolean;
 }
 
 const UNKNOWN: Route = { kind: 'unknown' };
@@ -54,7 +64,14 @@ const UNKNOWN: Route = { kind: 'unknown' };
 const REFUSALS: Record<Exclude<RefusalReason, 'list-posting-denied'>, Text> = {
   'account-disabled': text('This mailbox is disabled and does not accept mail', 'Cette boîte aux lettres est désactivée et ne reçoit pas de messages'),
   'service-ended': text('The mail service for this address has ended', 'Le service de messagerie de cette adresse a pris fin'),
+  'srs-invalid': text(
+    'This forwarding return address is invalid or has expired',
+    "Cette adresse de retour d'un message réexpédié n'est pas valide ou a expiré",
+  ),
 };
+
+/** RFC 5321 §4.5.1: every domain that receives mail has a postmaster; the local part is case-insensitive. */
+export const POSTMASTER = 'postmaster';
 
 function refused(reason: RefusalReason, why?: Text): Route {
   return { kind: 'refused', reason, text: why ?? (reason === 'list-posting-denied' ? postingDenied(undefined) : REFUSALS[reason]) };
@@ -65,6 +82,64 @@ function postingDenied(list: ListEntry | undefined): Text {
   return list.policy === 'moderators'
     ? text(`Only the moderators of ${list.key} may post to it`, `Seuls les modérateurs de ${list.key} peuvent y écrire`)
     : text(`Only the members of ${list.key} may post to it`, `Seuls les membres de ${list.key} peuvent y écrire`);
+}
+
+/**
+ * Who may receive postmaster@ a domain, in order: the domain's technical contact (the person the
+ * customer named for the mail system, R-T1), its administrative contact, the customer's contact
+ * address, then the customer's admin logins.
+ */
+async function postmasterCandidates(ctx: AppContext, domain: string): Promise<string[]> {
+  const row = await ctx.db
+    .selectFrom('domains')
+    .innerJoin('customers', 'customers.id', 'domains.customer_id')
+    .select(['domains.id as domainId', 'customers.id as customerId', 'customers.contact_email as customer'])
+    .where('domains.name', '=', domain)
+    .executeTakeFirst();
+  if (!row) return [];
+  const [contacts, admins] = await Promise.all([
+    ctx.db.selectFrom('domain_contacts').select(['kind', 'email']).where('domain_id', '=', row.domainId).execute(),
+    ctx.db
+      .selectFrom('logins')
+      .select('email')
+      .where('customer_id', '=', row.customerId)
+      .where('role', '=', 'customer_admin')
+      .where('status', '=', 'active')
+      .orderBy('created_at')
+      .execute(),
+  ]);
+  const contact = (kind: string) => contacts.filter((c) => c.kind === kind).map((c) => c.email);
+  return [...new Set([...contact('technical'), ...contact('administrative'), row.customer, ...admins.map((a) => a.email)])];
+}
+
+/**
+ * postmaster@ a hosted domain that has no such address (RFC 5321 §4.5.1: it must exist): the first
+ * candidate that leads somewhere — an address outside is forwarded to, one of ours is routed as
+ * usual (its own postmaster excepted, so two domains naming each other cannot loop).
+ */
+async function routePostmaster(ctx: AppContext, domain: string, options: RouteOptions): Promise<Route | undefined> {
+  const self = `${POSTMASTER}@${domain}`;
+  for (const candidate of await postmasterCandidates(ctx, domain)) {
+    const address = normalizeAddress(candidate);
+    if (!address || addressKey(address) === self) continue;
+    if (!(await isHostedDomain(ctx, address.domain))) return { kind: 'local', accounts: [], external: [addressKey(address)], viaAlias: self };
+    const route = await routeRecipient(ctx, candidate, { ...options, noPostmaster: true });
+    if (route.kind === 'local') return { kind: 'local', accounts: route.accounts, external: route.external, viaAlias: self };
+  }
+  ctx.log.warn({ event: 'routing.postmaster_unreachable', domain }, 'routing.postmaster_unreachable');
+  return undefined;
+}
+
+/** A bounce to an SRS address of ours: valid ones route to the original sender, the others are refused. */
+async function routeSrs(ctx: AppContext, recipient: Address, options: RouteOptions): Promise<Route> {
+  const original = await reverseSrs(ctx, recipient);
+  if (!original) {
+    ctx.log.info({ event: 'routing.srs_refused', recipient: addressKey(recipient) }, 'routing.srs_refused');
+    return refused('srs-invalid');
+  }
+  const parsed = normalizeAddress(original) as Address;
+  if (await isHostedDomain(ctx, parsed.domain)) return routeRecipient(ctx, original, options);
+  return { kind: 'local', accounts: [], external: [addressKey(parsed)] };
 }
 
 /** Whether a domain (ASCII or Unicode) is one of ours: a customer's domain or a domain alias. */
@@ -293,6 +368,7 @@ function mayPost(list: ListEntry, members: readonly string[], senders: ReadonlyS
 export async function routeRecipient(ctx: AppContext, recipient: string, options: RouteOptions = {}): Promise<Route> {
   const address = normalizeAddress(recipient);
   if (!address) return UNKNOWN;
+  if (isSrsAddress(ctx, address)) return routeSrs(ctx, address, options);
   const sender = options.sender ? normalizeAddress(options.sender) : undefined;
   const lookup = new Lookup(ctx);
   await lookup.loadDomains(sender ? [address.domain, sender.domain] : [address.domain]);
@@ -300,6 +376,10 @@ export async function routeRecipient(ctx: AppContext, recipient: string, options
   if (!hosted) return UNKNOWN;
   await lookup.loadEntries(hosted.candidates);
   const top = lookup.entry(hosted);
+  if (!top && !options.noPostmaster && hosted.candidates.includes(`${POSTMASTER}@${hosted.domain.domain}`)) {
+    if (hosted.domain.subscriptionStatus === 'ended') return refused('service-ended');
+    return (await routePostmaster(ctx, hosted.domain.domain, options)) ?? UNKNOWN;
+  }
   if (!top) return UNKNOWN;
 
   if (top.kind === 'account') {

@@ -5,5 +5,5 @@
  */
 
 export { type DkimKey, dkimRecordValue, dkimSelector, generateDkimKey } from './dkim-keys.ts';
-export { checkDomainRecords, type DomainCheck, type ExpectedRecord, expectedRecords, type RecordCheck } from './records.ts';
+export { checkDomainRecords, type DkimRotationKey, type DomainCheck, type ExpectedRecord, expectedRecords, type RecordCheck } from './records.ts';
 export { createResolver, type DnsResolver } from './resolver.ts';

@@ -24,6 +24,17 @@ export interface DomainRecordsInput {
   dkimSelector: string;
   /** Base64 SPKI, as in the `p=` tag. */
   dkimPublicKey: string;
+  /** Keys around the signing one during a rotation: the next (pending) and the previous ones. */
+  dkimRotation?: DkimRotationKey[];
+}
+
+/** A DKIM key of a rotation: `pending` signs once its record is seen; `previous` stays published until `until`. */
+export interface DkimRotationKey {
+  role: 'pending' | 'previous';
+  selector: string;
+  publicKey: string;
+  /** Previous keys: when the record may be removed (epoch ms). */
+  until?: number;
 }
 
 export type RecordKind = 'mx' | 'spf' | 'dkim' | 'dmarc';
@@ -37,6 +48,10 @@ export interface ExpectedRecord {
   value: string;
   priority?: number;
   description: Text;
+  /** Set on the extra DKIM records of a rotation: they do not count in the domain's `ok`. */
+  rotation?: 'pending' | 'previous';
+  /** The DKIM selector, on DKIM records. */
+  selector?: string;
 }
 
 export type RecordStatus = 'ok' | 'missing' | 'wrong' | 'error';
@@ -57,8 +72,8 @@ export interface DomainCheck {
 }
 
 export function expectedRecords(input: DomainRecordsInput): ExpectedRecord[] {
-  const { mx, spf, dkim, dmarc } = expectedRecordSet(input);
-  return [...mx, spf, dkim, dmarc];
+  const { mx, spf, dkim, dmarc, rotation } = expectedRecordSet(input);
+  return [...mx, spf, dkim, ...rotation.map((r) => r.record), dmarc];
 }
 
 interface ExpectedRecordSet {
@@ -66,6 +81,29 @@ interface ExpectedRecordSet {
   spf: ExpectedRecord;
   dkim: ExpectedRecord;
   dmarc: ExpectedRecord;
+  rotation: { record: ExpectedRecord; publicKey: string }[];
+}
+
+function rotationRecord(domain: string, key: DkimRotationKey): ExpectedRecord {
+  const until = key.until === undefined ? '' : new Date(key.until).toISOString().slice(0, 10);
+  return {
+    kind: 'dkim',
+    type: 'TXT',
+    host: dkimHost(key.selector, domain),
+    value: dkimRecordValue(key.publicKey),
+    rotation: key.role,
+    selector: key.selector,
+    description:
+      key.role === 'pending'
+        ? text(
+            'New DKIM key (rotation): publish it now; signing switches to it as soon as this record is seen in DNS.',
+            "Nouvelle clé DKIM (renouvellement) : publiez-la maintenant ; la signature passe à cette clé dès que l'enregistrement est visible dans le DNS.",
+          )
+        : text(
+            `Previous DKIM key: keep it published until ${until} so mail signed before the rotation still verifies, then remove it.`,
+            `Clé DKIM précédente : laissez-la publiée jusqu'au ${until} pour que le courrier signé avant le renouvellement reste vérifiable, puis supprimez-la.`,
+          ),
+  };
 }
 
 function expectedRecordSet(input: DomainRecordsInput): ExpectedRecordSet {
@@ -82,9 +120,11 @@ function expectedRecordSet(input: DomainRecordsInput): ExpectedRecordSet {
         'Autorise les serveurs du fournisseur à envoyer du courrier pour le domaine (SPF).',
       ),
     },
+    rotation: (input.dkimRotation ?? []).map((key) => ({ record: rotationRecord(domain, key), publicKey: key.publicKey })),
     dkim: {
       kind: 'dkim',
       type: 'TXT',
+      selector: input.dkimSelector,
       host: dkimHost(input.dkimSelector, domain),
       value: dkimRecordValue(input.dkimPublicKey),
       description: text(
@@ -123,21 +163,25 @@ function dkimHost(selector: string, domain: string): string {
 
 /** Looks every record up at once; a failed lookup only marks its own records as `error`. */
 export async function checkDomainRecords(resolver: DnsResolver, input: DomainRecordsInput, clock: Clock = systemClock): Promise<DomainCheck> {
-  const { mx, spf, dkim, dmarc } = expectedRecordSet(input);
+  const { mx, spf, dkim, dmarc, rotation } = expectedRecordSet(input);
   const domain = spf.host;
-  const [mxFound, spfFound, dkimFound, dmarcFound] = await Promise.all([
+  const [mxFound, spfFound, dkimFound, dmarcFound, ...rotationFound] = await Promise.all([
     lookup(() => resolver.resolveMx(domain)),
     lookupTxt(resolver, spf.host),
     lookupTxt(resolver, dkim.host),
     lookupTxt(resolver, dmarc.host),
+    ...rotation.map((r) => lookupTxt(resolver, r.record.host)),
   ]);
   const records = [
     ...checkMx(mx, mxFound),
     checkSpf(spf, normalizeHost(input.spfInclude), spfFound),
     checkDkim(dkim, input.dkimPublicKey, dkimFound),
+    ...rotation.map((r, i) => checkDkim(r.record, r.publicKey, rotationFound[i] as Lookup<string[]>)),
     checkDmarc(dmarc, dmarcFound),
   ];
-  return { domain, checkedAt: clock.now(), ok: records.every((record) => record.status === 'ok'), records };
+  // The records of a rotation are advice: the domain works with its signing key alone.
+  const ok = records.every((record) => record.status === 'ok' || record.rotation !== undefined);
+  return { domain, checkedAt: clock.now(), ok, records };
 }
 
 // --- lookups ---

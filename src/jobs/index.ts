@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import type { AppContext } from '../context.ts';
 import { recoverInterruptedOperations } from '../operations/index.ts';
-import { renewDueSubscriptions } from '../tenancy/index.ts';
+import { renewDueSubscriptions, runDkimRotations } from '../tenancy/index.ts';
 
 export interface Job {
   name: string;
@@ -18,6 +18,7 @@ export interface Job {
 export const JOBS: Job[] = [
   { name: 'subscriptions.renew', schedule: '*/5 * * * *', run: renewDueSubscriptions },
   { name: 'operations.recover', schedule: '* * * * *', run: recoverInterruptedOperations },
+  { name: 'dkim.rotate', schedule: '*/10 * * * *', run: runDkimRotations },
   {
     name: 'sessions.purge',
     schedule: '17 * * * *',

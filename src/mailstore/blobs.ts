@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import type { BlobRef, Database } from '../store/index.ts';
+import type { BlobRef, ByteRange, Database } from '../store/index.ts';
 
 /** Contents up to this size are kept in the database. */
 export const INLINE_BLOB_BYTES = 256 * 1024;
@@ -47,13 +47,15 @@ export async function persistInline(trx: Transaction<Database>, blob: BlobRef): 
     .execute();
 }
 
-/** Reads a blob's content, from the database or its file. */
-export function readContent(ctx: AppContext, id: string): Readable {
+/** Reads a blob's content, or the bytes [start, end) of it, from the database or its file. */
+export function readContent(ctx: AppContext, id: string, range?: ByteRange): Readable {
   return Readable.from(
     (async function* () {
       const row = await ctx.db.selectFrom('blob_contents').select('data').where('id', '=', id).executeTakeFirst();
-      if (row) yield Buffer.from(row.data);
-      else yield* ctx.blobs.read(id);
+      if (row) {
+        const data = Buffer.from(row.data);
+        yield range ? data.subarray(range.start, range.end) : data;
+      } else yield* ctx.blobs.read(id, range);
     })(),
   );
 }

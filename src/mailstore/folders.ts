@@ -62,7 +62,11 @@ function notFound(): AppError {
  * the account ever used (remembered on the account: folders are deleted and created again).
  */
 async function nextUidValidity(db: Db, accountId: string, now: number): Promise<number> {
-  const used = await db.selectFrom('mailboxes').select((eb) => eb.fn.max('uid_validity').as('max')).where('account_id', '=', accountId).executeTakeFirst();
+  const used = await db
+    .selectFrom('mailboxes')
+    .select((eb) => eb.fn.max('uid_validity').as('max'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
   const account = await db.selectFrom('accounts').select('last_uid_validity').where('id', '=', accountId).executeTakeFirst();
   const seconds = Math.floor(now / 1000) % 0xffffffff || 1;
   const value = Math.max(seconds, Number(used?.max ?? 0) + 1, Number(account?.last_uid_validity ?? 0) + 1);

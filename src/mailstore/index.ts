@@ -36,6 +36,7 @@ export {
   quotaOf,
   readMessages,
   type StoredMessage,
+  sameFlags,
   updateFlags,
 } from './messages.ts';
 export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';

@@ -146,7 +146,8 @@ function dedupe(flags: string[]): string[] {
   });
 }
 
-function sameFlags(a: string[], b: string[]): boolean {
+/** Whether two flag lists hold the same flags, without regard to order or case. */
+export function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const set = new Set(a.map((f) => f.toLowerCase()));
   return b.every((f) => set.has(f.toLowerCase()));
@@ -255,16 +256,22 @@ async function recordExpunged(trx: Transaction<Database>, mailboxId: string, uid
 
 /**
  * EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1): removes the messages flagged \Deleted,
- * among `uids` when given. Returns the UIDs removed, in order.
+ * among `uids` when given. With `flagged: false` (POP3's UPDATE state, RFC 1939 §6), removes exactly
+ * `uids`, whatever their flags. Returns the UIDs removed, in order.
  */
-export async function expungeMessages(ctx: AppContext, scope: { accountId: string; mailboxId: string }, uids?: number[]): Promise<number[]> {
+export async function expungeMessages(
+  ctx: AppContext,
+  scope: { accountId: string; mailboxId: string },
+  uids?: number[],
+  options: { flagged: boolean } = { flagged: true },
+): Promise<number[]> {
   const removed = await ctx.mail.committer.run(async (trx) => {
-    const base = trx
+    let base = trx
       .selectFrom('messages')
       .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
       .where('mailbox_id', '=', scope.mailboxId)
-      .where('account_id', '=', scope.accountId)
-      .where(hasFlagSql('\\Deleted'));
+      .where('account_id', '=', scope.accountId);
+    if (options.flagged) base = base.where(hasFlagSql('\\Deleted'));
     const rows = [];
     if (!uids) rows.push(...(await base.execute()));
     else for (const part of chunks(uids, UIDS_PER_QUERY)) rows.push(...(await base.where('uid', 'in', part).execute()));

@@ -10,6 +10,7 @@ export type IdPrefix =
   | 'sub' // subscription
   | 'dom' // domain
   | 'dal' // domain alias
+  | 'dk' // DKIM key (pending or previous)
   | 'acc' // mail account
   | 'ali' // address alias
   | 'lst' // mailing list

@@ -12,6 +12,7 @@ import * as m002 from './migrations/002-mailstore.ts';
 import * as m003 from './migrations/003-trace.ts';
 import * as m004 from './migrations/004-queue.ts';
 import * as m005 from './migrations/005-blob-contents.ts';
+import * as m006 from './migrations/006-dkim-rotation.ts';
 import * as m007 from './migrations/007-imap.ts';
 import type { Database } from './schema.ts';
 
@@ -32,7 +33,15 @@ export interface OpenStoreOptions {
   migrate?: boolean;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '001-initial': m001, '002-mailstore': m002, '003-trace': m003, '004-queue': m004, '005-blob-contents': m005, '007-imap': m007 };
+const MIGRATIONS: Record<string, Migration> = {
+  '001-initial': m001,
+  '002-mailstore': m002,
+  '003-trace': m003,
+  '004-queue': m004,
+  '005-blob-contents': m005,
+  '006-dkim-rotation': m006,
+  '007-imap': m007,
+};
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 

@@ -110,6 +110,19 @@ export interface DomainsTable {
   created_at: Millis;
 }
 
+/** Keys around a domain's signing key (migration 006): the next one, pending, and previous ones in their grace period. */
+export interface DkimKeysTable {
+  id: string; // dk_…
+  customer_id: string;
+  domain_id: string;
+  selector: string;
+  private_key: string | null; // PKCS#8 PEM while pending; null once previous (it signs no more)
+  public_key: string; // base64 SPKI DER
+  state: 'pending' | 'previous';
+  created_at: Millis;
+  retire_at: Millis | null; // previous keys: when they stop being listed
+}
+
 export interface DomainContactsTable {
   customer_id: string;
   domain_id: string;
@@ -405,6 +418,7 @@ export interface Database {
   labels: LabelsTable;
   domains: DomainsTable;
   domain_contacts: DomainContactsTable;
+  dkim_keys: DkimKeysTable;
   domain_aliases: DomainAliasesTable;
   domain_names: DomainNamesTable;
   addresses: AddressesTable;

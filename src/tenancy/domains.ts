@@ -10,9 +10,22 @@ import { addressKey, parseAddress, parseDomain } from '../shared/addresses.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { toUnicodeDomain } from '../shared/idn.ts';
 import { newId } from '../shared/ids.ts';
-import type { DomainContactsTable, DomainsTable } from '../store/index.ts';
+import type { DkimKeysTable, DomainContactsTable, DomainsTable } from '../store/index.ts';
 import { claimUnique, type Db, ensureFound, requireText, type Scope } from './common.ts';
 import { getCustomerRow } from './customers.ts';
+import {
+  activatePendingKey,
+  createPendingKey,
+  type DkimRotationView,
+  deletePendingKey,
+  dkimView,
+  domainsWithPendingKeys,
+  noRotation,
+  notPublished,
+  retireDkimKeys,
+  rotationInput,
+  rotationKeysOf,
+} from './dkim.ts';
 import { getSubscriptionRow } from './subscriptions.ts';
 
 export const CONTACT_KINDS = ['administrative', 'technical', 'billing'] as const;
@@ -31,7 +44,8 @@ export interface DomainView {
   customerId: string;
   subscriptionId: string;
   status: DomainsTable['status'];
-  dkim: { selector: string; publicKey: string };
+  /** The signing key, and during a rotation the pending and previous ones. */
+  dkim: DkimRotationView;
   records: ExpectedRecord[];
   lastCheck: DomainCheck | null;
   contacts: Record<ContactKind, ContactView | null>;
@@ -41,20 +55,22 @@ export interface DomainView {
 
 const NOT_FOUND = text('No such domain', 'Domaine introuvable');
 
-function recordsInput(ctx: AppContext, row: DomainsTable) {
+function recordsInput(ctx: AppContext, row: DomainsTable, keys: DkimKeysTable[]) {
   return {
     domain: row.name,
     mxHosts: [...ctx.config.dns.mxHosts],
     spfInclude: ctx.config.dns.spfInclude,
     dkimSelector: row.dkim_selector,
     dkimPublicKey: row.dkim_public_key,
+    dkimRotation: rotationInput(keys),
   };
 }
 
 async function domainView(ctx: AppContext, row: DomainsTable): Promise<DomainView> {
-  const [contacts, aliases] = await Promise.all([
+  const [contacts, aliases, keys] = await Promise.all([
     ctx.db.selectFrom('domain_contacts').selectAll().where('domain_id', '=', row.id).execute(),
     ctx.db.selectFrom('domain_aliases').select(['id', 'name']).where('domain_id', '=', row.id).orderBy('name').execute(),
+    rotationKeysOf(ctx.db, row.id),
   ]);
   const contactOf = (kind: ContactKind) => {
     const c = contacts.find((x) => x.kind === kind);
@@ -67,8 +83,8 @@ async function domainView(ctx: AppContext, row: DomainsTable): Promise<DomainVie
     customerId: row.customer_id,
     subscriptionId: row.subscription_id,
     status: row.status,
-    dkim: { selector: row.dkim_selector, publicKey: row.dkim_public_key },
-    records: expectedRecords(recordsInput(ctx, row)),
+    dkim: dkimView(row, keys),
+    records: expectedRecords(recordsInput(ctx, row, keys)),
     lastCheck: row.last_check ? (JSON.parse(row.last_check) as DomainCheck) : null,
     contacts: { administrative: contactOf('administrative'), technical: contactOf('technical'), billing: contactOf('billing') },
     aliases: aliases.map((a) => ({ id: a.id, name: a.name, displayName: toUnicodeDomain(a.name) })),
@@ -163,14 +179,71 @@ export async function addDomain(
   return checkDomain(ctx, null, row.id);
 }
 
-/** Checks the domain's records live, record by record, and keeps the result. */
+/**
+ * Checks the domain's records live, record by record, and keeps the result. A pending DKIM key whose
+ * record is seen starts signing now (then the records are checked again, around the new key).
+ */
 export async function checkDomain(ctx: AppContext, scope: Scope, idOrName: string): Promise<DomainView> {
-  const row = await getDomainRow(ctx.db, scope, idOrName);
-  const check = await checkDomainRecords(ctx.resolver, recordsInput(ctx, row), ctx.clock);
+  let row = await getDomainRow(ctx.db, scope, idOrName);
+  let check = await checkRecords(ctx, row);
+  if (pendingRecordOk(check) && (await activatePendingKey(ctx, row))) {
+    row = await getDomainRow(ctx.db, null, row.id);
+    check = await checkRecords(ctx, row);
+  }
   const next: DomainsTable = { ...row, last_check: JSON.stringify(check), checked_at: check.checkedAt, status: check.ok ? 'active' : row.status };
   await ctx.db.updateTable('domains').set({ last_check: next.last_check, checked_at: next.checked_at, status: next.status }).where('id', '=', row.id).execute();
   ctx.log.info({ event: 'domain.checked', domain: row.name, ok: check.ok }, 'domain.checked');
   return domainView(ctx, next);
+}
+
+async function checkRecords(ctx: AppContext, row: DomainsTable): Promise<DomainCheck> {
+  return checkDomainRecords(ctx.resolver, recordsInput(ctx, row, await rotationKeysOf(ctx.db, row.id)), ctx.clock);
+}
+
+function pendingRecordOk(check: DomainCheck): boolean {
+  return check.records.some((record) => record.rotation === 'pending' && record.status === 'ok');
+}
+
+/** Starts a DKIM key rotation: a new key, pending until its record (shown in `records`) is seen in DNS. */
+export async function rotateDkimKey(ctx: AppContext, scope: Scope, idOrName: string): Promise<DomainView> {
+  const row = await getDomainRow(ctx.db, scope, idOrName);
+  await createPendingKey(ctx, row);
+  return domainView(ctx, row);
+}
+
+/** Gives up a pending rotation: the current key goes on signing. */
+export async function cancelDkimRotation(ctx: AppContext, scope: Scope, idOrName: string): Promise<DomainView> {
+  const row = await getDomainRow(ctx.db, scope, idOrName);
+  await deletePendingKey(ctx, row);
+  return domainView(ctx, row);
+}
+
+/**
+ * Switches signing to the pending key now, after checking that its record is in DNS (else 409
+ * `dkim-not-published`): a key nobody can look up would make every signature fail.
+ */
+export async function activateDkimKey(ctx: AppContext, scope: Scope, idOrName: string): Promise<DomainView> {
+  const row = await getDomainRow(ctx.db, scope, idOrName);
+  const check = await checkRecords(ctx, row);
+  const pending = check.records.find((record) => record.rotation === 'pending');
+  if (!pending) throw noRotation();
+  if (pending.status !== 'ok') throw notPublished(pending.host);
+  await activatePendingKey(ctx, row);
+  return checkDomain(ctx, null, row.id);
+}
+
+/** The `dkim.rotate` job: pending keys whose record appeared start signing; previous keys past their grace period are retired. */
+export async function runDkimRotations(ctx: AppContext): Promise<{ activated: number; retired: number }> {
+  let activated = 0;
+  for (const domainId of await domainsWithPendingKeys(ctx)) {
+    try {
+      const view = await checkDomain(ctx, null, domainId);
+      if (view.dkim.pending === null) activated++;
+    } catch (error) {
+      ctx.log.warn({ event: 'domain.dkim_check_failed', domain: domainId, err: error }, 'domain.dkim_check_failed');
+    }
+  }
+  return { activated, retired: await retireDkimKeys(ctx) };
 }
 
 export type ContactsInput = Partial<Record<ContactKind, { name?: string; email?: string; phone?: string | null }>>;
@@ -249,6 +322,7 @@ export async function removeDomain(ctx: AppContext, scope: Scope, idOrName: stri
   }
   await ctx.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('domain_contacts').where('domain_id', '=', domain.id).execute();
+    await trx.deleteFrom('dkim_keys').where('domain_id', '=', domain.id).execute();
     await trx.deleteFrom('domain_aliases').where('domain_id', '=', domain.id).execute();
     await trx.deleteFrom('domain_names').where('domain_id', '=', domain.id).execute();
     await trx.deleteFrom('domains').where('id', '=', domain.id).execute();

@@ -8,6 +8,7 @@ export * from './classes.ts';
 export type { Scope } from './common.ts';
 export * from './customers.ts';
 export * from './details.ts';
+export { type DkimRotationView, nextSelector } from './dkim.ts';
 export * from './domains.ts';
 export * from './labels.ts';
 export * from './lists.ts';

@@ -24,6 +24,12 @@ export interface TestService {
   /** The submission ports (STARTTLS, implicit TLS), when the test asked for the submission role. */
   submissionPort: number | undefined;
   submissionsPort: number | undefined;
+  /** The IMAP ports (STARTTLS, implicit TLS), when the test asked for the imap role. */
+  imapPort: number | undefined;
+  imapsPort: number | undefined;
+  /** The POP3 ports (STLS, implicit TLS), when the test asked for the pop3 role. */
+  pop3Port: number | undefined;
+  pop3sPort: number | undefined;
   /** The service's TLS certificate (PEM) and its file, for clients to pin. */
   tlsCert: string;
   tlsCertFile: string;
@@ -79,6 +85,10 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
     mxPort: service.mxPort,
     submissionPort: service.submissionPort,
     submissionsPort: service.submissionsPort,
+    imapPort: service.imapPort,
+    imapsPort: service.imapsPort,
+    pop3Port: service.pop3Port,
+    pop3sPort: service.pop3sPort,
     tlsCert: service.tls.cert,
     tlsCertFile: service.tls.certFile,
     ctx: service.ctx,

@@ -1,10 +1,12 @@
-/** Domains: add (with the records to publish and their live check), check again, contacts, domain aliases (R-T3, R-T4). */
+/** Domains: add (with the records to publish and their live check), check again, DKIM rotation, contacts, domain aliases (R-T3, R-T4). */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import {
+  activateDkimKey,
   addDomain,
   addDomainAlias,
+  cancelDkimRotation,
   checkDomain,
   getDomain,
   getDomainRow,
@@ -13,6 +15,7 @@ import {
   prepareDomain,
   removeDomain,
   removeDomainAlias,
+  rotateDkimKey,
   setDomainContacts,
 } from '../../tenancy/index.ts';
 import { Body, IdParams, operationView, Query, type Router, recorded, Str, scopeOf, started } from './helpers.ts';
@@ -87,6 +90,45 @@ export function domainRoutes(api: Router, ctx: AppContext): void {
     '/domains/:id/check',
     { config: { access: [...ADMINS] }, schema: { tags: ['domains'], summary: 'Check the DNS records now, record by record', params: IdParams } },
     async (request) => domainChange(request, 'domain.check', {}, () => checkDomain(ctx, scopeOf(request), (request.params as { id: string }).id)),
+  );
+
+  api.post(
+    '/domains/:id/dkim/rotate',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['domains'],
+        summary:
+          'Rotate the DKIM key: a new key under a new selector, pending; the current key signs until the new record is seen in DNS (check), then stays listed for a grace period',
+        params: IdParams,
+      },
+    },
+    async (request, reply) => {
+      const domain = await domainChange(request, 'domain.dkim.rotate', {}, () => rotateDkimKey(ctx, scopeOf(request), (request.params as { id: string }).id));
+      return reply.code(201).send(domain);
+    },
+  );
+
+  api.post(
+    '/domains/:id/dkim/activate',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['domains'],
+        summary: 'Sign with the pending DKIM key now; refused (409 dkim-not-published) while its record is not visible in DNS',
+        params: IdParams,
+      },
+    },
+    async (request) => domainChange(request, 'domain.dkim.activate', {}, () => activateDkimKey(ctx, scopeOf(request), (request.params as { id: string }).id)),
+  );
+
+  api.delete(
+    '/domains/:id/dkim/pending',
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['domains'], summary: 'Cancel a pending DKIM rotation: the current key goes on signing', params: IdParams },
+    },
+    async (request) => domainChange(request, 'domain.dkim.cancel', {}, () => cancelDkimRotation(ctx, scopeOf(request), (request.params as { id: string }).id)),
   );
 
   api.put(

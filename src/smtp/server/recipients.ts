@@ -6,6 +6,8 @@ import { REPLIES, type SmtpReply } from '../proto/replies.ts';
 /** The reply for a recipient that routing refused. */
 export function refusalReply(route: Extract<Route, { kind: 'refused' }>): SmtpReply {
   if (route.reason === 'list-posting-denied') return REPLIES.listPostingDenied;
+  // A forged or expired SRS address is no address of ours (550 5.1.1), said in plain words.
+  if (route.reason === 'srs-invalid') return { ...REPLIES.unknownUser, text: route.text.en };
   if (route.reason === 'service-ended') return REPLIES.serviceEnded;
   return REPLIES.accountDisabled;
 }

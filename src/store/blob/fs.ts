@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import type { BlobRef, BlobStore } from './types.ts';
+import { Readable } from 'node:stream';
+import type { BlobRef, BlobStore, ByteRange } from './types.ts';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -55,8 +55,9 @@ export class FsBlobStore implements BlobStore {
     return { id, size };
   }
 
-  read(id: string): Readable {
-    return createReadStream(this.pathOf(id));
+  read(id: string, range?: ByteRange): Readable {
+    if (range && range.end <= range.start) return Readable.from([]);
+    return createReadStream(this.pathOf(id), range ? { start: range.start, end: range.end - 1 } : {});
   }
 
   async has(id: string): Promise<boolean> {

@@ -11,11 +11,18 @@ export interface BlobRef {
   inline?: Uint8Array;
 }
 
+/** Bytes [start, end) of a blob. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** Where message bodies and other large contents live. Implementations: FsBlobStore, later S3. */
 export interface BlobStore {
   /** Stores durably and returns the content id; storing the same content twice is harmless. */
   put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobRef>;
-  read(id: string): Readable;
+  /** Reads the blob, or the bytes [start, end) of it. */
+  read(id: string, range?: ByteRange): Readable;
   has(id: string): Promise<boolean>;
   delete(id: string): Promise<void>;
 }

@@ -1,0 +1,213 @@
+/**
+ * The one serializer of responses (RFC 3501 §7, §9). Responses are built from `Item`s and come out
+ * as chunks: Buffers for text, and, for message bodies that must never be held whole, the caller's
+ * own streamed-literal objects passed through untouched after their `{size}\r\n` announcement. The
+ * server writes the chunks in order, reading each streamed literal from its source.
+ */
+import { Buffer, isUtf8 } from 'node:buffer';
+
+/** Strings longer than this go as literals: long quoted strings are hard on clients' line buffers. */
+export const MAX_QUOTED_BYTES = 1024;
+
+/** Anything with a size can be streamed; the server's writer knows how to read its own type. */
+export interface SizedSource {
+  readonly size: number;
+}
+
+export interface StringItem {
+  kind: 'string';
+  value: string | Buffer;
+  /** An astring: written as a bare atom when it can be (mailbox names). */
+  astring?: boolean;
+}
+export interface LiteralItem {
+  kind: 'literal';
+  value: Buffer;
+  /** A literal8 `~{n}` (RFC 3516 §4.2), for BINARY content that may contain NUL. */
+  binary?: boolean;
+}
+export interface StreamItem<S extends SizedSource = SizedSource> {
+  kind: 'stream';
+  source: S;
+  binary?: boolean;
+}
+
+/** Items written one after another with no space between: RFC 3501 `body-type-mpart = 1*body SP media-subtype`. */
+export interface JoinedItem {
+  kind: 'joined';
+  items: Item[];
+}
+
+/**
+ * A response element: a plain JavaScript string is written as is (an atom, a flag, a section echo
+ * like `BODY[HEADER]<0>`: the caller's text, which must not contain CR, LF or NUL); a number or a
+ * bigint as a number; null as NIL; an array as a parenthesized list; `str()`, `astr()`,
+ * `literal()` and `streamed()` for strings.
+ */
+export type Item = string | number | bigint | null | StringItem | LiteralItem | StreamItem | JoinedItem | Item[];
+
+/** A string value: quoted when safe, otherwise a literal. */
+export const str = (value: string | Buffer): StringItem => ({ kind: 'string', value });
+/** A string that may go as an atom (mailbox names, RFC 3501 `astring`). */
+export const astr = (value: string | Buffer): StringItem => ({ kind: 'string', value, astring: true });
+export const literal = (value: Buffer, binary = false): LiteralItem => (binary ? { kind: 'literal', value, binary } : { kind: 'literal', value });
+/** A literal whose `source.size` bytes the server streams (a body section from the blob store). */
+export const streamed = <S extends SizedSource>(source: S, binary = false): StreamItem<S> =>
+  binary ? { kind: 'stream', source, binary } : { kind: 'stream', source };
+
+/** The parts of a multipart BODYSTRUCTURE, written back to back. */
+export const joined = (items: Item[]): JoinedItem => ({ kind: 'joined', items });
+
+export type Chunk<S extends SizedSource = SizedSource> = Buffer | S;
+
+export interface EncodeOptions {
+  /** RFC 6855 UTF8=ACCEPT is enabled: UTF-8 may go in quoted strings. */
+  utf8Accept?: boolean;
+}
+
+export type Status = 'OK' | 'NO' | 'BAD';
+/** A response code: its text (`READ-WRITE`, `COPYUID 1 2:3 4:5`) or items (`['UIDNEXT', 5]`). */
+export type ResponseCode = string | Item[];
+
+class ChunkBuilder {
+  readonly chunks: Chunk[] = [];
+  private pending: Buffer[] = [];
+
+  text(text: string): void {
+    this.pending.push(Buffer.from(text, 'utf8'));
+  }
+
+  bytes(bytes: Buffer): void {
+    this.pending.push(bytes);
+  }
+
+  source(source: SizedSource): void {
+    this.flush();
+    this.chunks.push(source);
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    this.chunks.push(Buffer.concat(this.pending));
+    this.pending = [];
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const UNSAFE_RAW = /[\r\n\x00]/;
+/** RFC 3501 ATOM-CHAR: printable ASCII except atom-specials. `NIL` is excluded by the caller. */
+const ATOM = /^[!#$&'+-[^-z|}~]+$/;
+
+function canQuote(bytes: Buffer, options: EncodeOptions): boolean {
+  if (bytes.length > MAX_QUOTED_BYTES) return false;
+  let eightBit = false;
+  for (const byte of bytes) {
+    if (byte === 0 || byte === 0x0a || byte === 0x0d) return false;
+    if (byte >= 0x80) eightBit = true;
+  }
+  return !eightBit || (options.utf8Accept === true && isUtf8(bytes));
+}
+
+function writeString(out: ChunkBuilder, item: StringItem, options: EncodeOptions): void {
+  const bytes = typeof item.value === 'string' ? Buffer.from(item.value, 'utf8') : item.value;
+  const text = bytes.toString('latin1');
+  if (item.astring && ATOM.test(text) && text.toUpperCase() !== 'NIL') {
+    out.bytes(bytes);
+  } else if (canQuote(bytes, options)) {
+    out.text('"');
+    out.bytes(Buffer.from(bytes.toString(options.utf8Accept ? 'utf8' : 'latin1').replace(/["\\]/g, '\\$&'), options.utf8Accept ? 'utf8' : 'latin1'));
+    out.text('"');
+  } else {
+    out.text(`{${bytes.length}}\r\n`);
+    out.bytes(bytes);
+  }
+}
+
+function writeItem(out: ChunkBuilder, item: Item, options: EncodeOptions): void {
+  if (item === null) {
+    out.text('NIL');
+  } else if (typeof item === 'number' || typeof item === 'bigint') {
+    if (typeof item === 'number' && !(Number.isInteger(item) && item >= 0)) throw new Error(`IMAP numbers are non-negative integers, got ${item}`);
+    out.text(String(item));
+  } else if (typeof item === 'string') {
+    if (UNSAFE_RAW.test(item)) throw new Error('CR, LF or NUL in a raw response item');
+    out.text(item);
+  } else if (Array.isArray(item)) {
+    out.text('(');
+    writeItems(out, item, options);
+    out.text(')');
+  } else if (item.kind === 'string') {
+    writeString(out, item, options);
+  } else if (item.kind === 'joined') {
+    for (const part of item.items) writeItem(out, part, options);
+  } else if (item.kind === 'literal') {
+    out.text(`${item.binary ? '~' : ''}{${item.value.length}}\r\n`);
+    out.bytes(item.value);
+  } else {
+    out.text(`${item.binary ? '~' : ''}{${item.source.size}}\r\n`);
+    out.source(item.source);
+  }
+}
+
+function writeItems(out: ChunkBuilder, items: readonly Item[], options: EncodeOptions): void {
+  items.forEach((item, index) => {
+    if (index > 0) out.text(' ');
+    writeItem(out, item, options);
+  });
+}
+
+/** Items separated by spaces, no prefix and no CRLF (what goes after `* `). */
+export function encodeItems<S extends SizedSource = SizedSource>(items: readonly Item[], options: EncodeOptions = {}): Chunk<S>[] {
+  const out = new ChunkBuilder();
+  writeItems(out, items, options);
+  out.flush();
+  return out.chunks as Chunk<S>[];
+}
+
+/** `* <items>\r\n`, e.g. `encodeUntagged([12, 'FETCH', ['FLAGS', ['\\Seen']]])`. */
+export function encodeUntagged<S extends SizedSource = SizedSource>(items: readonly Item[], options: EncodeOptions = {}): Chunk<S>[] {
+  const out = new ChunkBuilder();
+  out.text('* ');
+  writeItems(out, items, options);
+  out.text('\r\n');
+  out.flush();
+  return out.chunks as Chunk<S>[];
+}
+
+/** Response text: one line, never empty (RFC 3501 `text = 1*TEXT-CHAR`). */
+function cleanText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = text.replace(/[\r\n\x00]+/g, ' ').trim();
+  return clean === '' ? 'done' : clean;
+}
+
+function codeText(code: ResponseCode | undefined, options: EncodeOptions): string {
+  if (code === undefined) return '';
+  if (typeof code === 'string') {
+    if (UNSAFE_RAW.test(code) || code.includes(']')) throw new Error('invalid response code text');
+    return `[${code}] `;
+  }
+  const chunks = encodeItems(code, options);
+  if (!chunks.every((chunk) => Buffer.isBuffer(chunk))) throw new Error('a response code cannot hold a streamed literal');
+  return `[${Buffer.concat(chunks as Buffer[]).toString('utf8')}] `;
+}
+
+function statusLine(prefix: string, status: string, text: string, code: ResponseCode | undefined, options: EncodeOptions): Buffer {
+  return Buffer.from(`${prefix} ${status} ${codeText(code, options)}${cleanText(text)}\r\n`, 'utf8');
+}
+
+/** `tag OK|NO|BAD [code] text\r\n` */
+export function encodeTagged(tag: string, status: Status, text: string, code?: ResponseCode, options: EncodeOptions = {}): Buffer {
+  return statusLine(tag, status, text, code, options);
+}
+
+/** `* OK|NO|BAD|BYE|PREAUTH [code] text\r\n` */
+export function encodeUntaggedStatus(status: Status | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode, options: EncodeOptions = {}): Buffer {
+  return statusLine('*', status, text, code, options);
+}
+
+/** `+ text\r\n` (RFC 3501 §7.5); `+ \r\n` for an empty AUTHENTICATE challenge. */
+export function encodeContinuation(text = ''): Buffer {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  return Buffer.from(`+ ${text.replace(/[\r\n\x00]+/g, ' ')}\r\n`, 'utf8');
+}

@@ -1,0 +1,70 @@
+/**
+ * What a command module declares (name, the states it may run in, whether EXPUNGE responses must wait
+ * while it runs) and what it gets to run: the session, its arguments and the ways to answer. The registry
+ * checks the state before any handler runs (STYLE.md: one small module per command).
+ */
+import type { AppContext } from '../../context.ts';
+import type { Command, Value } from '../proto/index.ts';
+import type { ImapConnection } from './connection.ts';
+import type { Session } from './session.ts';
+import type { OutputChunk } from './writer.ts';
+
+export type State = 'not-authenticated' | 'authenticated' | 'selected';
+
+export interface CommandResult {
+  status: 'OK' | 'NO' | 'BAD';
+  /** Response code without brackets, e.g. `READ-WRITE`, `COPYUID 1 2:3 4:5`. */
+  code?: string;
+  text: string;
+}
+
+/** Sent after the tagged response (e.g. STARTTLS upgrades, LOGOUT closes). */
+export type AfterResponse = () => Promise<void> | void;
+
+export interface CommandContext {
+  app: AppContext;
+  session: Session;
+  connection: ImapConnection;
+  command: Command;
+  /** The arguments, after the command name. */
+  args: Value[];
+  /** `* <text>` from pieces already encoded (use `untaggedItems` for structured data). */
+  untagged(text: string): Promise<void>;
+  /** `* ` then encoded chunks (literals, streamed bodies) then CRLF. */
+  untaggedChunks(chunks: OutputChunk[]): Promise<void>;
+  /** `+ <text>` continuation request. */
+  continuation(text: string): Promise<void>;
+  /** Runs once the tagged response is written. */
+  after(action: AfterResponse): void;
+  /** The client's next line, outside the command syntax (AUTHENTICATE, IDLE's DONE); null if it left. */
+  readLine(): Promise<Buffer | null>;
+}
+
+export interface CommandSpec {
+  name: string;
+  states: readonly State[];
+  /**
+   * RFC 3501 §7.4.1: no EXPUNGE response while FETCH, STORE or SEARCH runs (sequence numbers the client
+   * is using must not move). Set for those commands; UID variants are safe but keep the rule too.
+   */
+  holdsExpunges?: boolean;
+  run(ctx: CommandContext): Promise<CommandResult>;
+}
+
+export function defineCommand(spec: CommandSpec): CommandSpec {
+  return spec;
+}
+
+export const ANY_STATE: readonly State[] = ['not-authenticated', 'authenticated', 'selected'];
+export const AUTHENTICATED: readonly State[] = ['authenticated', 'selected'];
+export const SELECTED: readonly State[] = ['selected'];
+
+export function ok(text: string, code?: string): CommandResult {
+  return { status: 'OK', text, code };
+}
+export function no(text: string, code?: string): CommandResult {
+  return { status: 'NO', text, code };
+}
+export function bad(text: string, code?: string): CommandResult {
+  return { status: 'BAD', text, code };
+}

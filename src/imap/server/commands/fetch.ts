@@ -1,0 +1,180 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8) with CONDSTORE's CHANGEDSINCE and MODSEQ (RFC 7162
+ * §3.1.4) and QRESYNC's VANISHED (§3.2.6). ENVELOPE and BODYSTRUCTURE come from the metadata stored
+ * with the message; body sections are streamed from the blob store by byte range, one message at a
+ * time, so memory does not grow with message or folder size.
+ */
+import type { Readable } from 'node:stream';
+import { expungedSince, readContent, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
+import type { MessageMetadata } from '../../../mime/index.ts';
+import {
+  contains,
+  encodeItems,
+  type FetchItem,
+  formatDateTime,
+  formatSequenceSet,
+  type Item,
+  literal,
+  MAX_SEQUENCE_NUMBER,
+  type Partial,
+  parseFetchArgs,
+  streamed,
+} from '../../proto/index.ts';
+import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
+import { FETCH_BATCH } from '../limits.ts';
+import { filterHeader, type SectionRange, sectionRange } from '../sections.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import { bodyStructureItem, envelopeItem } from '../structure.ts';
+import { uidRanges } from '../updates.ts';
+import type { StreamedLiteral } from '../writer.ts';
+
+/** Items answered from the session's view alone, without reading the message row. */
+const VIEW_ONLY = new Set(['UID', 'FLAGS', 'MODSEQ']);
+
+function needsRow(items: FetchItem[]): boolean {
+  return items.some((item) => item.kind !== 'simple' || !VIEW_ONLY.has(item.name));
+}
+
+/** The bytes [start, end) of a stored message, streamed when written. */
+function contentLiteral(ctx: CommandContext, row: StoredMessage, range: { start: number; end: number }): Item {
+  const source: StreamedLiteral = {
+    size: Math.max(0, range.end - range.start),
+    open: (): Readable => readContent(ctx.app, row.blob_id, range),
+  };
+  return streamed(source);
+}
+
+/** RFC 3501 §6.4.5 partial fetch: `<start.length>` of the section's bytes. */
+function applyPartial(range: { start: number; end: number }, partial: Partial | undefined): { start: number; end: number } {
+  if (!partial) return range;
+  const start = Math.min(range.end, range.start + partial.start);
+  const end = partial.length === undefined ? range.end : Math.min(range.end, start + partial.length);
+  return { start, end };
+}
+
+async function readBytes(ctx: CommandContext, row: StoredMessage, range: { start: number; end: number }): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of readContent(ctx.app, row.blob_id, range) as AsyncIterable<Buffer>) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+async function sectionItem(ctx: CommandContext, row: StoredMessage, range: SectionRange | undefined, partial: Partial | undefined): Promise<Item> {
+  if (!range) return literal(Buffer.alloc(0));
+  if (range.filter) {
+    const header = filterHeader(await readBytes(ctx, row, range), range.filter.names, range.filter.not);
+    if (!partial) return literal(header);
+    const cut = applyPartial({ start: 0, end: header.length }, partial);
+    return literal(header.subarray(cut.start, cut.end));
+  }
+  return contentLiteral(ctx, row, applyPartial(range, partial));
+}
+
+async function fetchItems(ctx: CommandContext, items: FetchItem[], uid: number, selected: SelectedMailbox, row: StoredMessage | undefined): Promise<Item[]> {
+  const entry = selected.entry(uid);
+  const out: Item[] = [];
+  const metadata = row ? (JSON.parse(row.metadata) as MessageMetadata) : undefined;
+  for (const item of items) {
+    if (item.kind === 'simple') {
+      switch (item.name) {
+        case 'UID':
+          out.push('UID', uid);
+          break;
+        case 'FLAGS':
+          out.push('FLAGS', [...(entry?.flags ?? [])]);
+          break;
+        case 'MODSEQ':
+          out.push('MODSEQ', [entry?.modseq ?? 0]);
+          break;
+        case 'INTERNALDATE':
+          out.push('INTERNALDATE', { kind: 'string', value: formatDateTime(Number(row?.internal_date ?? 0)) });
+          break;
+        case 'RFC822.SIZE':
+          out.push('RFC822.SIZE', Number(row?.size ?? 0));
+          break;
+        case 'ENVELOPE':
+          if (metadata) out.push('ENVELOPE', envelopeItem(metadata.envelope));
+          break;
+        case 'BODY':
+        case 'BODYSTRUCTURE':
+          if (metadata) out.push(item.name, bodyStructureItem(metadata.bodyStructure, item.name === 'BODYSTRUCTURE'));
+          break;
+        case 'RFC822':
+          if (row && metadata) out.push('RFC822', await sectionItem(ctx, row, sectionRange(metadata, { part: [] }), undefined));
+          break;
+        case 'RFC822.HEADER':
+          if (row && metadata) out.push('RFC822.HEADER', await sectionItem(ctx, row, sectionRange(metadata, { part: [], text: 'HEADER' }), undefined));
+          break;
+        case 'RFC822.TEXT':
+          if (row && metadata) out.push('RFC822.TEXT', await sectionItem(ctx, row, sectionRange(metadata, { part: [], text: 'TEXT' }), undefined));
+          break;
+      }
+    } else if (item.kind === 'section' && row && metadata) {
+      out.push(item.response, await sectionItem(ctx, row, sectionRange(metadata, item.section), item.partial));
+    }
+  }
+  return out;
+}
+
+/** RFC 3501 §6.4.5: fetching a body section without PEEK sets \Seen (not in a read-only folder). */
+async function markSeen(ctx: CommandContext, selected: SelectedMailbox, uids: number[]): Promise<Set<number>> {
+  const account = ctx.session.account;
+  const unseen = uids.filter((uid) => !selected.entry(uid)?.flags.includes('\\Seen'));
+  if (!account || unseen.length === 0 || selected.readOnly) return new Set();
+  const result = await updateFlags(ctx.app, { accountId: account.id, mailboxId: selected.id }, unseen, { mode: 'add', flags: ['\\Seen'] });
+  selected.noteOwnFlags(result.changed);
+  return new Set(result.changed.map((c) => c.uid));
+}
+
+export const fetch = defineCommand({
+  name: 'FETCH',
+  states: SELECTED,
+  holdsExpunges: true,
+  async run(ctx) {
+    const args = parseFetchArgs(ctx.args, { uid: ctx.command.uid });
+    const selected = ctx.session.selected;
+    if (!selected) return bad('No folder selected');
+    if (args.items.some((item) => item.kind === 'binary' || item.kind === 'binary-size')) return bad('BINARY is not supported');
+    if (args.changedSince !== undefined || args.items.some((item) => item.response === 'MODSEQ')) ctx.session.condstore = true;
+    if (args.vanished && !ctx.session.qresync) return bad('VANISHED needs QRESYNC to be enabled');
+    let targets = selected.resolve(args.sequence, ctx.command.uid);
+    if (args.vanished && args.changedSince !== undefined) {
+      const gone = (await expungedSince(ctx.app.db, selected.id, args.changedSince)).filter((uid) => contains(args.sequence, uid, MAX_SEQUENCE_NUMBER));
+      if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(uidRanges(gone))}`);
+    }
+    const since = args.changedSince;
+    if (since !== undefined) targets = targets.filter((t) => (selected.entry(t.uid)?.modseq ?? 0) > since);
+    const seenNow = args.marksSeen
+      ? await markSeen(
+          ctx,
+          selected,
+          targets.map((t) => t.uid),
+        )
+      : new Set<number>();
+    let items = args.items;
+    const withRows = needsRow(items);
+    const encodeOptions = { utf8Accept: ctx.session.utf8 };
+    for (let i = 0; i < targets.length; i += FETCH_BATCH) {
+      const batch = targets.slice(i, i + FETCH_BATCH);
+      const rows = withRows
+        ? await readMessages(
+            ctx.app.db,
+            selected.id,
+            batch.map((t) => t.uid),
+          )
+        : [];
+      const byUid = new Map(rows.map((row) => [Number(row.uid), row]));
+      for (const { seq, uid } of batch) {
+        const row = byUid.get(uid);
+        if (withRows && !row) continue; // expunged meanwhile by another session: reported later
+        // A message that just got \Seen reports its new flags (RFC 3501 §6.4.5).
+        items =
+          seenNow.has(uid) && !args.items.some((it) => it.response === 'FLAGS')
+            ? [...args.items, { kind: 'simple', name: 'FLAGS', response: 'FLAGS' }]
+            : args.items;
+        const values = await fetchItems(ctx, items, uid, selected, row);
+        await ctx.untaggedChunks(encodeItems([seq, 'FETCH', values], encodeOptions));
+      }
+    }
+    return ok('FETCH completed');
+  },
+});

@@ -1,0 +1,58 @@
+/**
+ * LIST (RFC 3501 §6.3.8) with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154)
+ * and CHILDREN (RFC 3348); LSUB (§6.3.9). Folders with children are said so; special-use folders carry
+ * their role; STATUS follows each listed folder when asked.
+ */
+import { listMailboxes } from '../../../mailstore/index.ts';
+import type { MailboxesTable } from '../../../store/index.ts';
+import { type ListArgs, matchesPattern, parseListArgs } from '../../proto/index.ts';
+import { AUTHENTICATED, type CommandContext, defineCommand, ok } from '../command.ts';
+import { quoted } from '../text.ts';
+import { mailboxName, statusLine } from './folders.ts';
+
+const SPECIAL_USE_ATTRIBUTE: Record<string, string> = {
+  sent: '\\Sent',
+  drafts: '\\Drafts',
+  junk: '\\Junk',
+  trash: '\\Trash',
+  archive: '\\Archive',
+};
+
+function hasChildren(mailbox: MailboxesTable, all: MailboxesTable[]): boolean {
+  const prefix = `${mailbox.name}/`;
+  return all.some((other) => other.name.startsWith(prefix));
+}
+
+function attributes(mailbox: MailboxesTable, all: MailboxesTable[], args: ListArgs): string[] {
+  const out = [hasChildren(mailbox, all) ? '\\HasChildren' : '\\HasNoChildren'];
+  const role = mailbox.special_use ? SPECIAL_USE_ATTRIBUTE[mailbox.special_use] : undefined;
+  if (role) out.push(role);
+  if ((args.selection.subscribed || args.return.subscribed) && mailbox.subscribed) out.push('\\Subscribed');
+  return out;
+}
+
+async function list(ctx: CommandContext, lsub: boolean) {
+  const args = parseListArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
+  const account = ctx.session.account;
+  if (!account) throw new Error('authenticated command without an account');
+  const verb = lsub ? 'LSUB' : 'LIST';
+  // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root.
+  if (args.patterns.length === 1 && args.patterns[0] === '' && !args.extended) {
+    await ctx.untagged(`${verb} (\\Noselect) "/" ""`);
+    return ok(`${verb} completed`);
+  }
+  const all = await listMailboxes(ctx.app.db, account.id);
+  const subscribedOnly = lsub || args.selection.subscribed;
+  for (const mailbox of all) {
+    if (!args.patterns.some((pattern) => matchesPattern(mailbox.name, args.reference, pattern))) continue;
+    if (subscribedOnly && !mailbox.subscribed) continue;
+    if (args.selection.specialUse && !mailbox.special_use) continue;
+    const attrs = lsub ? (hasChildren(mailbox, all) ? ['\\HasChildren'] : ['\\HasNoChildren']) : attributes(mailbox, all, args);
+    await ctx.untagged(`${verb} (${attrs.join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}`);
+    if (!lsub && args.return.status) await ctx.untagged(await statusLine(ctx, mailbox, args.return.status));
+  }
+  return ok(`${verb} completed`);
+}
+
+export const listCommand = defineCommand({ name: 'LIST', states: AUTHENTICATED, run: (ctx) => list(ctx, false) });
+export const lsubCommand = defineCommand({ name: 'LSUB', states: AUTHENTICATED, run: (ctx) => list(ctx, true) });

@@ -1,0 +1,53 @@
+/**
+ * The IMAP listeners: IMAP with STARTTLS (143 in production) and IMAPS with implicit TLS (993), each a
+ * plain TCP or TLS server handing every connection to an ImapConnection.
+ */
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { AppContext } from '../../context.ts';
+import { ImapConnection } from './connection.ts';
+
+export interface ImapListeners {
+  imapPort: number | undefined;
+  imapsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startImap(ctx: AppContext, tls: { key: string; cert: string }): Promise<ImapListeners> {
+  const log = ctx.log.child({ module: 'imap' });
+  const secureContext = createSecureContext({ key: tls.key, cert: tls.cert });
+  const sockets = new Set<Socket>();
+  const allowPlaintextOnLoopback = ctx.config.mailAccess.allowPlaintextOnLoopback;
+  const accept = (socket: Socket, implicitTls: boolean) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    const connection = new ImapConnection(ctx, socket, { secureContext, implicitTls, allowPlaintextOnLoopback });
+    connection.greet().catch((error: unknown) => log.debug({ err: error, event: 'imap.greet_failed' }, 'imap.greet_failed'));
+  };
+  const plain = createServer((socket) => accept(socket, false));
+  const secure = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => accept(socket, true));
+  secure.on('tlsClientError', (error) => log.debug({ err: error, event: 'imap.tls_error' }, 'imap.tls_error'));
+  const servers = [plain, secure];
+  const close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  };
+  try {
+    const imapPort = await listen(plain, ctx.config.ports.imap, ctx.config.listenHost);
+    const imapsPort = await listen(secure, ctx.config.ports.imaps, ctx.config.listenHost);
+    return { imapPort, imapsPort, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Untagged updates about the selected folder (RFC 3501 §7.3.1 EXISTS, §7.4.1 EXPUNGE, §7.4.2 FETCH
+ * FLAGS; RFC 7162 §3.2.10 VANISHED when QRESYNC is on): read from the store, then reported at a point
+ * where the client can take them.
+ */
+import { formatSequenceSet } from '../proto/index.ts';
+import type { ImapConnection } from './connection.ts';
+import { flagList } from './flags.ts';
+
+/** Ranges of consecutive UIDs, for a compact VANISHED. */
+export function uidRanges(uids: number[]): Array<[number, number]> {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const uid of sorted) {
+    const last = out.at(-1);
+    if (last && uid === last[1] + 1) last[1] = uid;
+    else out.push([uid, uid]);
+  }
+  return out;
+}
+
+export async function announceChanges(connection: ImapConnection, options: { allowExpunge: boolean }): Promise<void> {
+  const { session, app } = connection;
+  const selected = session.selected;
+  if (!selected) return;
+  await selected.sync(app.db);
+  const news = selected.announce(options.allowExpunge);
+  if (news.expunged.length > 0) {
+    if (session.qresync) await connection.writeLine(`* VANISHED ${formatSequenceSet(uidRanges(news.expunged.map((e) => e.uid)))}`);
+    else for (const { seq } of news.expunged) await connection.writeLine(`* ${seq} EXPUNGE`);
+  }
+  if (news.exists !== undefined) await connection.writeLine(`* ${news.exists} EXISTS`);
+  for (const { seq, entry } of news.flags) {
+    const modseq = session.condstore ? ` MODSEQ (${entry.modseq})` : '';
+    await connection.writeLine(`* ${seq} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)}${modseq})`);
+  }
+}

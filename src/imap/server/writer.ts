@@ -1,0 +1,68 @@
+/**
+ * Writes responses to the socket with backpressure: a client that does not read its responses makes
+ * the writer wait (and the connection stops reading commands), so nothing is buffered without bound.
+ * Message bodies arrive as streams and are copied chunk by chunk, never held whole.
+ */
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+
+/** A literal whose bytes come from a stream (a body section from the blob store). */
+export interface StreamedLiteral {
+  size: number;
+  open(): Readable;
+}
+
+export type OutputChunk = Buffer | StreamedLiteral;
+
+export class ResponseWriter {
+  constructor(private socket: Socket) {}
+
+  /** The connection moved to TLS: responses go to the new socket. */
+  replaceSocket(socket: Socket): void {
+    this.socket = socket;
+  }
+
+  get closed(): boolean {
+    return this.socket.destroyed || !this.socket.writable;
+  }
+
+  async write(chunks: OutputChunk[]): Promise<void> {
+    for (const chunk of chunks) {
+      if (this.closed) return;
+      if (Buffer.isBuffer(chunk)) await this.writeBuffer(chunk);
+      else await this.writeStream(chunk);
+    }
+  }
+
+  async line(text: string): Promise<void> {
+    await this.write([Buffer.from(`${text}\r\n`, 'utf8')]);
+  }
+
+  private async writeBuffer(buffer: Buffer): Promise<void> {
+    if (buffer.length === 0) return;
+    if (!this.socket.write(buffer)) await this.drained();
+  }
+
+  /** Copies exactly `size` bytes: a short stream is padded with spaces and a long one cut, so the literal's count stays true. */
+  private async writeStream(literal: StreamedLiteral): Promise<void> {
+    let left = literal.size;
+    const stream = literal.open();
+    try {
+      for await (const data of stream as AsyncIterable<Buffer>) {
+        if (left <= 0 || this.closed) break;
+        const part = data.length > left ? data.subarray(0, left) : data;
+        left -= part.length;
+        await this.writeBuffer(part);
+      }
+    } finally {
+      stream.destroy();
+    }
+    if (left > 0 && !this.closed) await this.writeBuffer(Buffer.alloc(left, 0x20));
+  }
+
+  private async drained(): Promise<void> {
+    if (this.closed) return;
+    await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+  }
+}
