@@ -119,6 +119,32 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    filter: T.Object(
+      {
+        quarantineScore: T.Number({ default: 6, description: 'Default spam score at or above which a message is held in quarantine (R-S1).' }),
+        rejectScore: T.Number({ default: 15, description: 'Default score at or above which the MX refuses at DATA (550 5.7.1), when every recipient agrees.' }),
+        blockedAction: T.Union([T.Literal('reject'), T.Literal('quarantine')], {
+          default: 'quarantine',
+          description: 'What a sender on a block list gets: refused for that recipient, or held as "blocked sender" (R-S2).',
+        }),
+        timeBudgetMs: T.Integer({ default: 5000, minimum: 10, description: 'Longest the checks of one message may take; past it the message is held, never delivered unscanned.' }),
+        dnsblZones: T.Array(T.String(), { default: [], description: 'DNS blocklists for the connecting IP, e.g. zen.spamhaus.org (queried through the one resolver).' }),
+        uriblZones: T.Array(T.String(), { default: [], description: 'DNS blocklists for domains of URLs in the body, e.g. dbl.spamhaus.org.' }),
+        riskyAttachments: T.Array(T.String(), {
+          default: ['exe', 'scr', 'com', 'pif', 'bat', 'cmd', 'vbs', 'vbe', 'js', 'jse', 'wsf', 'wsh', 'hta', 'msi', 'cpl', 'jar', 'docm', 'xlsm', 'pptm', 'dotm', 'xltm'],
+          description: 'File name extensions treated as malware (executables, macro documents), also inside zip archives (R-V1).',
+        }),
+        quarantineDays: T.Number({ default: 30, exclusiveMinimum: 0, description: 'Held messages are deleted after this (R-S4).' }),
+        vaultDays: T.Number({ default: 365, exclusiveMinimum: 0, description: 'Outbound mail carrying malware is kept this long in the vault, then purged (R-V1).' }),
+        digestLinkDays: T.Number({ default: 14, exclusiveMinimum: 0, description: 'Validity of the release and delete links of a digest (R-S3).' }),
+        rspamdMode: T.Union([T.Literal('replace'), T.Literal('complement')], {
+          default: 'complement',
+          description: 'With rspamdUrl set: Rspamd alone decides (replace), or its symbols add to the built-in checks (complement).',
+        }),
+        outboundBlocks: T.Boolean({ default: false, description: 'Refuse outbound mail scored as spam (otherwise only recorded for the abuse handling).' }),
+      },
+      { default: {} },
+    ),
     mailAccess: T.Object(
       {
         allowPlaintextOnLoopback: T.Boolean({

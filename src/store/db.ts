@@ -14,6 +14,7 @@ import * as m004 from './migrations/004-queue.ts';
 import * as m005 from './migrations/005-blob-contents.ts';
 import * as m006 from './migrations/006-dkim-rotation.ts';
 import * as m007 from './migrations/007-imap.ts';
+import * as m008 from './migrations/008-filter.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -40,7 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-queue': m004,
   '005-blob-contents': m005,
   '006-dkim-rotation': m006,
-  '007-imap': m007,
+  '007-imap': m007, '008-filter': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

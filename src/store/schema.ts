@@ -408,6 +408,98 @@ export interface OutboundQueueTable {
   dsn_sent: Flag;
 }
 
+/** Allow and block lists (migration 008): a domain's (account_id null) or an account's. */
+export interface SenderRulesTable {
+  customer_id: string;
+  id: string;
+  domain_id: string;
+  account_id: string | null;
+  /** An address, a domain (`example.com`) or its subdomains (`.example.com`). */
+  pattern: string;
+  kind: 'allow' | 'block';
+  created_at: Millis;
+}
+
+/** Held messages (R-S1): outside the mailbox and its quota, with their verdict. */
+export interface QuarantineTable {
+  customer_id: string;
+  id: string;
+  account_id: string;
+  domain_id: string;
+  blob_id: string;
+  size: number;
+  sender: string;
+  recipient: string;
+  subject: string;
+  from_header: string;
+  message_id: string | null;
+  reason: 'spam' | 'blocked-sender' | 'failed-safe';
+  score: number;
+  /** JSON FilterSymbol[]. */
+  symbols: string;
+  /** JSON MessageMetadata. */
+  metadata: string;
+  received_at: Millis;
+  expires_at: Millis;
+  digested_at: Millis | null;
+}
+
+export interface BayesTokensTable {
+  /** 'global' or a domain id. */
+  scope: string;
+  token: string;
+  spam: number;
+  ham: number;
+}
+
+export interface BayesTotalsTable {
+  scope: string;
+  spam: number;
+  ham: number;
+}
+
+/** Outbound mail that carried malware (R-V1), kept for a year; only the operator reads it (R-A2). */
+export interface MalwareVaultTable {
+  customer_id: string;
+  id: string;
+  account_id: string;
+  blob_id: string;
+  size: number;
+  sender: string;
+  /** JSON string[]. */
+  recipients: string;
+  malware: string;
+  received_at: Millis;
+  purge_at: Millis;
+}
+
+export interface VaultReadsTable {
+  id: string;
+  vault_id: string;
+  login_id: string;
+  reason: string;
+  read_at: Millis;
+}
+
+/** Filter preferences of a domain or an account; null columns fall back to the level above. */
+export interface FilterPrefsTable {
+  customer_id: string;
+  owner_id: string;
+  quarantine_score: number | null;
+  reject_score: number | null;
+  blocked_action: 'reject' | 'quarantine' | null;
+  digest: 'weekly' | 'daily' | 'off' | null;
+  last_digest_at: Millis | null;
+}
+
+export interface DigestLinksTable {
+  id: string;
+  quarantine_id: string;
+  action: 'release' | 'delete';
+  expires_at: Millis;
+  used_at: Millis | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   customers: CustomersTable;
@@ -442,4 +534,12 @@ export interface Database {
   blob_contents: BlobContentsTable;
   message_trace: MessageTraceTable;
   outbound_queue: OutboundQueueTable;
+  sender_rules: SenderRulesTable;
+  quarantine: QuarantineTable;
+  bayes_tokens: BayesTokensTable;
+  bayes_totals: BayesTotalsTable;
+  malware_vault: MalwareVaultTable;
+  vault_reads: VaultReadsTable;
+  filter_prefs: FilterPrefsTable;
+  digest_links: DigestLinksTable;
 }

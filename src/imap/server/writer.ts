@@ -63,6 +63,12 @@ export class ResponseWriter {
 
   private async drained(): Promise<void> {
     if (this.closed) return;
-    await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+    // One signal removes both listeners once either fires: a long session waits here many times.
+    const done = new AbortController();
+    try {
+      await Promise.race([once(this.socket, 'drain', { signal: done.signal }), once(this.socket, 'close', { signal: done.signal })]);
+    } finally {
+      done.abort();
+    }
   }
 }
