@@ -21,7 +21,7 @@ wait_for() { # wait_for <seconds> <command...>
 
 do_install() {
   export DEBIAN_FRONTEND=noninteractive
-  local wanted=(postgresql postgresql-client swaks)
+  local wanted=(postgresql postgresql-client swaks isync rspamd clamav clamav-daemon)
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
