@@ -64,6 +64,16 @@ else {
   }
 }
 
+// The filter adapters' tests (test/filter-adapters.test.ts) need the real daemons; they fail in CI without them.
+for (const [variable, what] of [
+  ['FACTEUR_TEST_RSPAMD_URL', 'Rspamd'],
+  ['FACTEUR_TEST_CLAMD', 'ClamAV (clamd)'],
+]) {
+  if (!process.env[variable]) {
+    console.log(`\n!!! ${variable} is not set: the ${what} adapter is NOT tested against the real daemon (bash scripts/services.sh start prints it).`);
+  }
+}
+
 for (const engine of engines) {
   const { stdout } = run(
     `tests on ${engine} (${files.length} files)`,
