@@ -246,6 +246,9 @@ export interface MailboxStatus {
   highestModseq: number;
   /** Octets of its messages (RFC 8438 STATUS SIZE). */
   size: number;
+  /** Messages flagged \Deleted, and their octets: what an EXPUNGE would free (RFC 9208 §4.1.4). */
+  deleted: number;
+  deletedSize: number;
 }
 
 /** STATUS without selecting (RFC 3501 §6.3.10): counts from the database. */
@@ -261,8 +264,16 @@ export async function mailboxStatus(db: Db, mailbox: MailboxesTable): Promise<Ma
     .where('mailbox_id', '=', mailbox.id)
     .where(hasFlagSql('\\Seen'))
     .executeTakeFirst();
+  const deleted = await db
+    .selectFrom('messages')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('size').as('size')])
+    .where('mailbox_id', '=', mailbox.id)
+    .where(hasFlagSql('\\Deleted'))
+    .executeTakeFirst();
   const messages = Number(totals?.n ?? 0);
   return {
+    deleted: Number(deleted?.n ?? 0),
+    deletedSize: Number(deleted?.size ?? 0),
     messages,
     unseen: messages - Number(seen?.n ?? 0),
     uidNext: Number(mailbox.uid_next),

@@ -81,17 +81,11 @@ export async function changesSince(db: Db, mailboxId: string, sinceModseq: numbe
     .where('modseq', '>', sinceModseq)
     .orderBy('uid')
     .execute();
-  const expunged = await db
-    .selectFrom('expunged_messages')
-    .select('uid')
-    .where('mailbox_id', '=', mailboxId)
-    .where('modseq', '>', sinceModseq)
-    .orderBy('uid')
-    .execute();
+  const expunged = await expungedSince(db, mailboxId, sinceModseq);
   return {
     highestModseq,
     changed: changed.map((row) => ({ uid: Number(row.uid), modseq: Number(row.modseq), flags: parseFlags(row.flags) })),
-    expunged: expunged.map((row) => Number(row.uid)),
+    expunged,
   };
 }
 

@@ -41,7 +41,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-queue': m004,
   '005-blob-contents': m005,
   '006-dkim-rotation': m006,
-  '007-imap': m007, '008-filter': m008,
+  '007-imap': m007,
+  '008-filter': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

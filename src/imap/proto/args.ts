@@ -99,9 +99,9 @@ function parseUnchangedSince(modifiers: readonly Value[]): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// STATUS (RFC 3501 §6.3.10, RFC 7162 §3.1.6 HIGHESTMODSEQ, RFC 8438 SIZE)
+// STATUS (RFC 3501 §6.3.10, RFC 7162 §3.1.6 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9208 §4.1.4 DELETED and DELETED-STORAGE)
 
-export const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE'] as const;
+export const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED', 'DELETED-STORAGE'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function parseStatusItems(values: readonly Value[]): StatusItem[] {

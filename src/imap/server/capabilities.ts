@@ -17,8 +17,7 @@ const AFTER_LOGIN = [
   'LIST-EXTENDED',
   'LIST-STATUS',
   'QUOTA',
-  'QUOTA=RES-STORAGE',
-  'QUOTA=RES-MESSAGE',
+  'QUOTA=RES-STORAGE', // not RES-MESSAGE: classes limit storage only (RFC 9208 §5)
   'CONDSTORE',
   'QRESYNC',
   'ESEARCH',

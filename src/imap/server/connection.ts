@@ -16,6 +16,7 @@ import { replyForError, serverBug } from './errors.ts';
 import { MAX_APPEND_BYTES, MAX_OTHER_LITERAL_BYTES } from './limits.ts';
 import { registry } from './registry.ts';
 import { Session } from './session.ts';
+import { asciiText } from './text.ts';
 import { announceChanges } from './updates.ts';
 import { type OutputChunk, ResponseWriter } from './writer.ts';
 
@@ -178,13 +179,16 @@ export class ImapConnection {
         }
       }
     }
-    if (result.status === 'BAD') await this.countBad();
-    else this.badCommands = 0;
     if (this.closed) return;
     if (this.session.selected && command.name !== 'LOGOUT') {
       await announceChanges(this, { allowExpunge: !spec?.holdsExpunges });
     }
-    await this.writer.line(`${command.tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${result.text}`);
+    const text = this.session.utf8 ? result.text : asciiText(result.text);
+    await this.writer.line(`${command.tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${text}`);
+    // The tagged BAD first, then the BYE when it was one too many.
+    if (result.status === 'BAD') await this.countBad();
+    else this.badCommands = 0;
+    if (this.closed) return;
     for (const action of afterActions) await action();
   }
 

@@ -1,7 +1,7 @@
 /**
  * Folder commands (RFC 3501 §6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS (with
- * HIGHESTMODSEQ, RFC 7162, and SIZE, RFC 8438), NAMESPACE (RFC 2342), and CHECK (§6.4.1: every change
- * is already durable, so CHECK has nothing to do).
+ * HIGHESTMODSEQ, RFC 7162, SIZE, RFC 8438, and DELETED / DELETED-STORAGE, RFC 9208 §4.1.4),
+ * NAMESPACE (RFC 2342), and CHECK (§6.4.1: every change is already durable, so CHECK has nothing to do).
  */
 import { createMailbox, deleteMailbox, findMailbox, type MailboxStatus, mailboxStatus, renameMailbox, setSubscribed } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
@@ -85,6 +85,8 @@ export function statusItems(items: StatusItem[], status: MailboxStatus): string 
     UNSEEN: status.unseen,
     HIGHESTMODSEQ: status.highestModseq,
     SIZE: status.size,
+    DELETED: status.deleted,
+    'DELETED-STORAGE': status.deletedSize,
   };
   return `(${items.map((item) => `${item} ${values[item]}`).join(' ')})`;
 }

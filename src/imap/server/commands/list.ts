@@ -31,6 +31,20 @@ function attributes(mailbox: MailboxesTable, all: MailboxesTable[], args: ListAr
   return out;
 }
 
+/**
+ * Whether a folder has a descendant that meets the selection criteria but is not listed itself (RFC 5258
+ * §3.5: CHILDINFO only when it says something the other responses do not; RFC 3501 §6.3.9 LSUB's \Noselect).
+ */
+function hasUnlistedMatch(
+  mailbox: MailboxesTable,
+  all: MailboxesTable[],
+  meets: (m: MailboxesTable) => boolean,
+  listed: (m: MailboxesTable) => boolean,
+): boolean {
+  const prefix = `${mailbox.name}/`;
+  return all.some((other) => other.name.startsWith(prefix) && meets(other) && !listed(other));
+}
+
 async function list(ctx: CommandContext, lsub: boolean) {
   const args = parseListArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
   const account = ctx.session.account;
@@ -43,13 +57,28 @@ async function list(ctx: CommandContext, lsub: boolean) {
   }
   const all = await listMailboxes(ctx.app.db, account.id);
   const subscribedOnly = lsub || args.selection.subscribed;
+  const matches = (mailbox: MailboxesTable) => args.patterns.some((pattern) => matchesPattern(mailbox.name, args.reference, pattern));
+  // RFC 6154 §2: INBOX has a role here but no special-use attribute, so (SPECIAL-USE) leaves it out.
+  const meets = (mailbox: MailboxesTable) =>
+    (!subscribedOnly || Boolean(mailbox.subscribed)) &&
+    (!args.selection.specialUse || (mailbox.special_use !== null && SPECIAL_USE_ATTRIBUTE[mailbox.special_use] !== undefined));
+  const listed = (mailbox: MailboxesTable) => matches(mailbox) && meets(mailbox);
+  // RFC 5258 §3.5: CHILDINFO names the selection criteria a descendant meets.
+  const criteria = [...(args.selection.subscribed ? ['"SUBSCRIBED"'] : []), ...(args.selection.specialUse ? ['"SPECIAL-USE"'] : [])];
+  const recursive = lsub || args.selection.recursiveMatch;
   for (const mailbox of all) {
-    if (!args.patterns.some((pattern) => matchesPattern(mailbox.name, args.reference, pattern))) continue;
-    if (subscribedOnly && !mailbox.subscribed) continue;
-    if (args.selection.specialUse && !mailbox.special_use) continue;
-    const attrs = lsub ? (hasChildren(mailbox, all) ? ['\\HasChildren'] : ['\\HasNoChildren']) : attributes(mailbox, all, args);
-    await ctx.untagged(`${verb} (${attrs.join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}`);
-    if (!lsub && args.return.status) await ctx.untagged(await statusLine(ctx, mailbox, args.return.status));
+    if (!matches(mailbox)) continue;
+    const childInfo = recursive && hasUnlistedMatch(mailbox, all, meets, listed);
+    if (!meets(mailbox) && !childInfo) continue;
+    if (lsub) {
+      // RFC 3501 §6.3.9: a folder listed only for a subscribed descendant the pattern does not reach is \Noselect.
+      const attrs = meets(mailbox) ? [hasChildren(mailbox, all) ? '\\HasChildren' : '\\HasNoChildren'] : ['\\Noselect', '\\HasChildren'];
+      await ctx.untagged(`LSUB (${attrs.join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}`);
+      continue;
+    }
+    const extra = childInfo ? ` ("CHILDINFO" (${criteria.join(' ')}))` : '';
+    await ctx.untagged(`LIST (${attributes(mailbox, all, args).join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}${extra}`);
+    if (args.return.status) await ctx.untagged(await statusLine(ctx, mailbox, args.return.status));
   }
   return ok(`${verb} completed`);
 }

@@ -44,11 +44,13 @@ export const store = defineCommand({
     const changed = new Set(result.changed.map((c) => c.uid));
     for (const { seq, uid } of targets) {
       if (modified.has(uid)) continue;
-      // .SILENT: no FETCH, except that CONDSTORE clients learn the new MODSEQ of what changed (RFC 7162 §3.1.3).
-      if (args.silent && !(ctx.session.condstore && changed.has(uid))) continue;
+      // .SILENT: no FETCH, except that CONDSTORE clients learn the new MODSEQ of what changed, and a
+      // conditional STORE answers every message it did not refuse (RFC 7162 §3.1.3).
+      if (args.silent && !(ctx.session.condstore && (changed.has(uid) || args.unchangedSince !== undefined))) continue;
       const entry = selected.entry(uid);
       if (!entry) continue;
-      const parts = [`UID ${uid}`];
+      // RFC 3501 §6.4.8: UID STORE responses carry the UID; plain STORE ones need not (RFC 7162 §3.1.3 examples).
+      const parts = ctx.command.uid ? [`UID ${uid}`] : [];
       if (!args.silent) parts.push(`FLAGS ${flagList(entry.flags)}`);
       if (ctx.session.condstore) parts.push(`MODSEQ (${entry.modseq})`);
       await ctx.untagged(`${seq} FETCH (${parts.join(' ')})`);

@@ -1,12 +1,18 @@
 /**
- * QUOTA (RFC 9208): one quota root "" per account, from its class: STORAGE in units of 1024 octets and
- * MESSAGE as the message count (no limit on the count, so only STORAGE has a limit to report).
+ * QUOTA (RFC 9208): one quota root "" per account, from its class: STORAGE in units of 1024 octets.
+ * Classes set no limit on the message count, so MESSAGE is neither reported nor advertised.
  */
-import { quotaOf } from '../../../mailstore/index.ts';
+import { findMailbox, quotaOf } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
 import { ArgReader, parseMailboxArg } from '../../proto/index.ts';
 import { AUTHENTICATED, type CommandContext, defineCommand, no, ok } from '../command.ts';
 import { mailboxName } from './folders.ts';
+
+function accountOf(ctx: CommandContext): string {
+  const account = ctx.session.account;
+  if (!account) throw new Error('authenticated command without an account');
+  return account.id;
+}
 
 async function quotaLine(ctx: CommandContext): Promise<string> {
   const account = ctx.session.account;
@@ -35,6 +41,9 @@ export const getquotaroot = defineCommand({
     const reader = new ArgReader(ctx.args);
     const name = parseMailboxArg(reader.next('mailbox name'), { utf8Accept: ctx.session.utf8 });
     reader.end();
+    // RFC 9208 §4.3: the mailbox must exist.
+    if (!(await findMailbox(ctx.app.db, accountOf(ctx), name)))
+      throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
     await ctx.untagged(`QUOTAROOT ${mailboxName(ctx, name)} ""`);
     await ctx.untagged(await quotaLine(ctx));
     return ok('GETQUOTAROOT completed');

@@ -16,10 +16,11 @@ async function open(ctx: CommandContext, readOnly: boolean): Promise<CommandResu
   if (args.qresync && !ctx.session.qresync) return bad('QRESYNC must be enabled first (ENABLE QRESYNC)');
   const account = ctx.session.account;
   if (!account) return bad('Not logged in');
-  // RFC 3501 §6.3.1: a failed SELECT leaves no folder selected; RFC 7162 §3.2.11: [CLOSED] marks the switch.
+  // RFC 3501 §6.3.1: a failed SELECT leaves no folder selected. RFC 7162 §3.2.11: [CLOSED] marks the
+  // switch, whether or not CONDSTORE or QRESYNC was enabled (the server advertises both).
   if (ctx.session.selected) {
     ctx.session.unselect();
-    if (ctx.session.qresync) await ctx.untagged('OK [CLOSED] Previous folder closed');
+    await ctx.untagged('OK [CLOSED] Previous folder closed');
   }
   const mailbox = await findMailbox(ctx.app.db, account.id, args.mailbox);
   if (!mailbox) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
