@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import {
   changesSince,
+  collectGarbage,
   copyMessages,
   createMailbox,
   deleteMailbox,
@@ -154,4 +155,34 @@ test('RFC 3501 §6.4.3 EXPUNGE removes only \\Deleted messages and gives their b
   assert.equal(after?.messages, (usage?.messages ?? 0) - 1);
   const changes = await changesSince(service.ctx.db, box.id, 0);
   assert.ok(changes.expunged.includes(drop));
+});
+
+test('blob garbage collection removes contents nobody references, and orphan files past their grace', async () => {
+  const box = await inbox();
+  const big = `From: a@b.test\r\nSubject: big\r\n\r\n${'y'.repeat(300 * 1024)}\r\n`;
+  const message = await receiveMessage(service.ctx, Readable.from([Buffer.from(big)]), { maxBytes: 1 << 21 });
+  assert.equal(message.blob.inline, undefined, 'over 256 KB: kept in a file');
+  const [stored] = await deliverMessage(service.ctx, message, [{ accountId, flags: ['\\Deleted'] }]);
+  assert.ok(stored?.ok);
+  const small = await deliver('small-gc', ['\\Deleted']);
+  const smallRow = (
+    await service.ctx.db.selectFrom('messages').select('blob_id').where('mailbox_id', '=', box.id).where('uid', '=', small).executeTakeFirstOrThrow()
+  ).blob_id;
+  const kept = await deliver('kept-gc');
+  assert.ok(await service.ctx.blobs.has(message.blob.id));
+  await expungeMessages(service.ctx, { accountId, mailboxId: box.id });
+  const orphan = await service.ctx.blobs.put(Buffer.from('written, never committed'));
+
+  const result = await collectGarbage(service.ctx, { orphanGraceMs: 0 });
+  assert.ok(result.blobs >= 2 && result.orphans >= 1, JSON.stringify(result));
+  assert.equal(await service.ctx.blobs.has(message.blob.id), false);
+  assert.equal(await service.ctx.blobs.has(orphan.id), false);
+  assert.equal(await service.ctx.db.selectFrom('blob_contents').select('id').where('id', '=', smallRow).executeTakeFirst(), undefined);
+  const keptRow = await service.ctx.db
+    .selectFrom('messages')
+    .select('blob_id')
+    .where('mailbox_id', '=', box.id)
+    .where('uid', '=', kept)
+    .executeTakeFirstOrThrow();
+  assert.ok(await service.ctx.db.selectFrom('blob_contents').select('id').where('id', '=', keptRow.blob_id).executeTakeFirst(), 'referenced contents stay');
 });

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobRef, BlobStore, ByteRange } from './types.ts';
@@ -65,6 +65,20 @@ export class FsBlobStore implements BlobStore {
       () => true,
       () => false,
     );
+  }
+
+  async *entries(): AsyncIterable<{ id: string; writtenAt: number }> {
+    const levels = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((name) => /^[0-9a-f]{2}$/.test(name));
+    for (const first of await levels(this.root)) {
+      for (const second of await levels(path.join(this.root, first))) {
+        const dir = path.join(this.root, first, second);
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (!/^[0-9a-f]{64}$/.test(name)) continue;
+          const info = await stat(path.join(dir, name)).catch(() => undefined);
+          if (info) yield { id: name, writtenAt: info.mtimeMs };
+        }
+      }
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -24,5 +24,7 @@ export interface BlobStore {
   /** Reads the blob, or the bytes [start, end) of it. */
   read(id: string, range?: ByteRange): Readable;
   has(id: string): Promise<boolean>;
+  /** Every stored blob with the time it was last written, for the garbage collector. */
+  entries(): AsyncIterable<{ id: string; writtenAt: number }>;
   delete(id: string): Promise<void>;
 }
