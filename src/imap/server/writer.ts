@@ -15,6 +15,9 @@ export interface StreamedLiteral {
 
 export type OutputChunk = Buffer | StreamedLiteral;
 
+/** Most bytes of small buffers gathered into one socket write. */
+const COALESCE_BYTES = 64 * 1024;
+
 export class ResponseWriter {
   constructor(private socket: Socket) {}
 
@@ -28,11 +31,30 @@ export class ResponseWriter {
   }
 
   async write(chunks: OutputChunk[]): Promise<void> {
+    // Consecutive buffers go out as one write (up to COALESCE_BYTES): a FETCH response is dozens of
+    // small pieces, and one socket write each cost more than encoding them (bench/imap profile).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (!this.closed) await this.writeBuffer(data);
+    };
     for (const chunk of chunks) {
       if (this.closed) return;
-      if (Buffer.isBuffer(chunk)) await this.writeBuffer(chunk);
-      else await this.writeStream(chunk);
+      if (Buffer.isBuffer(chunk)) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= COALESCE_BYTES) await flush();
+      } else {
+        await flush();
+        if (this.closed) return;
+        await this.writeStream(chunk);
+      }
     }
+    await flush();
   }
 
   async line(text: string): Promise<void> {

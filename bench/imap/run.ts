@@ -1,0 +1,434 @@
+/**
+ * bench/imap (issue 4): Facteur's IMAP server against Dovecot (Debian's dovecot-imapd), both started
+ * here on loopback with the same messages, in the same run. Facteur runs as its own process
+ * (`facteur serve`, role imap, SQLite) so that its CPU and RSS are its own; the load generator is this
+ * process. Plain IMAP on loopback for both (Facteur: FACTEUR_ALLOW_PLAINTEXT_LOOPBACK=true; Dovecot:
+ * ssl = no): what is compared is the IMAP work, not TLS.
+ *
+ *  1. seed: `--accounts` accounts × `--messages` messages of 2–20 KB (bench/imap/messages.ts) into
+ *     Facteur through the mailstore (receiveMessage + deliverMessage) and into Dovecot's maildirs;
+ *  2. mixed load (bench/imap/load.ts): `--clients` imapflow connections doing SELECT, FETCH (envelopes
+ *     of 50, one full message), UID SEARCH (subject, flags), STORE, APPEND back to back, plus
+ *     `--idlers` connections in IDLE timing the news of each APPEND; `--seconds` per server, after a
+ *     short warm-up of each, repeated `--rounds` times; operations/s, p50/p99 per operation, the
+ *     ratio, and server CPU per operation (Facteur's process; Dovecot's master and every child);
+ *  3. `--idle-connections` raw-socket connections (LOGIN, SELECT INBOX, IDLE) on `--idle-accounts`
+ *     accounts held by one fresh Facteur process: its RSS (target < 200 MB), and one APPEND's news
+ *     reaching the IDLE connections of its account;
+ *  4. a `--big`-message folder (rows inserted directly, one shared blob: see seed.ts): SELECT (target
+ *     < 200 ms), FETCH 1:* (FLAGS), UID SEARCH; the same folder in Dovecot (maildir files) unless
+ *     --no-dovecot-big.
+ *
+ *   node --import tsx bench/imap/run.ts [--seconds 30] [--clients 40] [--idlers 10] [--rounds 2]
+ *
+ * BENCH_CPU_PROF=DIR writes CPU profiles of the Facteur processes there (node --cpu-prof), read with
+ * `node bench/smtp/profile-top.mjs DIR/<phase>/<file>.cpuprofile` (phases load, idle, big; the largest
+ * file of a phase is the main thread, the others are tsx's loader thread).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '../../test/helpers/ports.ts';
+import { DOVECOT_PASSWORD, type Dovecot, startDovecot } from './dovecot.ts';
+import { type LoadResult, percentile, runLoad } from './load.ts';
+import { makeMessage } from './messages.ts';
+import { RawImap } from './raw.ts';
+import { BIG_USER, idleUser, loadUser, PASSWORD, seedFacteur } from './seed.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    'warmup-seconds': { type: 'string', default: '5' },
+    clients: { type: 'string', default: '40' },
+    idlers: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    accounts: { type: 'string', default: '4' },
+    messages: { type: 'string', default: '2000' },
+    'idle-connections': { type: 'string', default: '10000' },
+    'idle-accounts': { type: 'string', default: '1000' },
+    'idle-inbox': { type: 'string', default: '20' },
+    big: { type: 'string', default: '100000' },
+    'no-dovecot': { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '900' },
+    'no-dovecot-big': { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(values.seconds);
+const WARMUP = Number(values['warmup-seconds']);
+const CLIENTS = Number(values.clients);
+const IDLERS = Number(values.idlers);
+const ROUNDS = Number(values.rounds);
+const ACCOUNTS = Number(values.accounts);
+const MESSAGES = Number(values.messages);
+const IDLE_CONNECTIONS = Number(values['idle-connections']);
+const IDLE_ACCOUNTS = Number(values['idle-accounts']);
+const IDLE_INBOX = Number(values['idle-inbox']);
+const BIG = Number(values.big);
+const root = path.resolve(import.meta.dirname, '../..');
+const MB = 1048576;
+
+async function procStat(pid: number): Promise<{ cpuMs: number } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  const fields = stat.replace(/^.*\) /s, '').split(' ');
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+}
+
+async function rss(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+/** CPU time of a set of processes, by pid (processes that come and go count from when first seen). */
+async function cpuOf(pids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const s = await procStat(pid);
+    if (s) out.set(pid, s.cpuMs);
+  }
+  return out;
+}
+
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
+}
+
+function startFacteur(env: Record<string, string>, label: string): Promise<ChildProcess> {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, label)] : [];
+  const child = spawn(process.execPath, [...profile, path.join(root, 'bin/facteur.js'), 'serve'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Facteur is running')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`facteur serve exited with ${code}: ${out}`)));
+  });
+}
+
+async function stopFacteur(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+interface RoundFigures {
+  label: string;
+  result: LoadResult;
+  serverCpuMs: number;
+  generatorCpuMs: number;
+}
+
+function opsPerSecond(f: RoundFigures): number {
+  return f.result.ops / f.result.seconds;
+}
+
+async function measure(label: string, port: number, password: string, pids: () => Promise<number[]>, seconds: number, seed: number): Promise<RoundFigures> {
+  let before = new Map<number, number>();
+  let after = new Map<number, number>();
+  let gen0 = process.cpuUsage();
+  let gen1 = process.cpuUsage(gen0);
+  const result = await runLoad({
+    port,
+    users: Array.from({ length: ACCOUNTS }, (_, i) => loadUser(i)),
+    password,
+    clients: CLIENTS,
+    idlers: IDLERS,
+    seconds,
+    seed,
+    onStart: async () => {
+      before = await cpuOf(await pids());
+      gen0 = process.cpuUsage();
+    },
+    onEnd: async () => {
+      gen1 = process.cpuUsage(gen0);
+      after = await cpuOf(await pids());
+    },
+  });
+  return { label, result, serverCpuMs: cpuDelta(before, after), generatorCpuMs: (gen1.user + gen1.system) / 1000 };
+}
+
+function printRound(round: number, figures: RoundFigures[]): void {
+  console.log(`\nround ${round}: ${CLIENTS} clients + ${IDLERS} in IDLE, ${SECONDS} s each, ${ACCOUNTS} accounts × ${MESSAGES} messages`);
+  const ops = [...(figures[0]?.result.latencies.keys() ?? [])];
+  const rows: Record<string, Record<string, string | number>> = {};
+  for (const op of ops) {
+    const row: Record<string, string | number> = {};
+    for (const f of figures) {
+      const sorted = [...(f.result.latencies.get(op) ?? [])].sort((a, b) => a - b);
+      row[`${f.label} n`] = sorted.length;
+      row[`${f.label} p50 ms`] = percentile(sorted, 0.5).toFixed(2);
+      row[`${f.label} p99 ms`] = percentile(sorted, 0.99).toFixed(2);
+    }
+    rows[op] = row;
+  }
+  const idle: Record<string, string | number> = {};
+  for (const f of figures) {
+    const sorted = [...f.result.idleLatencies].sort((a, b) => a - b);
+    idle[`${f.label} n`] = f.result.idleNotified;
+    idle[`${f.label} p50 ms`] = percentile(sorted, 0.5).toFixed(2);
+    idle[`${f.label} p99 ms`] = percentile(sorted, 0.99).toFixed(2);
+  }
+  rows['IDLE news of APPEND'] = idle;
+  console.table(rows);
+  for (const f of figures) {
+    console.log(
+      `  ${f.label.padEnd(8)} ${opsPerSecond(f).toFixed(0).padStart(6)} ops/s (${f.result.ops} ops in ${f.result.seconds.toFixed(1)} s, ${f.result.errors} errors), ` +
+        `server CPU ${(f.serverCpuMs / f.result.ops).toFixed(3)} ms/op (${((100 * f.serverCpuMs) / (f.result.seconds * 1000)).toFixed(0)}% of a core), ` +
+        `generator CPU ${((100 * f.generatorCpuMs) / (f.result.seconds * 1000)).toFixed(0)}% of a core, IDLE flag updates heard ${f.result.idleFlagEvents}`,
+    );
+    if (f.result.firstErrors.length) console.log(`    first errors: ${f.result.firstErrors.join(' | ')}`);
+  }
+  const [a, b] = figures;
+  if (a && b)
+    console.log(
+      `  ratio Facteur / Dovecot: ${(opsPerSecond(a) / opsPerSecond(b)).toFixed(2)}x ops/s, ${(b.serverCpuMs / b.result.ops / (a.serverCpuMs / a.result.ops)).toFixed(2)}x CPU efficiency`,
+    );
+}
+
+/** 10,000 IDLE connections on one fresh Facteur process: its RSS, and one change's news. */
+async function idleFigures(env: Record<string, string>, port: number) {
+  const child = await startFacteur(env, 'idle');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const pid = child.pid as number;
+    const startRss = await rss(pid);
+    const connections: RawImap[] = [];
+    const perAccount = Math.ceil(IDLE_CONNECTIONS / IDLE_ACCOUNTS);
+    const t0 = performance.now();
+    let next = 0;
+    let failures = 0;
+    const heard = new Map<number, number>();
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        while (next < IDLE_CONNECTIONS) {
+          const i = next++;
+          try {
+            const imap = await RawImap.open(port);
+            const login = await imap.command(`LOGIN ${idleUser(Math.floor(i / perAccount))} ${PASSWORD}`);
+            if (login.status !== 'OK') throw new Error(login.lines.join(' | '));
+            const select = await imap.command('SELECT INBOX');
+            if (select.status !== 'OK') throw new Error(select.lines.join(' | '));
+            await imap.command('IDLE', { untilContinuation: true });
+            imap.onUntagged = (line) => {
+              if (/^\* \d+ EXISTS/.test(line) && !heard.has(i)) heard.set(i, performance.now());
+            };
+            connections[i] = imap;
+          } catch (error) {
+            if (++failures <= 3) console.log(`  IDLE connection ${i} failed: ${(error as Error).message}`);
+          }
+        }
+      }),
+    );
+    const openMs = performance.now() - t0;
+    const open = connections.filter(Boolean).length;
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const heldRss = await rss(pid);
+    // One APPEND to the first account: its IDLE connections hear EXISTS.
+    const writer = await RawImap.open(port);
+    await writer.command(`LOGIN ${idleUser(0)} ${PASSWORD}`);
+    const message = makeMessage(5, idleUser(0), 3).raw;
+    const a0 = performance.now();
+    await writer.command(`APPEND INBOX {${message.length}+}\r\n${message.toString('latin1')}`);
+    const appendMs = performance.now() - a0;
+    const deadline = performance.now() + 5000;
+    while (heard.size < Math.min(perAccount, open) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const newsMs = Math.max(...[...heard.values()].map((t) => t - a0));
+    writer.close();
+    for (const c of connections) c?.close();
+    return { open, failures, openMs, startRss, heldRss, perAccount, heard: heard.size, appendMs, newsMs };
+  } finally {
+    await stopFacteur(child);
+  }
+}
+
+interface BigFigures {
+  selects: number[];
+  fetchMs: number;
+  fetchBytes: number;
+  searches: Array<{ query: string; ms: number; hits: number }>;
+  exists: number;
+}
+
+async function bigFolder(port: number, user: string, password: string, label: string): Promise<BigFigures> {
+  const imap = await RawImap.open(port);
+  const login = await imap.command(`LOGIN ${user} ${password}`);
+  if (login.status !== 'OK') throw new Error(`${label} login: ${login.lines.join(' | ')}`);
+  const selects: number[] = [];
+  let exists = 0;
+  for (let i = 0; i < 5; i++) {
+    const r = await imap.command('SELECT INBOX', { keep: true });
+    if (r.status !== 'OK') throw new Error(`${label} SELECT: ${r.lines.join(' | ')}`);
+    exists = Number(/^\* (\d+) EXISTS/m.exec(r.lines.join('\n'))?.[1] ?? 0);
+    selects.push(r.ms);
+  }
+  const fetch = await imap.command('FETCH 1:* (FLAGS)');
+  const searches: BigFigures['searches'] = [];
+  for (const query of ['UNSEEN', 'FLAGGED', 'SUBJECT "nothing-matches-this"', `UID ${Math.floor(BIG / 2)}:*`]) {
+    const r = await imap.command(`UID SEARCH ${query}`, { keep: true });
+    const line = r.lines.find((l) => l.startsWith('* SEARCH')) ?? '';
+    searches.push({ query, ms: r.ms, hits: line.split(' ').length - 2 });
+  }
+  imap.close();
+  return { selects, fetchMs: fetch.ms, fetchBytes: fetch.bytes, searches, exists };
+}
+
+function printBig(label: string, f: BigFigures): string {
+  const warm = [...f.selects.slice(1)].sort((a, b) => a - b);
+  const line =
+    `${label}: ${f.exists} messages: SELECT first ${f.selects[0]?.toFixed(0)} ms, then median ${percentile(warm, 0.5).toFixed(0)} ms (${f.selects.map((s) => s.toFixed(0)).join(', ')}); ` +
+    `FETCH 1:* (FLAGS) ${f.fetchMs.toFixed(0)} ms (${(f.fetchBytes / MB).toFixed(1)} MB); ` +
+    f.searches.map((s) => `UID SEARCH ${s.query} ${s.ms.toFixed(0)} ms (${s.hits} hits)`).join('; ');
+  console.log(line);
+  return line;
+}
+
+// ---------------------------------------------------------------------------------------------------
+const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-bench-imap-'));
+const dovecotDir = await mkdtemp(path.join(tmpdir(), 'facteur-bench-imap-dovecot-'));
+const imapPort = await freePort();
+const env: Record<string, string> = {
+  FACTEUR_DATA_DIR: dataDir,
+  FACTEUR_DATABASE_URL: '',
+  FACTEUR_ROLES: 'imap',
+  FACTEUR_IMAP_PORT: String(imapPort),
+  FACTEUR_IMAPS_PORT: String(await freePort()),
+  FACTEUR_LISTEN_HOST: '127.0.0.1',
+  FACTEUR_HOSTNAME: 'imap.bench.test',
+  FACTEUR_ALLOW_PLAINTEXT_LOOPBACK: 'true',
+  FACTEUR_LOG_LEVEL: 'warn',
+  FACTEUR_OPERATOR_EMAIL: 'operator@bench.test',
+  FACTEUR_OPERATOR_PASSWORD: 'operator-password-1',
+  FACTEUR_DNS_SERVERS: '127.0.0.1:9',
+};
+let facteur: ChildProcess | undefined;
+let dovecot: Dovecot | undefined;
+const summary: string[] = [];
+const benchStart = performance.now();
+async function cleanup(): Promise<void> {
+  await stopFacteur(facteur);
+  await dovecot?.stop();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(dovecotDir, { recursive: true, force: true });
+}
+// A stuck step must not leave servers behind: give up after --timeout seconds.
+setTimeout(() => {
+  console.error(`bench/imap: still running after ${values.timeout} s, giving up`);
+  void cleanup().finally(() => process.exit(1));
+}, Number(values.timeout) * 1000).unref();
+try {
+  console.log(
+    `fd limit ${(await readFile('/proc/self/limits', 'utf8'))
+      .match(/Max open files\s+(\d+)\s+(\d+)/)
+      ?.slice(1)
+      .join('/')} (soft/hard)`,
+  );
+  const seeded = await seedFacteur(env, {
+    loadAccounts: ACCOUNTS,
+    messagesPerAccount: MESSAGES,
+    idleAccounts: IDLE_ACCOUNTS,
+    idleInboxMessages: IDLE_INBOX,
+    bigFolderMessages: BIG,
+  });
+  console.log(
+    `Facteur seeded: ${ACCOUNTS * MESSAGES} messages through the mailstore in ${(seeded.loadSeedMs / 1000).toFixed(1)} s; ` +
+      `${IDLE_ACCOUNTS} IDLE accounts × ${IDLE_INBOX} + a ${BIG}-message folder as rows in ${(seeded.directSeedMs / 1000).toFixed(1)} s`,
+  );
+
+  let dovecotPids: () => Promise<number[]> = async () => [];
+  if (!values['no-dovecot']) {
+    dovecot = await startDovecot(dovecotDir, await freePort());
+    const d = dovecot;
+    dovecotPids = () => d.pids();
+    const t = performance.now();
+    for (let a = 0; a < ACCOUNTS; a++) {
+      const messages = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i, loadUser(a), a + 1));
+      await d.writeMaildir(`load${a}`, messages);
+    }
+    if (!values['no-dovecot-big']) {
+      const small = makeMessage(0, idleUser(0), 99);
+      const now = Date.now();
+      const big = Array.from({ length: BIG }, (_, i) => {
+        const uid = i + 1;
+        const flags = uid % 10 === 0 ? [] : uid % 50 === 1 ? ['\\Seen', '\\Flagged'] : ['\\Seen'];
+        return { raw: small.raw, flags, internalDate: new Date(now - (BIG - uid) * 60_000) };
+      });
+      await d.writeMaildir('big', big);
+    }
+    await d.fixOwnership();
+    console.log(`Dovecot seeded (maildir files) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  // Mixed load: one Facteur process for every round (warm, like a running server).
+  facteur = await startFacteur(env, 'load');
+  const facteurPid = facteur.pid as number;
+  console.log(`\nwarm-up: ${WARMUP} s each (not counted)`);
+  await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], WARMUP, 999);
+  if (dovecot) await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, WARMUP, 999);
+  const rounds: RoundFigures[][] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const figures = [await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], SECONDS, round)];
+    if (dovecot) figures.push(await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, SECONDS, round));
+    printRound(round, figures);
+    rounds.push(figures);
+  }
+  const loadRss = await rss(facteurPid);
+  await stopFacteur(facteur);
+  facteur = undefined;
+
+  console.log(`\n${IDLE_CONNECTIONS} IDLE connections (plain IMAP on loopback, raw sockets from this process)`);
+  const idle = await idleFigures(env, imapPort);
+  const idleLine =
+    `${idle.open} IDLE connections open (${idle.failures} failed) in ${(idle.openMs / 1000).toFixed(1)} s on ${IDLE_ACCOUNTS} accounts (${idle.perAccount} each, INBOX of ${IDLE_INBOX}): ` +
+    `Facteur RSS ${(idle.heldRss / MB).toFixed(0)} MB (at start ${(idle.startRss / MB).toFixed(0)} MB, ${((idle.heldRss - idle.startRss) / Math.max(1, idle.open) / 1024).toFixed(1)} KB per connection; target < 200 MB: ${idle.heldRss < 200 * MB ? 'met' : 'NOT met'})`;
+  const newsLine = `APPEND with ${IDLE_CONNECTIONS} connections open: ${idle.appendMs.toFixed(1)} ms; ${idle.heard}/${idle.perAccount} IDLE connections of that account heard EXISTS within ${idle.newsMs.toFixed(1)} ms`;
+  console.log(idleLine);
+  console.log(newsLine);
+
+  console.log(`\n${BIG}-message folder`);
+  const bigChild = await startFacteur(env, 'big');
+  facteur = bigChild;
+  const bigFacteur = await bigFolder(imapPort, BIG_USER, PASSWORD, 'Facteur');
+  const bigRss = await rss(bigChild.pid as number);
+  await stopFacteur(bigChild);
+  facteur = undefined;
+  const bigLines = [`${printBig('Facteur', bigFacteur)}; RSS after ${(bigRss / MB).toFixed(0)} MB`];
+  const warmSelect = percentile(
+    [...bigFacteur.selects.slice(1)].sort((a, b) => a - b),
+    0.5,
+  );
+  if (dovecot && !values['no-dovecot-big']) bigLines.push(printBig('Dovecot', await bigFolder(dovecot.port, 'big@bench.test', DOVECOT_PASSWORD, 'Dovecot')));
+
+  // Summary.
+  summary.push(
+    `bench/imap summary (${new Date().toISOString()}, ${ACCOUNTS}×${MESSAGES} messages, ${CLIENTS} clients + ${IDLERS} IDLE, ${SECONDS} s per server per round)`,
+  );
+  for (const [i, figures] of rounds.entries()) {
+    const [f, d] = figures;
+    if (!f) continue;
+    summary.push(
+      `  round ${i + 1}: Facteur ${opsPerSecond(f).toFixed(0)} ops/s` +
+        (d ? `, Dovecot ${opsPerSecond(d).toFixed(0)} ops/s, ratio ${(opsPerSecond(f) / opsPerSecond(d)).toFixed(2)}x (target >= 1)` : '') +
+        `; server CPU/op Facteur ${(f.serverCpuMs / f.result.ops).toFixed(3)} ms` +
+        (d ? `, Dovecot ${(d.serverCpuMs / d.result.ops).toFixed(3)} ms` : '') +
+        `; errors ${f.result.errors}${d ? `/${d.result.errors}` : ''}`,
+    );
+  }
+  summary.push(`  Facteur RSS after the mixed load: ${(loadRss / MB).toFixed(0)} MB`);
+  summary.push(`  ${idleLine}`, `  ${newsLine}`);
+  for (const line of bigLines) summary.push(`  ${line}`);
+  summary.push(`  ${BIG}-message SELECT target < 200 ms: ${warmSelect < 200 ? 'met' : 'NOT met'} (warm median ${warmSelect.toFixed(0)} ms)`);
+  summary.push(`  whole bench: ${((performance.now() - benchStart) / 1000).toFixed(0)} s`);
+  console.log(`\n${summary.join('\n')}`);
+} finally {
+  await cleanup();
+}
