@@ -1,0 +1,24 @@
+/**
+ * Spam and malware filtering (issue 5): checks that add named symbols (built-in, Rspamd, ClamAV), the
+ * pipeline that runs them within a time budget, the decision per recipient, the quarantine, allow and
+ * block lists, digests with signed links, and the vault of outbound malware.
+ */
+export { type ClamdCheck, type ClamdOptions, createClamdCheck, createRspamdCheck, type RspamdOptions } from './adapters/index.ts';
+export { type BayesClass, classify, GLOBAL_SCOPE, train } from './bayes.ts';
+export { EICAR_SIGNATURE, RISKY_ATTACHMENT } from './checks/attachments.ts';
+export { DMARC_REJECT_SCORE } from './checks/auth.ts';
+export { EICAR } from './checks/malware.ts';
+export { type FilterContext, GTUBE, messageInput } from './checks/message.ts';
+export { builtinChecks, FAILED_SAFE, runChecks } from './pipeline.ts';
+export type {
+  AuthSummary,
+  Check,
+  CheckResult,
+  Disposition,
+  FilterInput,
+  FilterSymbol,
+  Malware,
+  SenderRuleKind,
+  Thresholds,
+  Verdict,
+} from './types.ts';
