@@ -53,6 +53,8 @@ const { values } = parseArgs({
     'no-dovecot': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '900' },
     'no-dovecot-big': { type: 'boolean', default: false },
+    /** Which parts to run, comma-separated: load, idle, big (all by default; the seeding always runs). */
+    phases: { type: 'string', default: 'load,idle,big' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -66,6 +68,7 @@ const IDLE_CONNECTIONS = Number(values['idle-connections']);
 const IDLE_ACCOUNTS = Number(values['idle-accounts']);
 const IDLE_INBOX = Number(values['idle-inbox']);
 const BIG = Number(values.big);
+const PHASES = new Set(values.phases.split(','));
 const root = path.resolve(import.meta.dirname, '../..');
 const MB = 1048576;
 
@@ -345,16 +348,16 @@ try {
   );
 
   let dovecotPids: () => Promise<number[]> = async () => [];
-  if (!values['no-dovecot']) {
+  if (!values['no-dovecot'] && (PHASES.has('load') || (PHASES.has('big') && !values['no-dovecot-big']))) {
     dovecot = await startDovecot(dovecotDir, await freePort());
     const d = dovecot;
     dovecotPids = () => d.pids();
     const t = performance.now();
-    for (let a = 0; a < ACCOUNTS; a++) {
+    for (let a = 0; a < ACCOUNTS && PHASES.has('load'); a++) {
       const messages = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i, loadUser(a), a + 1));
       await d.writeMaildir(`load${a}`, messages);
     }
-    if (!values['no-dovecot-big']) {
+    if (!values['no-dovecot-big'] && PHASES.has('big')) {
       const small = makeMessage(0, idleUser(0), 99);
       const now = Date.now();
       const big = Array.from({ length: BIG }, (_, i) => {
@@ -369,44 +372,54 @@ try {
   }
 
   // Mixed load: one Facteur process for every round (warm, like a running server).
-  facteur = await startFacteur(env, 'load');
-  const facteurPid = facteur.pid as number;
-  console.log(`\nwarm-up: ${WARMUP} s each (not counted)`);
-  await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], WARMUP, 999);
-  if (dovecot) await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, WARMUP, 999);
   const rounds: RoundFigures[][] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const figures = [await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], SECONDS, round)];
-    if (dovecot) figures.push(await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, SECONDS, round));
-    printRound(round, figures);
-    rounds.push(figures);
+  let loadRss = 0;
+  if (PHASES.has('load')) {
+    facteur = await startFacteur(env, 'load');
+    const facteurPid = facteur.pid as number;
+    console.log(`\nwarm-up: ${WARMUP} s each (not counted)`);
+    await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], WARMUP, 999);
+    if (dovecot) await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, WARMUP, 999);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const figures = [await measure('Facteur', imapPort, PASSWORD, async () => [facteurPid], SECONDS, round)];
+      if (dovecot) figures.push(await measure('Dovecot', dovecot.port, DOVECOT_PASSWORD, dovecotPids, SECONDS, round));
+      printRound(round, figures);
+      rounds.push(figures);
+    }
+    loadRss = await rss(facteurPid);
+    await stopFacteur(facteur);
+    facteur = undefined;
   }
-  const loadRss = await rss(facteurPid);
-  await stopFacteur(facteur);
-  facteur = undefined;
 
-  console.log(`\n${IDLE_CONNECTIONS} IDLE connections (plain IMAP on loopback, raw sockets from this process)`);
-  const idle = await idleFigures(env, imapPort);
-  const idleLine =
-    `${idle.open} IDLE connections open (${idle.failures} failed) in ${(idle.openMs / 1000).toFixed(1)} s on ${IDLE_ACCOUNTS} accounts (${idle.perAccount} each, INBOX of ${IDLE_INBOX}): ` +
-    `Facteur RSS ${(idle.heldRss / MB).toFixed(0)} MB (at start ${(idle.startRss / MB).toFixed(0)} MB, ${((idle.heldRss - idle.startRss) / Math.max(1, idle.open) / 1024).toFixed(1)} KB per connection; target < 200 MB: ${idle.heldRss < 200 * MB ? 'met' : 'NOT met'})`;
-  const newsLine = `APPEND with ${IDLE_CONNECTIONS} connections open: ${idle.appendMs.toFixed(1)} ms; ${idle.heard}/${idle.perAccount} IDLE connections of that account heard EXISTS within ${idle.newsMs.toFixed(1)} ms`;
-  console.log(idleLine);
-  console.log(newsLine);
+  const lines: string[] = [];
+  if (PHASES.has('idle')) {
+    console.log(`\n${IDLE_CONNECTIONS} IDLE connections (plain IMAP on loopback, raw sockets from this process)`);
+    const idle = await idleFigures(env, imapPort);
+    const idleLine =
+      `${idle.open} IDLE connections open (${idle.failures} failed) in ${(idle.openMs / 1000).toFixed(1)} s on ${IDLE_ACCOUNTS} accounts (${idle.perAccount} each, INBOX of ${IDLE_INBOX}): ` +
+      `Facteur RSS ${(idle.heldRss / MB).toFixed(0)} MB (at start ${(idle.startRss / MB).toFixed(0)} MB, ${((idle.heldRss - idle.startRss) / Math.max(1, idle.open) / 1024).toFixed(1)} KB per connection; target < 200 MB: ${idle.heldRss < 200 * MB ? 'met' : 'NOT met'})`;
+    const newsLine = `APPEND with ${IDLE_CONNECTIONS} connections open: ${idle.appendMs.toFixed(1)} ms; ${idle.heard}/${idle.perAccount} IDLE connections of that account heard EXISTS within ${idle.newsMs.toFixed(1)} ms`;
+    console.log(idleLine);
+    console.log(newsLine);
+    lines.push(idleLine, newsLine);
+  }
 
-  console.log(`\n${BIG}-message folder`);
-  const bigChild = await startFacteur(env, 'big');
-  facteur = bigChild;
-  const bigFacteur = await bigFolder(imapPort, BIG_USER, PASSWORD, 'Facteur');
-  const bigRss = await rss(bigChild.pid as number);
-  await stopFacteur(bigChild);
-  facteur = undefined;
-  const bigLines = [`${printBig('Facteur', bigFacteur)}; RSS after ${(bigRss / MB).toFixed(0)} MB`];
-  const warmSelect = percentile(
-    [...bigFacteur.selects.slice(1)].sort((a, b) => a - b),
-    0.5,
-  );
-  if (dovecot && !values['no-dovecot-big']) bigLines.push(printBig('Dovecot', await bigFolder(dovecot.port, 'big@bench.test', DOVECOT_PASSWORD, 'Dovecot')));
+  if (PHASES.has('big')) {
+    console.log(`\n${BIG}-message folder`);
+    const bigChild = await startFacteur(env, 'big');
+    facteur = bigChild;
+    const bigFacteur = await bigFolder(imapPort, BIG_USER, PASSWORD, 'Facteur');
+    const bigRss = await rss(bigChild.pid as number);
+    await stopFacteur(bigChild);
+    facteur = undefined;
+    lines.push(`${printBig('Facteur', bigFacteur)}; RSS after ${(bigRss / MB).toFixed(0)} MB`);
+    const warmSelect = percentile(
+      [...bigFacteur.selects.slice(1)].sort((a, b) => a - b),
+      0.5,
+    );
+    if (dovecot && !values['no-dovecot-big']) lines.push(printBig('Dovecot', await bigFolder(dovecot.port, 'big@bench.test', DOVECOT_PASSWORD, 'Dovecot')));
+    lines.push(`${BIG}-message SELECT target < 200 ms: ${warmSelect < 200 ? 'met' : 'NOT met'} (warm median ${warmSelect.toFixed(0)} ms)`);
+  }
 
   // Summary.
   summary.push(
@@ -423,10 +436,8 @@ try {
         `; errors ${f.result.errors}${d ? `/${d.result.errors}` : ''}`,
     );
   }
-  summary.push(`  Facteur RSS after the mixed load: ${(loadRss / MB).toFixed(0)} MB`);
-  summary.push(`  ${idleLine}`, `  ${newsLine}`);
-  for (const line of bigLines) summary.push(`  ${line}`);
-  summary.push(`  ${BIG}-message SELECT target < 200 ms: ${warmSelect < 200 ? 'met' : 'NOT met'} (warm median ${warmSelect.toFixed(0)} ms)`);
+  if (loadRss > 0) summary.push(`  Facteur RSS after the mixed load: ${(loadRss / MB).toFixed(0)} MB`);
+  for (const line of lines) summary.push(`  ${line}`);
   summary.push(`  whole bench: ${((performance.now() - benchStart) / 1000).toFixed(0)} s`);
   console.log(`\n${summary.join('\n')}`);
 } finally {

@@ -1,5 +1,6 @@
 /**
- * Who may call a route. Every route declares `config.access`: 'public', 'partial' (a session still
+ * Who may call a route. Every route declares `config.access`: 'anonymous' (credentials are not even
+ * looked at: links mailed to users, which must work whoever is logged in in the same browser), 'public', 'partial' (a session still
  * in its second-factor stage may call it), or the roles allowed. A route without a declaration is
  * refused at start-up. Authentication is by API token (Authorization: Bearer fct_…) or session
  * cookie; cookie-authenticated requests that change something must echo the session's CSRF token.
@@ -13,7 +14,7 @@ import type { AppContext } from '../context.ts';
 import { AppError, text } from '../shared/errors.ts';
 import type { SessionsTable } from '../store/index.ts';
 
-export type Access = 'public' | 'partial' | Role[];
+export type Access = 'anonymous' | 'public' | 'partial' | Role[];
 
 export const SESSION_COOKIE = 'facteur_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -76,7 +77,7 @@ export function registerAccess(app: FastifyInstance, ctx: AppContext): void {
   // onRequest: who may call is settled before the body is even read or validated.
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
-    if (!access) return;
+    if (!access || access === 'anonymous') return;
     await authenticate(ctx, request);
     if (access === 'public') return;
     if (access === 'partial') {

@@ -9,11 +9,13 @@ import { createApiToken } from '../auth/index.ts';
 import { CLI_OPERATOR } from '../auth/principal.ts';
 import { loadConfig } from '../config/index.ts';
 import { type AppContext, createContext } from '../context.ts';
+import type { FilterOwner } from '../filter/sender-rules.ts';
 import { runDueJobs } from '../jobs/index.ts';
 import { createLogger } from '../log/index.ts';
 import { prepareData, startService } from '../main.ts';
 import { listOperations, operationView, runOperation } from '../operations/index.ts';
 import { parseAddress } from '../shared/addresses.ts';
+import { invalid } from '../shared/errors.ts';
 import type { SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
 import { searchTrace } from '../trace/index.ts';
@@ -547,6 +549,179 @@ program
       else
         for (const e of entries)
           process.stdout.write(`${e.at} ${e.step.padEnd(10)} ${e.direction.padEnd(8)} ${e.sender || '<>'} -> ${e.recipient ?? '-'} ${e.messageId ?? ''}\n`);
+    }),
+  );
+
+// The filter (issue 5): quarantine, allow and block lists, digests, the malware vault (loaded when used: the CLI starts faster)
+const quarantineModule = () => import('../filter/quarantine.ts');
+const senderRulesModule = () => import('../filter/sender-rules.ts');
+function filterOwner(o: { account?: string; domain?: string }): FilterOwner {
+  if (o.account && !o.domain) return { account: o.account };
+  if (o.domain && !o.account) return { domain: o.domain };
+  throw invalid(
+    'owner-required',
+    'account',
+    'Give --account ADDRESS or --domain NAME (one of them)',
+    'Indiquez --account ADRESSE ou --domain NOM (l’un des deux)',
+  );
+}
+
+const quarantine = program.command('quarantine').description('held messages (R-S1, R-S4)');
+quarantine
+  .command('list')
+  .description('held messages, newest first')
+  .option('--account <address>')
+  .option('--domain <name>')
+  .option('--limit <n>', 'how many', parseInteger, 100)
+  .option('--after <cursor>', 'the `next` of the previous page')
+  .option('--json')
+  .action(
+    action(async (o: { account?: string; domain?: string; limit: number; after?: string; json?: boolean }) => {
+      const page = await withContext(async (ctx) => {
+        const accountId = o.account ? (await tenancy.getAccountRow(ctx.db, null, o.account)).id : undefined;
+        const domainId = o.domain ? (await tenancy.getDomainRow(ctx.db, null, o.domain)).id : undefined;
+        return (await quarantineModule()).listQuarantine(
+          ctx,
+          { customerId: null },
+          { limit: o.limit, ...(o.after ? { after: o.after } : {}), ...(accountId ? { accountId } : {}), ...(domainId ? { domainId } : {}) },
+        );
+      });
+      if (o.json) print(page, true);
+      else {
+        for (const e of page.items)
+          process.stdout.write(`${e.id} ${e.receivedAt} ${e.reason.padEnd(14)} ${e.recipient} <- ${e.from || e.sender || '<>'} ${e.subject}\n`);
+        if (page.next) process.stdout.write(`next: ${page.next}\n`);
+      }
+    }),
+  );
+quarantine
+  .command('show <id>')
+  .description('verdict, headers, text and attachments of a held message')
+  .option('--json')
+  .action(
+    action(async (id: string, o: { json?: boolean }) =>
+      print(await withContext(async (ctx) => (await quarantineModule()).previewQuarantined(ctx, { customerId: null }, id)), !!o.json),
+    ),
+  );
+quarantine
+  .command('release <id>')
+  .description("deliver a held message to its recipient's Inbox")
+  .option('--allow-sender', 'also add its sender to the recipient’s allow list')
+  .option('--train', 'also train the filter with it as ham')
+  .option('--json')
+  .action(
+    action(async (id: string, o: { allowSender?: boolean; train?: boolean; json?: boolean }) => {
+      const options = { allowSender: !!o.allowSender, trainAsHam: !!o.train };
+      const released = await withContext(async (ctx) => {
+        const { getQuarantineRow, releaseQuarantined } = await quarantineModule();
+        const row = await getQuarantineRow(ctx, { customerId: null }, id);
+        return recorded(ctx, 'quarantine.release', { customerId: row.customer_id }, { id, ...options }, () =>
+          releaseQuarantined(ctx, { customerId: null }, id, { actor: 'cli', ...options }),
+        );
+      });
+      print(released, !!o.json);
+    }),
+  );
+quarantine
+  .command('delete <id>')
+  .description('delete a held message for good')
+  .option('--json')
+  .action(
+    action(async (id: string, o: { json?: boolean }) => {
+      const deleted = await withContext(async (ctx) => {
+        const { getQuarantineRow, deleteQuarantined } = await quarantineModule();
+        const row = await getQuarantineRow(ctx, { customerId: null }, id);
+        return recorded(ctx, 'quarantine.delete', { customerId: row.customer_id }, { id }, () =>
+          deleteQuarantined(ctx, { customerId: null }, id, { actor: 'cli' }),
+        );
+      });
+      print(deleted, !!o.json);
+    }),
+  );
+
+const senders = program.command('senders').description('allow and block lists of an account or a domain (R-S2)');
+for (const kind of ['allow', 'block'] as const) {
+  senders
+    .command(`${kind} <address-or-domain>`)
+    .description(`${kind} a sender: an address, a domain (example.com) or its subdomains (.example.com)`)
+    .option('--account <address>')
+    .option('--domain <name>')
+    .option('--json')
+    .action(
+      action(async (pattern: string, o: { account?: string; domain?: string; json?: boolean }) => {
+        const owner = filterOwner(o);
+        const rule = await withContext(async (ctx) => {
+          const { addSenderRule, resolveFilterOwner } = await senderRulesModule();
+          const resolved = await resolveFilterOwner(ctx.db, null, owner);
+          return recorded(ctx, 'sender-rule.add', { customerId: resolved.customerId }, { owner, pattern, kind }, () =>
+            addSenderRule(ctx, null, owner, { pattern, kind }),
+          );
+        });
+        print(rule, !!o.json);
+      }),
+    );
+}
+senders
+  .command('list')
+  .option('--account <address>')
+  .option('--domain <name>')
+  .option('--json')
+  .action(
+    action(async (o: { account?: string; domain?: string; json?: boolean }) => {
+      const rules = await withContext(async (ctx) => (await senderRulesModule()).listSenderRules(ctx, null, filterOwner(o)));
+      if (o.json) print(rules, true);
+      else for (const r of rules) process.stdout.write(`${r.id} ${r.kind.padEnd(5)} ${r.pattern}\n`);
+    }),
+  );
+senders.command('remove <id>').action(
+  action(async (id: string) => {
+    await withContext(async (ctx) => {
+      const { getSenderRule, removeSenderRule } = await senderRulesModule();
+      const rule = await getSenderRule(ctx, null, id);
+      await recorded(ctx, 'sender-rule.remove', { customerId: rule.customerId }, { id }, () => removeSenderRule(ctx, null, id));
+    });
+  }),
+);
+
+const digest = program.command('digest').description('quarantine digests (R-S3)');
+digest
+  .command('send-due')
+  .description('send every digest that is due now (safe to run twice)')
+  .option('--json')
+  .action(
+    action(async (o: { json?: boolean }) => print(await withContext(async (ctx) => (await import('../filter/digest.ts')).sendDueDigests(ctx)), !!o.json)),
+  );
+
+const vault = program.command('vault').description('outbound mail kept for carrying malware (R-V1); reads are recorded (R-A2)');
+vault
+  .command('list')
+  .option('--customer <id>')
+  .option('--limit <n>', 'how many', parseInteger, 100)
+  .option('--json')
+  .action(
+    action(async (o: { customer?: string; limit: number; json?: boolean }) =>
+      print(
+        await withContext(async (ctx) =>
+          (await import('../filter/vault.ts')).listVault(ctx, null, { limit: o.limit, ...(o.customer ? { customerId: o.customer } : {}) }),
+        ),
+        !!o.json,
+      ),
+    ),
+  );
+vault
+  .command('read <id>')
+  .description('print a vaulted message (the read and its reason are recorded)')
+  .requiredOption('--reason <text>', 'why you read it')
+  .option('--json', 'print JSON (content in base64) instead of the raw message')
+  .action(
+    action(async (id: string, o: { reason: string; json?: boolean }) => {
+      const read = await withContext((ctx) =>
+        import('../filter/vault.ts').then(({ readVault }) =>
+          recorded(ctx, 'vault.read', {}, { id, reason: o.reason }, () => readVault(ctx, null, id, { loginId: CLI_OPERATOR.id, reason: o.reason })),
+        ),
+      );
+      if (o.json) print(read, true);
+      else process.stdout.write(Buffer.from(read.contentBase64, 'base64'));
     }),
   );
 

@@ -9,7 +9,22 @@ export { EICAR_SIGNATURE, RISKY_ATTACHMENT } from './checks/attachments.ts';
 export { DMARC_REJECT_SCORE } from './checks/auth.ts';
 export { EICAR } from './checks/malware.ts';
 export { type FilterContext, GTUBE, messageInput } from './checks/message.ts';
+export { DMARC_REJECT_SYMBOL, decide, decideForRecipient, type RecipientDecision } from './decide.ts';
+export { sendDueDigests } from './digest.ts';
+export { inspectDigestLink, useDigestLink } from './links.ts';
 export { builtinChecks, FAILED_SAFE, runChecks } from './pipeline.ts';
+export { type DigestFrequency, effectivePrefs, type FilterPrefs, getFilterPrefs, setFilterPrefs } from './prefs.ts';
+export {
+  deleteQuarantined,
+  expireQuarantine,
+  holdMessage,
+  listQuarantine,
+  previewQuarantined,
+  type QuarantineEntry,
+  type QuarantineScope,
+  releaseQuarantined,
+} from './quarantine.ts';
+export { addSenderRule, type FilterOwner, listSenderRules, matchSender, removeSenderRule, type SenderRuleView } from './sender-rules.ts';
 export type {
   AuthSummary,
   Check,
@@ -22,3 +37,4 @@ export type {
   Thresholds,
   Verdict,
 } from './types.ts';
+export { listVault, purgeVault, readVault, vaultOutbound } from './vault.ts';

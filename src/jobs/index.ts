@@ -19,6 +19,11 @@ export const JOBS: Job[] = [
   { name: 'subscriptions.renew', schedule: '*/5 * * * *', run: renewDueSubscriptions },
   { name: 'operations.recover', schedule: '* * * * *', run: recoverInterruptedOperations },
   { name: 'dkim.rotate', schedule: '*/10 * * * *', run: runDkimRotations },
+  // The filter (issue 5): held messages expire (R-S4), digests go out when due (R-S3), the vault is purged (R-V1).
+  // Loaded when they run, so the CLI starts without the filter's modules.
+  { name: 'quarantine.expire', schedule: '41 * * * *', run: async (ctx) => (await import('../filter/quarantine.ts')).expireQuarantine(ctx) },
+  { name: 'digest.send', schedule: '7 * * * *', run: async (ctx) => (await import('../filter/digest.ts')).sendDueDigests(ctx) },
+  { name: 'vault.purge', schedule: '53 * * * *', run: async (ctx) => (await import('../filter/vault.ts')).purgeVault(ctx) },
   {
     name: 'sessions.purge',
     schedule: '17 * * * *',

@@ -13,6 +13,7 @@ import { extractMetadata, type MessageMetadata } from '../mime/index.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { BlobRef, Database } from '../store/index.ts';
+import { recordTraceIn, type TraceEvent } from '../trace/index.ts';
 import { persistInline, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 
@@ -71,12 +72,12 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
   const account = await trx
     .selectFrom('accounts')
     .innerJoin('classes', 'classes.id', 'accounts.class_id')
-    .select(['accounts.id', 'accounts.customer_id', 'classes.quota_bytes'])
+    .leftJoin('mail_usage', 'mail_usage.account_id', 'accounts.id')
+    .select(['accounts.id', 'accounts.customer_id', 'classes.quota_bytes', 'mail_usage.used_bytes'])
     .where('accounts.id', '=', delivery.accountId)
     .executeTakeFirst();
   if (!account) return { ok: false, accountId: delivery.accountId, reason: 'no-account' };
-  const usage = await trx.selectFrom('mail_usage').select('used_bytes').where('account_id', '=', account.id).executeTakeFirst();
-  if ((usage?.used_bytes ?? 0) + message.blob.size > account.quota_bytes) return { ok: false, accountId: account.id, reason: 'over-quota' };
+  if ((account.used_bytes ?? 0) + message.blob.size > account.quota_bytes) return { ok: false, accountId: account.id, reason: 'over-quota' };
 
   const target = delivery.mailbox ?? 'inbox';
   let mailboxId: string | undefined;
@@ -142,16 +143,27 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
   return { ok: true, accountId: account.id, mailboxId, uid, modseq, messageId };
 }
 
+export interface DeliverOptions {
+  /** Trace steps of the outcome, recorded in the same transaction (a failed trace write does not fail the delivery). */
+  trace?: (results: DeliveryResult[]) => TraceEvent[];
+}
+
 /**
  * Files a received message for each delivery, in one durable transaction shared with concurrent
  * deliveries. Per-recipient refusals (over quota) come back as results; the others are stored.
  */
-export async function deliverMessage(ctx: AppContext, message: IncomingMessage, deliveries: Delivery[]): Promise<DeliveryResult[]> {
+export async function deliverMessage(
+  ctx: AppContext,
+  message: IncomingMessage,
+  deliveries: Delivery[],
+  options: DeliverOptions = {},
+): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistInline(trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;
   });
   for (const result of results) {

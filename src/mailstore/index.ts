@@ -5,7 +5,6 @@
 export { INLINE_BLOB_BYTES, persistInline, putContent, readContent } from './blobs.ts';
 export { type MailChange, MailChanges } from './changes.ts';
 export { GroupCommitter } from './committer.ts';
-export { collectGarbage, type GcResult, ORPHAN_GRACE_MS } from './gc.ts';
 export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
 export {
   checkMailboxName,
@@ -20,6 +19,7 @@ export {
   renameMailbox,
   setSubscribed,
 } from './folders.ts';
+export { collectGarbage, type GcResult, ORPHAN_GRACE_MS } from './gc.ts';
 export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 export {
   type CopyResult,

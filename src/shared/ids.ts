@@ -23,7 +23,12 @@ export type IdPrefix =
   | 'ses' // session
   | 'mbx' // mailbox
   | 'msg' // message in a mailbox
-  | 'trc'; // trace entry
+  | 'trc' // trace entry
+  | 'snd' // allow or block rule for senders (filter)
+  | 'qtn' // quarantined message (filter)
+  | 'vlt' // vaulted outbound message carrying malware (filter)
+  | 'vrd' // operator read of a vaulted message (R-A2)
+  | 'dgl'; // release or delete link of a quarantine digest
 
 export function newId(prefix: IdPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

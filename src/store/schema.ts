@@ -371,6 +371,7 @@ export interface MessageTraceTable {
     | 'stored'
     | 'filtered'
     | 'quarantined'
+    | 'released'
     | 'queued'
     | 'attempted'
     | 'delivered'

@@ -4,11 +4,12 @@
  * is recorded with who, what and when, and searchable by the operator and, for its own domains, by the
  * customer. Contents never go here: only envelope addresses, Message-ID, sizes and outcomes.
  */
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import type { MessageTraceTable } from '../store/index.ts';
+import type { Database, MessageTraceTable } from '../store/index.ts';
 
 export type TraceStep = MessageTraceTable['step'];
 
@@ -47,24 +48,60 @@ export function bareMessageId(value: string | null | undefined): string | null {
  * (the message itself is already safe when its steps are recorded).
  */
 export async function recordTrace(ctx: AppContext, events: TraceEvent[]): Promise<void> {
-  if (events.length === 0) return;
+  const rows = traceRows(ctx, events);
+  if (rows) await insertTrace(ctx, ctx.db, rows);
+}
+
+/**
+ * Records steps inside the caller's transaction, so they commit with the change they describe (the
+ * MX's trace shares the group commit of the delivery: no commit of its own). A failed trace write is
+ * logged and undone alone, without failing the transaction: on PostgreSQL, where a failed statement
+ * aborts its transaction, through a savepoint; SQLite undoes just the failed statement by itself.
+ */
+export async function recordTraceIn(ctx: AppContext, trx: Transaction<Database>, events: TraceEvent[]): Promise<void> {
+  const rows = traceRows(ctx, events);
+  if (!rows) return;
+  if (ctx.engine === 'sqlite') {
+    await insertTrace(ctx, trx, rows);
+    return;
+  }
+  await sql`savepoint trace`.execute(trx);
+  if (await insertTrace(ctx, trx, rows)) await sql`release savepoint trace`.execute(trx);
+  else {
+    await sql`rollback to savepoint trace`.execute(trx);
+    await sql`release savepoint trace`.execute(trx);
+  }
+}
+
+function traceRows(ctx: AppContext, events: TraceEvent[]): MessageTraceTable[] | undefined {
+  if (events.length === 0) return undefined;
   const at = ctx.clock.now();
-  const rows: MessageTraceTable[] = events.map((event) => ({
-    id: newId('trc'),
-    customer_id: event.customerId ?? null,
-    session_id: event.sessionId ?? null,
-    message_id: bareMessageId(event.messageId),
-    step: event.step,
-    direction: event.direction,
-    sender: event.sender.toLowerCase().slice(0, 320),
-    recipient: event.recipient?.toLowerCase().slice(0, 320) ?? null,
-    detail: JSON.stringify(event.detail ?? {}),
-    at,
-  }));
   try {
-    await ctx.db.insertInto('message_trace').values(rows).execute();
+    return events.map((event) => ({
+      id: newId('trc'),
+      customer_id: event.customerId ?? null,
+      session_id: event.sessionId ?? null,
+      message_id: bareMessageId(event.messageId),
+      step: event.step,
+      direction: event.direction,
+      sender: event.sender.toLowerCase().slice(0, 320),
+      recipient: event.recipient?.toLowerCase().slice(0, 320) ?? null,
+      detail: JSON.stringify(event.detail ?? {}),
+      at,
+    }));
+  } catch (error) {
+    ctx.log.error({ err: error, event: 'trace.write_failed', steps: events.length }, 'trace.write_failed');
+    return undefined;
+  }
+}
+
+async function insertTrace(ctx: AppContext, db: Kysely<Database>, rows: MessageTraceTable[]): Promise<boolean> {
+  try {
+    await db.insertInto('message_trace').values(rows).execute();
+    return true;
   } catch (error) {
     ctx.log.error({ err: error, event: 'trace.write_failed', steps: rows.length }, 'trace.write_failed');
+    return false;
   }
 }
 

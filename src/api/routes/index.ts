@@ -3,6 +3,7 @@ import { accountRoutes } from './accounts.ts';
 import { authRoutes } from './auth.ts';
 import { customerRoutes } from './customers.ts';
 import { domainRoutes } from './domains.ts';
+import { filterRoutes } from './filter.ts';
 import type { Router } from './helpers.ts';
 import { meRoutes } from './me.ts';
 import { miscRoutes } from './misc.ts';
@@ -15,5 +16,6 @@ export function registerRoutes(api: Router, ctx: AppContext): void {
   subscriptionRoutes(api, ctx);
   domainRoutes(api, ctx);
   accountRoutes(api, ctx);
+  filterRoutes(api, ctx);
   miscRoutes(api, ctx);
 }

@@ -39,7 +39,8 @@ export class ImapConnection {
   readonly session: Session;
   private receiver = newReceiver();
   private readonly writer: ResponseWriter;
-  private readonly log: Logger;
+  /** Made at first use: most connections never log, and a child logger per connection cost memory (10,000 IDLE). */
+  private logger: Logger | undefined;
   private busy = false;
   private closed = false;
   private badCommands = 0;
@@ -55,8 +56,12 @@ export class ImapConnection {
     const id = randomBytes(6).toString('hex');
     this.session = new Session(id, socket.remoteAddress ?? '', options.implicitTls);
     this.writer = new ResponseWriter(socket);
-    this.log = app.log.child({ module: 'imap', connection: id });
     this.attach(socket);
+  }
+
+  private get log(): Logger {
+    this.logger ??= this.app.log.child({ module: 'imap', connection: this.session.id });
+    return this.logger;
   }
 
   get plaintextLoginAllowed(): boolean {
@@ -181,7 +186,8 @@ export class ImapConnection {
     }
     if (this.closed) return;
     if (this.session.selected && command.name !== 'LOGOUT') {
-      await announceChanges(this, { allowExpunge: !spec?.holdsExpunges });
+      // NOOP and CHECK are how clients poll (RFC 3501 §6.1.2): they always read the store.
+      await announceChanges(this, { allowExpunge: !spec?.holdsExpunges, force: command.name === 'NOOP' || command.name === 'CHECK' });
     }
     const text = this.session.utf8 ? result.text : asciiText(result.text);
     await this.writer.line(`${command.tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${text}`);
@@ -209,6 +215,11 @@ export class ImapConnection {
 
   async writeUntagged(chunks: OutputChunk[]): Promise<void> {
     await this.writer.write([Buffer.from('* '), ...chunks, Buffer.from('\r\n')]);
+  }
+
+  /** Chunks already framed as whole responses (several untagged lines in one socket write). */
+  writeChunks(chunks: OutputChunk[]): Promise<void> {
+    return this.writer.write(chunks);
   }
 
   writeLine(text: string): Promise<void> {
@@ -243,6 +254,7 @@ export class ImapConnection {
   private shutdown(): void {
     if (this.closed) return;
     this.closed = true;
+    this.session.selected?.release();
     const waiter = this.inputWaiter;
     this.inputWaiter = undefined;
     waiter?.();

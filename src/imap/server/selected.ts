@@ -6,7 +6,8 @@
  * running (§7.4.1), EXISTS and flag changes at the end of any command.
  */
 import type { Kysely } from 'kysely';
-import { changesSince, type IndexEntry, loadMailboxIndex, sameFlags } from '../../mailstore/index.ts';
+import type { MailChanges } from '../../mailstore/changes.ts';
+import { changesSince, type IndexEntry, loadMailboxColumns, type MailboxColumns, sameFlags } from '../../mailstore/messages.ts';
 import type { Database, MailboxesTable } from '../../store/index.ts';
 import { expandSequenceSet, isWithin, ProtocolSyntaxError, type SequenceSet } from '../proto/index.ts';
 
@@ -19,31 +20,138 @@ export interface Announcements {
   flags: Array<{ seq: number; entry: IndexEntry }>;
 }
 
+/** Longest time a watching view trusts the change feed alone before reading the store again. */
+const RECHECK_MS = 1000;
+
+/** Folders smaller than this are read from the store at each SELECT (cheap); larger ones are kept. */
+const MIN_CACHED_MESSAGES = 1000;
+/** Messages kept in the index cache over all folders (about 20 bytes each), least recently selected out. */
+const MAX_CACHED_MESSAGES = 2_000_000;
+
+interface CachedIndex {
+  uidValidity: number;
+  modseq: number;
+  index: MailboxColumns;
+}
+
+/**
+ * The indexes of large folders as the last SELECT read them, shared by the sessions of this process.
+ * An entry is exact at the MODSEQ it was read at: every change raises the folder's MODSEQ (whichever
+ * node made it) and expunges stay listed in expunged_messages while the folder exists, so a later
+ * SELECT takes a copy and reads only the changes since, like any session catching up. Sessions get
+ * copies of the arrays (their views change); the flag lists are shared and frozen.
+ */
+const indexCache = new Map<string, CachedIndex>();
+let cachedMessages = 0;
+
+function copyColumns(index: MailboxColumns): MailboxColumns {
+  return { uids: index.uids.slice(), modseqs: index.modseqs.slice(), flags: index.flags.slice() };
+}
+
+/** A copy of the folder's cached index and the MODSEQ it is exact at (at most the folder's current one). */
+function cachedIndex(mailbox: MailboxesTable): { index: MailboxColumns; modseq: number } | undefined {
+  const cached = indexCache.get(mailbox.id);
+  if (!cached) return undefined;
+  if (cached.modseq > Number(mailbox.highest_modseq) || cached.uidValidity !== Number(mailbox.uid_validity)) {
+    indexCache.delete(mailbox.id);
+    cachedMessages -= cached.index.uids.length;
+    return undefined;
+  }
+  indexCache.delete(mailbox.id);
+  indexCache.set(mailbox.id, cached);
+  return { index: copyColumns(cached.index), modseq: cached.modseq };
+}
+
+function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxColumns): void {
+  const size = index.uids.length;
+  if (size < MIN_CACHED_MESSAGES || size > MAX_CACHED_MESSAGES) return;
+  const previous = indexCache.get(mailbox.id);
+  if (previous) {
+    indexCache.delete(mailbox.id);
+    cachedMessages -= previous.index.uids.length;
+  }
+  for (const [id, entry] of indexCache) {
+    if (cachedMessages + size <= MAX_CACHED_MESSAGES) break;
+    indexCache.delete(id);
+    cachedMessages -= entry.index.uids.length;
+  }
+  indexCache.set(mailbox.id, { uidValidity: Number(mailbox.uid_validity), modseq, index: copyColumns(index) });
+  cachedMessages += size;
+}
+
 export class SelectedMailbox {
-  /** UIDs in sequence order: message n is uids[n - 1]. */
+  /**
+   * The view as parallel arrays in sequence order: message n is uids[n - 1], with its MODSEQ and flags
+   * at the same index (no object or map entry per message: a 100,000-message folder is three arrays,
+   * the flag lists shared between messages). A UID's index is found by binary search.
+   */
   private uids: number[];
-  private readonly entries = new Map<number, IndexEntry>();
+  private modseqs: number[];
+  private flags: Array<readonly string[]>;
   /** Changes read from the store but not yet announced. */
   private readonly pendingExpunged = new Set<number>();
   private readonly pendingFlags = new Set<number>();
   private pendingNew: IndexEntry[] = [];
   /** Highest MODSEQ whose changes this view has read (announced or pending). */
   private syncedModseq: number;
+  /** Stops listening to the change feed (set while watching). */
+  private stopWatching: (() => void) | undefined;
+  /** The change feed said something happened to this folder since the last read of the store. */
+  private dirty = true;
+  /** When the store was last read (performance.now()). */
+  private checkedAt = 0;
 
   private constructor(
     readonly mailbox: MailboxesTable,
     readonly readOnly: boolean,
-    entries: IndexEntry[],
+    index: MailboxColumns,
+    modseq = Number(mailbox.highest_modseq),
   ) {
-    this.uids = entries.map((e) => e.uid);
-    for (const entry of entries) this.entries.set(entry.uid, entry);
-    this.syncedModseq = Number(mailbox.highest_modseq);
+    this.uids = index.uids;
+    this.modseqs = index.modseqs;
+    this.flags = index.flags;
+    this.syncedModseq = modseq;
   }
 
   static async open(db: Kysely<Database>, mailbox: MailboxesTable, readOnly: boolean): Promise<SelectedMailbox> {
     // The index is read after the folder row, so nothing between the two is missed: a later change has a higher MODSEQ.
-    const entries = await loadMailboxIndex(db, mailbox.id);
-    return new SelectedMailbox(mailbox, readOnly, entries);
+    const cached = cachedIndex(mailbox);
+    if (cached) {
+      const view = new SelectedMailbox(mailbox, readOnly, cached.index, cached.modseq);
+      if (cached.modseq < Number(mailbox.highest_modseq)) {
+        // Caught up like a session between commands; nothing is reported (SELECT reports the result).
+        await view.sync(db, true);
+        view.announce(true);
+        rememberIndex(mailbox, view.syncedModseq, view.columns());
+      }
+      return view;
+    }
+    const index = await loadMailboxColumns(db, mailbox.id);
+    rememberIndex(mailbox, Number(mailbox.highest_modseq), index);
+    return new SelectedMailbox(mailbox, readOnly, index);
+  }
+
+  /**
+   * Listens to the account's change feed: until it reports a change of this folder, `sync` skips its
+   * query (one per command otherwise), except once every RECHECK_MS for changes the feed does not carry
+   * (another node's, as long as no transport joins the nodes' feeds).
+   */
+  watch(changes: MailChanges, accountId: string): void {
+    this.release();
+    this.stopWatching = changes.subscribe(accountId, (change) => {
+      if (change.mailboxId === this.mailbox.id || change.type === 'mailboxes') this.dirty = true;
+    });
+  }
+
+  /** Stops listening to the change feed (the folder is left, the connection closed). */
+  release(): void {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+    this.dirty = true;
+  }
+
+  private columns(): MailboxColumns {
+    return { uids: this.uids, modseqs: this.modseqs, flags: this.flags };
   }
 
   get id(): string {
@@ -73,21 +181,38 @@ export class SelectedMailbox {
 
   /** Sequence number of a UID, by binary search; undefined when the view does not hold it. */
   seqOf(uid: number): number | undefined {
+    const i = this.indexOf(uid);
+    return i < 0 ? undefined : i + 1;
+  }
+
+  private indexOf(uid: number): number {
     let lo = 0;
     let hi = this.uids.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const at = this.uids[mid] as number;
-      if (at === uid) return mid + 1;
+      if (at === uid) return mid;
       if (at < uid) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 
   /** The entry of a UID, or undefined when it was expunged (announced or not). */
   entry(uid: number): IndexEntry | undefined {
-    return this.pendingExpunged.has(uid) ? undefined : this.entries.get(uid);
+    if (this.pendingExpunged.has(uid)) return undefined;
+    const i = this.indexOf(uid);
+    return i < 0 ? undefined : { uid, modseq: this.modseqs[i] as number, flags: this.flags[i] as readonly string[] };
+  }
+
+  /** Flags of message `seq` (1-based), whether or not it was expunged meanwhile. */
+  flagsAt(seq: number): readonly string[] {
+    return this.flags[seq - 1] ?? [];
+  }
+
+  /** MODSEQ of message `seq` (1-based). */
+  modseqAt(seq: number): number {
+    return this.modseqs[seq - 1] ?? 0;
   }
 
   /** Every UID of the view in sequence order (expunged-but-unannounced ones included: they still have a number). */
@@ -96,7 +221,7 @@ export class SelectedMailbox {
   }
 
   isExpunged(uid: number): boolean {
-    return this.pendingExpunged.has(uid);
+    return this.pendingExpunged.size > 0 && this.pendingExpunged.has(uid);
   }
 
   /**
@@ -106,11 +231,12 @@ export class SelectedMailbox {
    */
   resolve(set: SequenceSet, byUid: boolean): Array<{ seq: number; uid: number }> {
     const out: Array<{ seq: number; uid: number }> = [];
+    const expunged = this.pendingExpunged.size > 0 ? this.pendingExpunged : undefined;
     if (byUid) {
       for (const [low, high] of expandSequenceSet(set, this.lastUid)) {
         for (let i = this.firstIndexAtLeast(low); i < this.uids.length && (this.uids[i] as number) <= high; i++) {
           const uid = this.uids[i] as number;
-          if (!this.pendingExpunged.has(uid)) out.push({ seq: i + 1, uid });
+          if (!expunged?.has(uid)) out.push({ seq: i + 1, uid });
         }
       }
       return out;
@@ -119,7 +245,7 @@ export class SelectedMailbox {
     for (const [low, high] of expandSequenceSet(set, this.uids.length)) {
       for (let seq = low; seq <= high; seq++) {
         const uid = this.uids[seq - 1] as number;
-        if (!this.pendingExpunged.has(uid)) out.push({ seq, uid });
+        if (!expunged?.has(uid)) out.push({ seq, uid });
       }
     }
     return out;
@@ -139,18 +265,30 @@ export class SelectedMailbox {
   /** Records flags this session itself just set, so they are not announced back to it as someone else's change. */
   noteOwnFlags(changed: IndexEntry[]): void {
     for (const entry of changed) {
-      if (this.entries.has(entry.uid) && !this.pendingExpunged.has(entry.uid)) this.entries.set(entry.uid, entry);
+      if (this.pendingExpunged.has(entry.uid)) continue;
+      const i = this.indexOf(entry.uid);
+      if (i < 0) continue;
+      this.modseqs[i] = entry.modseq;
+      this.flags[i] = entry.flags;
     }
   }
 
-  /** Reads what changed in the store since the last sync; nothing is announced yet. */
-  async sync(db: Kysely<Database>): Promise<void> {
+  /**
+   * Reads what changed in the store since the last sync; nothing is announced yet. Without `force`,
+   * skipped while the change feed reported nothing for this folder (and the last read is recent).
+   */
+  async sync(db: Kysely<Database>, force = false): Promise<void> {
+    const now = performance.now();
+    if (!force && !this.dirty && this.stopWatching && now - this.checkedAt < RECHECK_MS) return;
+    // Cleared before the read: a change reported while it runs makes the next sync read again.
+    this.dirty = false;
+    this.checkedAt = now;
     const changes = await changesSince(db, this.mailbox.id, this.syncedModseq);
     if (changes.highestModseq <= this.syncedModseq) return;
     const newest = this.pendingNew.at(-1)?.uid ?? this.lastUid;
     for (const uid of changes.expunged) {
-      if (this.entries.has(uid)) this.pendingExpunged.add(uid);
-      this.pendingNew = this.pendingNew.filter((e) => e.uid !== uid);
+      if (this.indexOf(uid) >= 0) this.pendingExpunged.add(uid);
+      if (this.pendingNew.length > 0) this.pendingNew = this.pendingNew.filter((e) => e.uid !== uid);
     }
     for (const entry of changes.changed) {
       if (entry.uid > newest) {
@@ -162,10 +300,11 @@ export class SelectedMailbox {
         this.pendingNew[pendingNew] = entry;
         continue;
       }
-      const known = this.entries.get(entry.uid);
-      if (!known || this.pendingExpunged.has(entry.uid)) continue;
-      if (!sameFlags(known.flags, entry.flags)) this.pendingFlags.add(entry.uid);
-      this.entries.set(entry.uid, entry);
+      const i = this.indexOf(entry.uid);
+      if (i < 0 || this.pendingExpunged.has(entry.uid)) continue;
+      if (!sameFlags(this.flags[i] as readonly string[], entry.flags)) this.pendingFlags.add(entry.uid);
+      this.modseqs[i] = entry.modseq;
+      this.flags[i] = entry.flags;
     }
     this.syncedModseq = changes.highestModseq;
   }
@@ -182,16 +321,28 @@ export class SelectedMailbox {
         const uid = this.uids[i] as number;
         if (!this.pendingExpunged.has(uid)) continue;
         out.expunged.push({ uid, seq: i + 1 });
-        this.entries.delete(uid);
         this.pendingFlags.delete(uid);
       }
-      this.uids = this.uids.filter((uid) => !this.pendingExpunged.has(uid));
+      const uids: number[] = [];
+      const modseqs: number[] = [];
+      const flags: Array<readonly string[]> = [];
+      for (let i = 0; i < this.uids.length; i++) {
+        const uid = this.uids[i] as number;
+        if (this.pendingExpunged.has(uid)) continue;
+        uids.push(uid);
+        modseqs.push(this.modseqs[i] as number);
+        flags.push(this.flags[i] as readonly string[]);
+      }
+      this.uids = uids;
+      this.modseqs = modseqs;
+      this.flags = flags;
       this.pendingExpunged.clear();
     }
     if (this.pendingNew.length > 0) {
       for (const entry of this.pendingNew) {
         this.uids.push(entry.uid);
-        this.entries.set(entry.uid, entry);
+        this.modseqs.push(entry.modseq);
+        this.flags.push(entry.flags);
       }
       this.pendingNew = [];
       out.exists = this.uids.length;
@@ -199,9 +350,8 @@ export class SelectedMailbox {
       out.exists = undefined;
     }
     for (const uid of this.pendingFlags) {
-      const seq = this.seqOf(uid);
-      const entry = this.entries.get(uid);
-      if (seq !== undefined && entry) out.flags.push({ seq, entry });
+      const i = this.indexOf(uid);
+      if (i >= 0) out.flags.push({ seq: i + 1, entry: { uid, modseq: this.modseqs[i] as number, flags: this.flags[i] as readonly string[] } });
     }
     this.pendingFlags.clear();
     out.flags.sort((a, b) => a.seq - b.seq);

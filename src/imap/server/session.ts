@@ -52,6 +52,7 @@ export class Session {
   }
 
   unselect(): void {
+    this.selected?.release();
     this.selected = undefined;
     if (this.state === 'selected') this.state = 'authenticated';
   }

@@ -19,11 +19,11 @@ export function uidRanges(uids: number[]): Array<[number, number]> {
   return out;
 }
 
-export async function announceChanges(connection: ImapConnection, options: { allowExpunge: boolean }): Promise<void> {
+export async function announceChanges(connection: ImapConnection, options: { allowExpunge: boolean; force?: boolean }): Promise<void> {
   const { session, app } = connection;
   const selected = session.selected;
   if (!selected) return;
-  await selected.sync(app.db);
+  await selected.sync(app.db, options.force);
   const news = selected.announce(options.allowExpunge);
   if (news.expunged.length > 0) {
     if (session.qresync) await connection.writeLine(`* VANISHED ${formatSequenceSet(uidRanges(news.expunged.map((e) => e.uid)))}`);

@@ -4,11 +4,13 @@
  * protocol; the policies decide.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
 import { useAuthAfterTls } from './auth-after-tls.ts';
 import { useOwnEnhancedCodes } from './enhanced-codes.ts';
+import { GreetPasses, useGreetPasses } from './greet-pause.ts';
 import { MemoryRateLimiter, type RateLimiter } from './limits.ts';
+import { cachedMailauthResolver } from './lookup-cache.ts';
 import { mxHandlers } from './mx.ts';
 import { submissionHandlers } from './submission.ts';
 
@@ -69,10 +71,12 @@ export async function startSmtp(ctx: AppContext, tls: TlsCredentials, options: {
 }
 
 function clientResolver(ctx: AppContext) {
+  // A sending MTA opens connection after connection: its PTR name is asked once a while, not each time.
+  const lookup = cachedMailauthResolver((ip) => ctx.resolver.reverse(ip), ctx.clock);
   return {
     reverse: (ip: string, callback: (error: Error | null, hostnames?: string[]) => void) => {
-      ctx.resolver.reverse(ip).then(
-        (names) => callback(null, names),
+      lookup(ip, 'PTR').then(
+        (names) => callback(null, names as string[]),
         (error: Error) => callback(error),
       );
     },
@@ -111,12 +115,16 @@ function submissionServer(ctx: AppContext, tls: TlsCredentials, limiter: RateLim
 }
 
 function mxServer(ctx: AppContext, tls: TlsCredentials): SMTPServer {
-  return new SMTPServer({
+  useGreetPasses();
+  const options: SMTPServerOptions & { greetPause: GreetPasses } = {
     ...commonOptions(ctx, tls),
     banner: 'Facteur ESMTP',
     maxRecipients: ctx.config.limits.recipientsPerMessage,
     disabledCommands: ['AUTH'],
     authOptional: true,
+    // Clients that waited for the greeting once are not paused again for a day (greet-pause.ts).
+    greetPause: new GreetPasses(ctx.clock),
     ...mxHandlers(ctx),
-  });
+  };
+  return new SMTPServer(options);
 }

@@ -11,13 +11,14 @@ import { authenticate } from 'mailauth';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
 import { enqueueOutbound, isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
-import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
+import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
 import { newSecret } from '../../shared/ids.ts';
 import { recordTrace, type TraceEvent } from '../../trace/index.ts';
 import { formatReceived } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError } from '../proto/replies.ts';
+import { cachedMailauthResolver } from './lookup-cache.ts';
 import { anyMailboxFull, refusalReply } from './recipients.ts';
 
 type Callback = (error?: Error | null, message?: string) => void;
@@ -62,7 +63,7 @@ function deliveryTrace(
   sender: string,
   messageId: string | null,
   targets: Map<string, LocalTarget>,
-  results: Awaited<ReturnType<typeof deliverMessage>>,
+  results: DeliveryResult[],
   auth: Awaited<ReturnType<typeof authenticate>>,
   size: number,
 ): TraceEvent[] {
@@ -95,11 +96,32 @@ function deliveryTrace(
 export function mxHandlers(ctx: AppContext) {
   const log = ctx.log.child({ module: 'smtp.mx' });
   const maxBytes = ctx.config.limits.maxMessageBytes;
+  // SPF, DKIM and DMARC ask the same names for every message of a sender: answers are shared a while.
+  const resolver = cachedMailauthResolver(ctx.resolver.mailauthResolver, ctx.clock);
+
+  // Sessions whose transaction has an accepted recipient: each is announced to the group commit, whose
+  // batches wait a little for their copies instead of committing (and fsync'ing) one message at a time.
+  const announced = new Map<SMTPServerSession, () => void>();
+  /** Closed sessions: a recipient whose lookup ends after the close must not announce a copy for ever. */
+  const closed = new WeakSet<SMTPServerSession>();
+  const announce = (session: SMTPServerSession) => {
+    if (!announced.has(session) && !closed.has(session)) announced.set(session, ctx.mail.committer.announce());
+  };
+  const settle = (session: SMTPServerSession) => {
+    announced.get(session)?.();
+    announced.delete(session);
+  };
 
   return {
-    onMailFrom(address: SMTPServerAddress, _session: SMTPServerSession, callback: Callback) {
+    onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback) {
       if (address.address !== '' && !normalizeAddress(address.address)) return callback(replyError(REPLIES.badSender));
+      settle(session); // a new transaction: the last one's copies are not coming
       callback();
+    },
+
+    onClose(session: SMTPServerSession) {
+      closed.add(session);
+      settle(session);
     },
 
     onRcptTo(address: RoutedAddress, session: SMTPServerSession, callback: Callback) {
@@ -117,6 +139,7 @@ export function mxHandlers(ctx: AppContext) {
           return callback(error);
         }
         if (await anyMailboxFull(ctx, route.accounts)) return callback(replyError(REPLIES.mailboxFull));
+        announce(session);
         address.targets = route.accounts;
         address.external = route.external;
         address.customerId = route.accounts[0]?.customerId ?? (await customerOfDomain(ctx, parsed.domain));
@@ -152,7 +175,7 @@ export function mxHandlers(ctx: AppContext) {
           helo: session.hostNameAppearsAs,
           sender,
           mta: ctx.config.hostname,
-          resolver: ctx.resolver.mailauthResolver,
+          resolver,
           disableBimi: true,
         });
         const received = formatReceived({
@@ -177,9 +200,12 @@ export function mxHandlers(ctx: AppContext) {
           await enqueueOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob });
         }
         const deliveries: Delivery[] = [...targets.values()].map((t) => ({ accountId: t.accountId }));
-        const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries) : [];
+        // The trace steps commit with the copies they describe (no commit of their own).
+        const traceOf = (results: DeliveryResult[]) =>
+          deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size);
+        settle(session);
+        const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, { trace: traceOf }) : [];
         const stored = results.filter((r) => r.ok).length;
-        await recordTrace(ctx, deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size));
         log.info(
           {
             event: 'smtp.message_stored',
@@ -199,7 +225,10 @@ export function mxHandlers(ctx: AppContext) {
           log[isAppError(error) ? 'info' : 'error']({ err: error, session: session.id }, 'smtp.data_failed');
           callback(replyError(isAppError(error) ? REPLY_OF_KIND[error.kind] : REPLIES.localError));
         })
-        .finally(() => void spool.dispose());
+        .finally(() => {
+          settle(session);
+          void spool.dispose();
+        });
     },
   };
 }

@@ -21,12 +21,16 @@ import {
   streamed,
 } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
+import { flagList } from '../flags.ts';
 import { FETCH_BATCH } from '../limits.ts';
 import { filterHeader, type SectionRange, sectionRange } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { bodyStructureItem, envelopeItem } from '../structure.ts';
 import { uidRanges } from '../updates.ts';
-import type { StreamedLiteral } from '../writer.ts';
+import type { OutputChunk, StreamedLiteral } from '../writer.ts';
+
+const UNTAGGED_PREFIX = Buffer.from('* ');
+const CRLF = Buffer.from('\r\n');
 
 /** Items answered from the session's view alone, without reading the message row. */
 const VIEW_ONLY = new Set(['UID', 'FLAGS', 'MODSEQ']);
@@ -69,10 +73,24 @@ async function sectionItem(ctx: CommandContext, row: StoredMessage, range: Secti
   return contentLiteral(ctx, row, applyPartial(range, partial));
 }
 
-async function fetchItems(ctx: CommandContext, items: FetchItem[], uid: number, selected: SelectedMailbox, row: StoredMessage | undefined): Promise<Item[]> {
-  const entry = selected.entry(uid);
+/** Items that need the parsed metadata (the rest use the row's columns or the view). */
+const NEEDS_METADATA = new Set(['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+
+function needsMetadata(items: FetchItem[]): boolean {
+  return items.some((item) => item.kind !== 'simple' || NEEDS_METADATA.has(item.name));
+}
+
+async function fetchItems(
+  ctx: CommandContext,
+  items: FetchItem[],
+  seq: number,
+  uid: number,
+  selected: SelectedMailbox,
+  row: StoredMessage | undefined,
+  withMetadata: boolean,
+): Promise<Item[]> {
   const out: Item[] = [];
-  const metadata = row ? (JSON.parse(row.metadata) as MessageMetadata) : undefined;
+  const metadata = row && withMetadata ? (JSON.parse(row.metadata) as MessageMetadata) : undefined;
   for (const item of items) {
     if (item.kind === 'simple') {
       switch (item.name) {
@@ -80,10 +98,10 @@ async function fetchItems(ctx: CommandContext, items: FetchItem[], uid: number, 
           out.push('UID', uid);
           break;
         case 'FLAGS':
-          out.push('FLAGS', [...(entry?.flags ?? [])]);
+          out.push('FLAGS', [...selected.flagsAt(seq)]);
           break;
         case 'MODSEQ':
-          out.push('MODSEQ', [entry?.modseq ?? 0]);
+          out.push('MODSEQ', [selected.modseqAt(seq)]);
           break;
         case 'INTERNALDATE':
           out.push('INTERNALDATE', { kind: 'string', value: formatDateTime(Number(row?.internal_date ?? 0)) });
@@ -113,6 +131,36 @@ async function fetchItems(ctx: CommandContext, items: FetchItem[], uid: number, 
     }
   }
   return out;
+}
+
+/** Messages whose view-only FETCH lines are written at once (about 60 bytes each). */
+const VIEW_LINES_PER_WRITE = 1000;
+/** Encoded bytes of row-based FETCH responses gathered before one write (streamed bodies go as they come). */
+const ROW_BYTES_PER_WRITE = 64 * 1024;
+
+/**
+ * UID, FLAGS and MODSEQ come from the session's view: the lines are built as text, a thousand per write,
+ * instead of encoding items and awaiting a socket write per message (FETCH 1:* (FLAGS) of a large folder).
+ */
+async function fetchFromView(ctx: CommandContext, items: FetchItem[], targets: Array<{ seq: number; uid: number }>, selected: SelectedMailbox): Promise<void> {
+  const names = items.map((item) => item.response);
+  let lines: string[] = [];
+  for (const { seq, uid } of targets) {
+    let line = `* ${seq} FETCH (`;
+    for (let k = 0; k < names.length; k++) {
+      if (k > 0) line += ' ';
+      const name = names[k];
+      if (name === 'UID') line += `UID ${uid}`;
+      else if (name === 'FLAGS') line += `FLAGS ${flagList(selected.flagsAt(seq))}`;
+      else line += `MODSEQ (${selected.modseqAt(seq)})`;
+    }
+    lines.push(`${line})`);
+    if (lines.length >= VIEW_LINES_PER_WRITE) {
+      await ctx.connection.writeLine(lines.join('\r\n'));
+      lines = [];
+    }
+  }
+  if (lines.length > 0) await ctx.connection.writeLine(lines.join('\r\n'));
 }
 
 /** RFC 3501 §6.4.5: fetching a body section without PEEK sets \Seen (not in a read-only folder). */
@@ -150,9 +198,15 @@ export const fetch = defineCommand({
           targets.map((t) => t.uid),
         )
       : new Set<number>();
-    let items = args.items;
-    const withRows = needsRow(items);
+    if (!needsRow(args.items) && seenNow.size === 0) {
+      await fetchFromView(ctx, args.items, targets, selected);
+      return ok('FETCH completed');
+    }
+    const withRows = needsRow(args.items);
+    const withMetadata = needsMetadata(args.items);
     const encodeOptions = { utf8Accept: ctx.session.utf8 };
+    const withFlags = [...args.items, { kind: 'simple', name: 'FLAGS', response: 'FLAGS' } as FetchItem];
+    const asksFlags = args.items.some((it) => it.response === 'FLAGS');
     for (let i = 0; i < targets.length; i += FETCH_BATCH) {
       const batch = targets.slice(i, i + FETCH_BATCH);
       const rows = withRows
@@ -163,17 +217,28 @@ export const fetch = defineCommand({
           )
         : [];
       const byUid = new Map(rows.map((row) => [Number(row.uid), row]));
+      // The responses of several messages go out in one write; a streamed body is copied in its turn.
+      let pending: OutputChunk[] = [];
+      let pendingBytes = 0;
       for (const { seq, uid } of batch) {
         const row = byUid.get(uid);
         if (withRows && !row) continue; // expunged meanwhile by another session: reported later
         // A message that just got \Seen reports its new flags (RFC 3501 §6.4.5).
-        items =
-          seenNow.has(uid) && !args.items.some((it) => it.response === 'FLAGS')
-            ? [...args.items, { kind: 'simple', name: 'FLAGS', response: 'FLAGS' }]
-            : args.items;
-        const values = await fetchItems(ctx, items, uid, selected, row);
-        await ctx.untaggedChunks(encodeItems([seq, 'FETCH', values], encodeOptions));
+        const items = seenNow.has(uid) && !asksFlags ? withFlags : args.items;
+        const values = await fetchItems(ctx, items, seq, uid, selected, row, withMetadata);
+        pending.push(UNTAGGED_PREFIX);
+        for (const chunk of encodeItems<StreamedLiteral>([seq, 'FETCH', values], encodeOptions)) {
+          pending.push(chunk);
+          if (Buffer.isBuffer(chunk)) pendingBytes += chunk.length;
+        }
+        pending.push(CRLF);
+        if (pendingBytes >= ROW_BYTES_PER_WRITE) {
+          await ctx.connection.writeChunks(pending);
+          pending = [];
+          pendingBytes = 0;
+        }
       }
+      if (pending.length > 0) await ctx.connection.writeChunks(pending);
     }
     return ok('FETCH completed');
   },

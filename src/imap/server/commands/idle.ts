@@ -23,7 +23,7 @@ export const idle = defineCommand({
     try {
       await ctx.continuation('idling');
       // Whatever changed before IDLE began is reported at once.
-      await announceChanges(ctx.connection, { allowExpunge: true });
+      await announceChanges(ctx.connection, { allowExpunge: true, force: true });
       const done = ctx.readLine();
       for (;;) {
         const woke = new Promise<'change'>((resolve) => {
@@ -36,7 +36,7 @@ export const idle = defineCommand({
           return winner.toString('latin1').toUpperCase() === 'DONE' ? ok('IDLE terminated') : bad('Expected DONE');
         }
         woken = false;
-        await announceChanges(ctx.connection, { allowExpunge: true });
+        await announceChanges(ctx.connection, { allowExpunge: true, force: true });
       }
     } finally {
       stop();

@@ -6,44 +6,84 @@
  * case-insensitive).
  */
 import { simpleParser } from 'mailparser';
-import { readContent, readMessages, type StoredMessage } from '../../../mailstore/index.ts';
+import { readContent } from '../../../mailstore/index.ts';
+import { type MessageColumn, readMessageColumns } from '../../../mailstore/messages.ts';
 import { decodeEncodedWords, type MessageMetadata } from '../../../mime/index.ts';
+import type { MessagesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSearchArgs, type SearchKey } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
-import { FETCH_BATCH } from '../limits.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { quoted } from '../text.ts';
 import { uidRanges } from '../updates.ts';
 
 /** Messages above this size are searched in their raw form: parsing them whole would cost too much memory. */
 const MAX_PARSED_SEARCH_BYTES = 10 * 1024 * 1024;
+/** Messages per read when only small columns are needed (a subject, a size, a date). */
+const COLUMN_BATCH = 5000;
+/** Messages per read when the metadata or the content is needed: bounds memory for SEARCH TEXT of a large folder. */
+const ROW_BATCH = 200;
+
+type Row = Partial<Pick<MessagesTable, MessageColumn>>;
 
 interface Candidate {
   seq: number;
   uid: number;
-  flags: string[];
+  flags: readonly string[];
   modseq: number;
-  row?: StoredMessage;
+  row?: Row;
+  /** Parsed from the row at first use. */
   metadata?: MessageMetadata;
   /** Decoded body text, read at most once per message. */
   body?: string;
 }
 
-function needs(key: SearchKey, what: 'row' | 'body'): boolean {
+/**
+ * The columns a key needs: SUBJECT and FROM use the decoded `subject` and `from_address` columns,
+ * sizes and dates theirs; only other header fields need the metadata (JSON, parsed per message), and
+ * BODY and TEXT the content.
+ */
+function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> {
   switch (key.type) {
     case 'header':
+      if (key.value !== '' && key.field === 'subject') out.add('subject');
+      else if (key.value !== '' && key.field === 'from') out.add('from_address');
+      else out.add('metadata');
+      break;
     case 'date':
+      out.add(key.of === 'internal' ? 'internal_date' : 'sent_date');
+      break;
     case 'size':
-      return what === 'row';
+      out.add('size');
+      break;
+    case 'body':
+    case 'text':
+      out.add('blob_id').add('metadata');
+      break;
+    case 'not':
+      columnsOf(key.key, out);
+      break;
+    case 'or':
+      columnsOf(key.left, out);
+      columnsOf(key.right, out);
+      break;
+    case 'and':
+      for (const k of key.keys) columnsOf(k, out);
+      break;
+  }
+  return out;
+}
+
+function needsBody(key: SearchKey): boolean {
+  switch (key.type) {
     case 'body':
     case 'text':
       return true;
     case 'not':
-      return needs(key.key, what);
+      return needsBody(key.key);
     case 'or':
-      return needs(key.left, what) || needs(key.right, what);
+      return needsBody(key.left) || needsBody(key.right);
     case 'and':
-      return key.keys.some((k) => needs(k, what));
+      return key.keys.some(needsBody);
     default:
       return false;
   }
@@ -79,14 +119,19 @@ function headerMatches(metadata: MessageMetadata, field: string, value: string):
   return values.some((raw) => includes(decodeEncodedWords(raw), value) || includes(raw, value));
 }
 
+function metadataOf(c: Candidate): MessageMetadata | undefined {
+  if (c.metadata === undefined && c.row?.metadata !== undefined) c.metadata = JSON.parse(c.row.metadata) as MessageMetadata;
+  return c.metadata;
+}
+
 async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<string> {
   if (candidate.body !== undefined) return candidate.body;
-  const row = candidate.row;
-  if (!row) return '';
+  const blobId = candidate.row?.blob_id;
+  if (!blobId) return '';
   const chunks: Buffer[] = [];
-  for await (const chunk of readContent(ctx.app, row.blob_id) as AsyncIterable<Buffer>) chunks.push(chunk);
+  for await (const chunk of readContent(ctx.app, blobId) as AsyncIterable<Buffer>) chunks.push(chunk);
   const raw = Buffer.concat(chunks);
-  const headerSize = candidate.metadata?.headerSize ?? 0;
+  const headerSize = metadataOf(candidate)?.headerSize ?? 0;
   if (raw.length > MAX_PARSED_SEARCH_BYTES) candidate.body = raw.subarray(headerSize).toString('utf8');
   else {
     const parsed = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
@@ -95,7 +140,8 @@ async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<stri
   return candidate.body;
 }
 
-async function matches(ctx: CommandContext, key: SearchKey, c: Candidate, selected: SelectedMailbox): Promise<boolean> {
+/** Every key but BODY and TEXT, answered without waiting. */
+function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): boolean {
   switch (key.type) {
     case 'all':
       return true;
@@ -103,22 +149,23 @@ async function matches(ctx: CommandContext, key: SearchKey, c: Candidate, select
       return contains(key.set, c.seq, selected.count);
     case 'uid':
       return contains(key.set, c.uid, selected.lastUid);
-    case 'flag':
-      return c.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase()) === key.present;
+    case 'flag': {
+      const want = key.flag;
+      for (const f of c.flags) if (f.length === want.length && f.toLowerCase() === want.toLowerCase()) return key.present;
+      return !key.present;
+    }
     case 'recent':
       return false; // no message is recent (see flags.ts)
     case 'header':
-      return c.metadata ? headerMatches(c.metadata, key.field, key.value) : false;
-    case 'body':
-      return includes(await bodyText(ctx, c), key.value);
-    case 'text':
-      return (
-        (c.metadata ? Object.values(c.metadata.headerFields).some((vs) => vs.some((v) => includes(decodeEncodedWords(v), key.value))) : false) ||
-        includes(await bodyText(ctx, c), key.value)
-      );
+      if (key.value !== '' && key.field === 'subject') return includes(c.row?.subject ?? '', key.value);
+      if (key.value !== '' && key.field === 'from') return includes(c.row?.from_address ?? '', key.value);
+      {
+        const metadata = metadataOf(c);
+        return metadata ? headerMatches(metadata, key.field, key.value) : false;
+      }
     case 'date': {
-      const at = key.of === 'internal' ? Number(c.row?.internal_date ?? 0) : c.metadata?.summary.date;
-      return at === null || at === undefined ? false : compareDay(dayOf(at), key.op, key.date);
+      const at = key.of === 'internal' ? Number(c.row?.internal_date ?? 0) : c.row?.sent_date;
+      return at === null || at === undefined ? false : compareDay(dayOf(Number(at)), key.op, key.date);
     }
     case 'size': {
       const size = Number(c.row?.size ?? 0);
@@ -127,12 +174,38 @@ async function matches(ctx: CommandContext, key: SearchKey, c: Candidate, select
     case 'modseq':
       return c.modseq >= key.modseq;
     case 'not':
+      return !matchesNow(key.key, c, selected);
+    case 'or':
+      return matchesNow(key.left, c, selected) || matchesNow(key.right, c, selected);
+    case 'and':
+      for (const k of key.keys) if (!matchesNow(k, c, selected)) return false;
+      return true;
+    case 'body':
+    case 'text':
+      throw new Error('BODY and TEXT are matched by matches()');
+  }
+}
+
+async function matches(ctx: CommandContext, key: SearchKey, c: Candidate, selected: SelectedMailbox): Promise<boolean> {
+  switch (key.type) {
+    case 'body':
+      return includes(await bodyText(ctx, c), key.value);
+    case 'text': {
+      const metadata = metadataOf(c);
+      return (
+        (metadata ? Object.values(metadata.headerFields).some((vs) => vs.some((v) => includes(decodeEncodedWords(v), key.value))) : false) ||
+        includes(await bodyText(ctx, c), key.value)
+      );
+    }
+    case 'not':
       return !(await matches(ctx, key.key, c, selected));
     case 'or':
       return (await matches(ctx, key.left, c, selected)) || (await matches(ctx, key.right, c, selected));
     case 'and':
       for (const k of key.keys) if (!(await matches(ctx, k, c, selected))) return false;
       return true;
+    default:
+      return matchesNow(key, c, selected);
   }
 }
 
@@ -147,35 +220,29 @@ export const search = defineCommand({
     if (args.return?.includes('SAVE')) return bad('SEARCHRES (SAVE) is not supported');
     const withModseq = usesModseq(args.key);
     if (withModseq) ctx.session.condstore = true;
-    const withRow = needs(args.key, 'row') || needs(args.key, 'body');
+    const columns = [...columnsOf(args.key, new Set())];
+    const withRow = columns.length > 0;
+    const withBody = needsBody(args.key);
+    const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
     const all = selected.allUids();
-    const found: Candidate[] = [];
-    for (let i = 0; i < all.length; i += FETCH_BATCH) {
-      const batch: Candidate[] = [];
-      for (let j = i; j < Math.min(i + FETCH_BATCH, all.length); j++) {
+    const found: Array<{ seq: number; uid: number; modseq: number }> = [];
+    for (let i = 0; i < all.length; i += batchSize) {
+      const end = Math.min(i + batchSize, all.length);
+      // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
+      // does not hold yet are passed over; a message without a row was expunged meanwhile).
+      const rows = withRow ? await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns) : [];
+      let r = 0;
+      for (let j = i; j < end; j++) {
         const uid = all[j] as number;
-        const entry = selected.entry(uid);
-        if (entry) batch.push({ seq: j + 1, uid, flags: entry.flags, modseq: entry.modseq });
-      }
-      if (withRow) {
-        const rows = new Map(
-          (
-            await readMessages(
-              ctx.app.db,
-              selected.id,
-              batch.map((c) => c.uid),
-            )
-          ).map((r) => [Number(r.uid), r]),
-        );
-        for (const c of batch) {
-          c.row = rows.get(c.uid);
-          if (c.row) c.metadata = JSON.parse(c.row.metadata) as MessageMetadata;
+        if (selected.isExpunged(uid)) continue;
+        let row: Row | undefined;
+        if (withRow) {
+          while (r < rows.length && Number(rows[r]?.uid) < uid) r++;
+          row = rows[r];
+          if (!row || Number(row.uid) !== uid) continue;
         }
-      }
-      for (const c of batch) {
-        if (withRow && !c.row) continue;
-        if (await matches(ctx, args.key, c, selected)) found.push(c);
-        c.body = undefined;
+        const c: Candidate = { seq: j + 1, uid, flags: selected.flagsAt(j + 1), modseq: selected.modseqAt(j + 1), row };
+        if (withBody ? await matches(ctx, args.key, c, selected) : matchesNow(args.key, c, selected)) found.push({ seq: c.seq, uid, modseq: c.modseq });
       }
     }
     const numbers = found.map((c) => (ctx.command.uid ? c.uid : c.seq));

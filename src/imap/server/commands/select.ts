@@ -37,6 +37,7 @@ async function open(ctx: CommandContext, readOnly: boolean): Promise<CommandResu
   await ctx.untagged(`OK [UIDNEXT ${Number(mailbox.uid_next)}] Predicted next UID`);
   await ctx.untagged(`OK [HIGHESTMODSEQ ${selected.highestModseq}] Highest`);
   if (args.qresync && args.qresync.uidValidity === selected.uidValidity) await resync(ctx, selected, args.qresync);
+  selected.watch(ctx.app.mail.changes, account.id);
   ctx.session.select(selected);
   return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }
