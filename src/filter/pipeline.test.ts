@@ -69,7 +69,8 @@ describe('pipeline: the built-in checks on real messages and bad input', () => {
 
   it('holds GTUBE with its reason, passes ordinary mail', async () => {
     const gtube = await verdictOf(rawMessage(BASIC_HEADERS, `Test\n${GTUBE}\n`));
-    assert.ok(gtube.score >= 1000);
+    // Held, not refused: GTUBE is scored between the quarantine and the refusal scores (checks/gtube.ts).
+    assert.ok(gtube.score >= ctx.config.filter.quarantineScore && gtube.score < ctx.config.filter.rejectScore, String(gtube.score));
     assert.ok(gtube.symbols.some((s) => s.name === 'GTUBE' && s.reason.fr.includes('GTUBE')));
     const ham = await verdictOf(rawMessage(BASIC_HEADERS, 'Hi Bob,\nthe minutes are attached.\nAlice'));
     assert.ok(ham.score < ctx.config.filter.quarantineScore, JSON.stringify(ham.symbols));

@@ -11,6 +11,7 @@ import { authenticate } from 'mailauth';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
 import { enqueueOutbound, isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
+import { holdMessage, type Verdict } from '../../filter/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
@@ -18,6 +19,7 @@ import { newSecret } from '../../shared/ids.ts';
 import { recordTrace, type TraceEvent } from '../../trace/index.ts';
 import { formatReceived } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError } from '../proto/replies.ts';
+import { authSummary, filterInbound, type InboundDecision, verdictDetail } from './filtering.ts';
 import { cachedMailauthResolver } from './lookup-cache.ts';
 import { anyMailboxFull, refusalReply } from './recipients.ts';
 
@@ -66,6 +68,7 @@ function deliveryTrace(
   results: DeliveryResult[],
   auth: Awaited<ReturnType<typeof authenticate>>,
   size: number,
+  filterVerdict: Verdict,
 ): TraceEvent[] {
   const verdict = {
     spf: auth.spf ? auth.spf.status.result : 'none',
@@ -85,12 +88,30 @@ function deliveryTrace(
     };
     return [
       { ...common, step: 'received' as const, detail: { size, clientIp: session.remoteAddress, helo: session.hostNameAppearsAs, tls: session.secure } },
-      { ...common, step: 'verdict' as const, detail: { authentication: verdict } },
+      { ...common, step: 'verdict' as const, detail: { authentication: verdict, filter: verdictDetail(filterVerdict) } },
       result.ok
         ? { ...common, step: 'stored' as const, detail: { mailboxId: result.mailboxId, uid: result.uid } }
         : { ...common, step: 'refused' as const, detail: { reason: result.reason } },
     ];
   });
+}
+
+/** A message the filter refused as a whole (malware, or spam every recipient refuses): one step per recipient. */
+async function traceFiltered(
+  ctx: AppContext,
+  session: SMTPServerSession,
+  sender: string,
+  messageId: string | null,
+  targets: LocalTarget[],
+  decision: InboundDecision,
+): Promise<void> {
+  const detail = { action: 'refused', reply: decision.refusal?.text, verdict: verdictDetail(decision.verdict) };
+  const common = { step: 'filtered' as const, direction: 'inbound' as const, sessionId: session.id, messageId, sender, detail };
+  const events: TraceEvent[] =
+    targets.length > 0
+      ? targets.map((t) => ({ ...common, customerId: t.customerId, recipient: t.address }))
+      : [{ ...common, customerId: null, recipient: null }];
+  await recordTrace(ctx, events);
 }
 
 export function mxHandlers(ctx: AppContext) {
@@ -195,17 +216,58 @@ export function mxHandlers(ctx: AppContext) {
           yield* spool.read();
         }
         const message = await receiveMessage(ctx, withTrace(), { maxBytes: maxBytes + trace.length });
-        // Forwarded copies keep the original envelope sender (no SRS yet: SPF may fail at the next hop).
+        const filtered = await filterInbound(
+          ctx,
+          {
+            content: withTrace,
+            size: message.blob.size,
+            metadata: message.metadata,
+            clientIp: session.remoteAddress,
+            helo: session.hostNameAppearsAs ?? '',
+            mailFrom: sender,
+            recipients: recipients.map((r) => r.address),
+            auth: authSummary(auth),
+          },
+          [...targets.values()],
+          { forwards: forwards.size > 0 },
+        );
+        if (filtered.refusal) {
+          await traceFiltered(ctx, session, sender, message.metadata.summary.messageId, [...targets.values()], filtered);
+          log.info(
+            { event: 'smtp.message_filtered', session: session.id, score: filtered.verdict.score, malware: filtered.verdict.malware?.name },
+            'smtp.message_filtered',
+          );
+          return callback(replyError(filtered.refusal));
+        }
+        // Forwarded copies leave with an SRS sender (enqueueOutbound rewrites it), so SPF passes at the next hop.
         for (const forward of forwards.values()) {
           await enqueueOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob });
         }
-        const deliveries: Delivery[] = [...targets.values()].map((t) => ({ accountId: t.accountId }));
+        let held = 0;
+        for (const target of targets.values()) {
+          const disposition = filtered.dispositions.get(target.accountId);
+          if (disposition?.action !== 'quarantine') continue;
+          await holdMessage(ctx, {
+            blob: message.blob,
+            metadata: message.metadata,
+            account: { accountId: target.accountId, customerId: target.customerId },
+            verdict: filtered.verdict,
+            reason: disposition.reason,
+            sender,
+            recipient: target.address,
+            sessionId: session.id,
+          });
+          held++;
+        }
+        const deliveries: Delivery[] = [...targets.values()]
+          .filter((t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox')
+          .map((t) => ({ accountId: t.accountId }));
         // The trace steps commit with the copies they describe (no commit of their own).
         const traceOf = (results: DeliveryResult[]) =>
-          deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size);
+          deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
         settle(session);
         const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, { trace: traceOf }) : [];
-        const stored = results.filter((r) => r.ok).length;
+        const stored = results.filter((r) => r.ok).length + held;
         log.info(
           {
             event: 'smtp.message_stored',

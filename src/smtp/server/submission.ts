@@ -24,6 +24,7 @@ import { newSecret } from '../../shared/ids.ts';
 import type { AccountsTable } from '../../store/index.ts';
 import { formatReceived, formatRfc5322Date } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError, type SmtpReply } from '../proto/replies.ts';
+import { filterOutbound } from './filtering.ts';
 import type { LimitCounter, RateLimiter } from './limits.ts';
 import { anyMailboxFull, refusalReply } from './recipients.ts';
 
@@ -37,7 +38,7 @@ export interface SubmissionUser {
 
 /** The sender of one transaction, read afresh at MAIL FROM: its account and its class's limits. */
 interface Sender {
-  account: Pick<AccountsTable, 'id' | 'customer_id' | 'address' | 'status'>;
+  account: Pick<AccountsTable, 'id' | 'customer_id' | 'domain_id' | 'address' | 'status'>;
   messagesPerMinutePerRecipient: number;
   recipientsPerMessage: number;
   maxMessageBytes: number;
@@ -99,6 +100,7 @@ async function loadSender(ctx: AppContext, accountId: string): Promise<Sender | 
     .select([
       'accounts.id',
       'accounts.customer_id',
+      'accounts.domain_id',
       'accounts.address',
       'accounts.status',
       'classes.messages_per_minute_per_recipient',
@@ -111,7 +113,7 @@ async function loadSender(ctx: AppContext, accountId: string): Promise<Sender | 
     .executeTakeFirst();
   if (!row) return undefined;
   return {
-    account: { id: row.id, customer_id: row.customer_id, address: row.address, status: row.status },
+    account: { id: row.id, customer_id: row.customer_id, domain_id: row.domain_id, address: row.address, status: row.status },
     messagesPerMinutePerRecipient: Number(row.messages_per_minute_per_recipient),
     recipientsPerMessage: Number(row.recipients_per_message),
     maxMessageBytes: Number(row.max_message_bytes),
@@ -375,6 +377,34 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           yield* content();
         }
         const message = await receiveMessage(ctx, signed(), { maxBytes: sender.maxMessageBytes + signature.length + head.length });
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        const filtered = await filterOutbound(
+          ctx,
+          {
+            content: signed,
+            size: message.blob.size,
+            metadata: message.metadata,
+            clientIp: session.remoteAddress,
+            helo: session.hostNameAppearsAs ?? '',
+            mailFrom,
+            recipients: recipients.map((r) => r.address),
+          },
+          { accountId: sender.account.id, customerId: sender.account.customer_id, domainId: sender.account.domain_id },
+          { blob: message.blob, messageId: message.metadata.summary.messageId, sessionId: session.id },
+        );
+        if (filtered.refusal) {
+          log.warn(
+            {
+              event: 'smtp.submission_filtered',
+              session: session.id,
+              account: sender.account.id,
+              score: filtered.verdict.score,
+              malware: filtered.verdict.malware?.name,
+            },
+            'smtp.submission_filtered',
+          );
+          return callback(replyError(filtered.refusal));
+        }
 
         const local = new Map<string, LocalTarget>();
         const remote = new Set<string>();
@@ -386,7 +416,7 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
         if (remote.size > 0) {
           queued = await enqueueOutbound(ctx, {
             customerId: sender.account.customer_id,
-            sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            sender: mailFrom,
             recipients: [...remote],
             blob: message.blob,
           });
