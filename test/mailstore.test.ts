@@ -186,3 +186,10 @@ test('blob garbage collection removes contents nobody references, and orphan fil
     .executeTakeFirstOrThrow();
   assert.ok(await service.ctx.db.selectFrom('blob_contents').select('id').where('id', '=', keptRow.blob_id).executeTakeFirst(), 'referenced contents stay');
 });
+
+test('a delivery whose content file was collected meanwhile fails unacknowledged (the other half of the GC race)', async () => {
+  const big = `From: a@b.test\r\nSubject: raced\r\n\r\n${'z'.repeat(300 * 1024)}\r\n`;
+  const message = await receiveMessage(service.ctx, Readable.from([Buffer.from(big)]), { maxBytes: 1 << 21 });
+  await service.ctx.blobs.delete(message.blob.id); // what the collector does to an unreferenced file
+  await assert.rejects(deliverMessage(service.ctx, message, [{ accountId }]), { kind: 'temp', code: 'blob-missing' });
+});

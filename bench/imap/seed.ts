@@ -13,7 +13,7 @@ import { hash } from '@node-rs/argon2';
 import { loadConfig } from '../../src/config/index.ts';
 import { type AppContext, createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { deliverMessage, ensureDefaultMailboxes, type IncomingMessage, mailboxByRole, persistInline, receiveMessage } from '../../src/mailstore/index.ts';
+import { deliverMessage, ensureDefaultMailboxes, type IncomingMessage, mailboxByRole, persistContent, receiveMessage } from '../../src/mailstore/index.ts';
 import { prepareData } from '../../src/main.ts';
 import { newId } from '../../src/shared/ids.ts';
 import type { AccountsTable, MessagesTable } from '../../src/store/index.ts';
@@ -170,7 +170,7 @@ export async function seedFacteur(env: Record<string, string>, plan: SeedPlan): 
     const t1 = performance.now();
     const small = makeMessage(0, idleUser(0), 99);
     const shared = await receiveMessage(ctx, Readable.from([small.raw]), { maxBytes: 1 << 22 });
-    await ctx.db.transaction().execute((trx) => persistInline(trx, shared.blob));
+    await ctx.db.transaction().execute((trx) => persistContent(ctx, trx, shared.blob));
     const base = { customer_id: customer.id, subscription_id: subscription.id, domain_id: domain.id };
     const cheapHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 });
     const idleAccounts = await insertAccounts(

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, persistInline, readContent, receiveMessage } from '../mailstore/index.ts';
+import { deliverMessage, persistContent, readContent, receiveMessage } from '../mailstore/index.ts';
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
@@ -66,7 +66,7 @@ function wakeWorkers(ctx: AppContext): void {
   for (const wake of wakers.get(ctx) ?? []) wake();
 }
 
-async function insertRows(trx: Transaction<Database>, message: OutboundMessage, now: number, lifetimeMs: number): Promise<string[]> {
+async function insertRows(ctx: AppContext, trx: Transaction<Database>, message: OutboundMessage, now: number, lifetimeMs: number): Promise<string[]> {
   const rows = message.recipients.map((recipient) => {
     const address = normalizeAddress(recipient);
     if (!address)
@@ -91,7 +91,7 @@ async function insertRows(trx: Transaction<Database>, message: OutboundMessage, 
     };
   });
   if (rows.length === 0) return [];
-  await persistInline(trx, message.blob);
+  await persistContent(ctx, trx, message.blob);
   await trx.insertInto('outbound_queue').values(rows).execute();
   await trx
     .insertInto('blobs')
@@ -114,7 +114,7 @@ export async function enqueueOutbound(ctx: AppContext, input: OutboundMessage): 
   const sender = await forwardingSender(ctx, input.sender.trim(), (domain) => isHostedDomain(ctx, domain));
   const message = { ...input, sender };
   const now = ctx.clock.now();
-  const ids = await ctx.mail.committer.run((trx) => insertRows(trx, message, now, lifetimeOf(ctx)));
+  const ids = await ctx.mail.committer.run((trx) => insertRows(ctx, trx, message, now, lifetimeOf(ctx)));
   ctx.log.info({ event: 'delivery.queued', ids, sender: message.sender, recipients: message.recipients.length, blob: message.blob.id }, 'delivery.queued');
   await recordTrace(
     ctx,
@@ -290,7 +290,7 @@ async function markFailed(round: Round, items: { row: QueueRow; failure: Deliver
     const rows = group.map((item) => item.row);
     await ctx.mail.committer.run(async (trx) => {
       for (const item of group) await finalizeRows(trx, owner, [item.row], status, item.failure.diagnostic.slice(0, 1000), dsnSent);
-      if (remote) await insertRows(trx, remote, now, lifetimeOf(ctx));
+      if (remote) await insertRows(ctx, trx, remote, now, lifetimeOf(ctx));
     });
     if (remote) wakeWorkers(ctx);
     round.summary[status] += rows.length;

@@ -9,7 +9,7 @@
 import type { Transaction } from 'kysely';
 import { simpleParser } from 'mailparser';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, type IncomingMessage, persistInline, readContent } from '../mailstore/index.ts';
+import { deliverMessage, type IncomingMessage, persistContent, readContent } from '../mailstore/index.ts';
 import type { MessageMetadata } from '../mime/index.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { DAY_MS } from '../shared/clock.ts';
@@ -133,7 +133,7 @@ export async function holdMessage(ctx: AppContext, input: HoldInput): Promise<Qu
     digested_at: null,
   };
   await ctx.mail.committer.run(async (trx) => {
-    await persistInline(trx, input.blob);
+    await persistContent(ctx, trx, input.blob);
     await trx.insertInto('quarantine').values(row).execute();
     await trx
       .insertInto('blobs')

@@ -6,7 +6,7 @@
  */
 import { buffer } from 'node:stream/consumers';
 import type { AppContext } from '../context.ts';
-import { persistInline, readContent } from '../mailstore/index.ts';
+import { persistContent, readContent } from '../mailstore/index.ts';
 import { DAY_MS } from '../shared/clock.ts';
 import { AppError, invalid, notFound, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -75,7 +75,7 @@ export async function vaultOutbound(ctx: AppContext, input: VaultInput): Promise
     purge_at: now + Math.round(ctx.config.filter.vaultDays * DAY_MS),
   };
   await ctx.mail.committer.run(async (trx) => {
-    await persistInline(trx, input.blob);
+    await persistContent(ctx, trx, input.blob);
     await trx.insertInto('malware_vault').values(row).execute();
     await trx
       .insertInto('blobs')

@@ -6,12 +6,13 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
+import { AppError, text } from '../shared/errors.ts';
 import type { BlobRef, ByteRange, Database } from '../store/index.ts';
 
 /** Contents up to this size are kept in the database. */
 export const INLINE_BLOB_BYTES = 256 * 1024;
 
-/** Stores `chunks` as a blob: inline (not yet written: see `persistInline`) when small, else as a durable file. */
+/** Stores `chunks` as a blob: inline (not yet written: see `persistContent`) when small, else as a durable file. */
 export async function putContent(ctx: AppContext, chunks: AsyncIterable<Uint8Array>): Promise<BlobRef> {
   const held: Uint8Array[] = [];
   let size = 0;
@@ -37,9 +38,20 @@ export async function putContent(ctx: AppContext, chunks: AsyncIterable<Uint8Arr
   return ctx.blobs.put(all());
 }
 
-/** Writes an inline blob's content in the caller's transaction (nothing to do for file blobs). */
-export async function persistInline(trx: Transaction<Database>, blob: BlobRef): Promise<void> {
-  if (!blob.inline) return;
+/**
+ * Makes a blob's content part of the caller's transaction: an inline content is written in it; stored
+ * content must still exist (the garbage collector may have removed an unreferenced file of the same content
+ * between its write and this commit: then this write fails, unacknowledged, and its sender retries).
+ */
+export async function persistContent(ctx: Pick<AppContext, 'blobs'>, trx: Transaction<Database>, blob: BlobRef): Promise<void> {
+  if (!blob.inline) {
+    // A reference to stored content (a file, or a small content kept in the database: a release, a retry).
+    const kept = await trx.selectFrom('blob_contents').select('id').where('id', '=', blob.id).executeTakeFirst();
+    if (!kept && !(await ctx.blobs.has(blob.id))) {
+      throw new AppError('temp', 'blob-missing', text('The message could not be stored, try again', 'Le message n’a pas pu être enregistré, réessayez'));
+    }
+    return;
+  }
   await trx
     .insertInto('blob_contents')
     .values({ id: blob.id, data: blob.inline })

@@ -14,7 +14,7 @@ import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { BlobRef, Database } from '../store/index.ts';
 import { recordTraceIn, type TraceEvent } from '../trace/index.ts';
-import { persistInline, putContent } from './blobs.ts';
+import { persistContent, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 
 export interface IncomingMessage {
@@ -160,7 +160,7 @@ export async function deliverMessage(
 ): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
   const results = await ctx.mail.committer.run(async (trx) => {
-    await persistInline(trx, message.blob);
+    await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));

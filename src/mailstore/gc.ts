@@ -7,7 +7,7 @@
  * Why it is safe against a delivery of the same content at the same moment: the row is deleted and the
  * file removed inside one transaction that re-checks `refcount <= 0`; a delivery that committed first
  * raised the count (nothing is removed), one that commits after finds the file gone and fails before
- * acknowledging (deliver.ts checks the file exists in its transaction), so its client retries.
+ * acknowledging (`persistContent` checks the file exists in its transaction), so its client retries.
  */
 import type { AppContext } from '../context.ts';
 
