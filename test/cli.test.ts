@@ -12,13 +12,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { addMonths } from '../src/shared/clock.ts';
+import { BIN, cliEnv, ROOT, type Run, runFacteur } from './helpers/cli.ts';
 import { ApiClient, operatorClient } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 type Json = any;
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'facteur.js');
 
 let service: TestService;
 let op: ApiClient;
@@ -29,37 +27,8 @@ before(async () => {
 });
 after(() => service.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Environment of a CLI process: the test service's data, nothing inherited that could change the outcome. */
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...service.env, FACTEUR_LANG: '', ...extra };
-  delete env.FACTEUR_CONFIG;
-  return env;
-}
-
-function facteur(args: string[], extra: Record<string, string> = {}, env: NodeJS.ProcessEnv = cliEnv(extra)): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function facteur(args: string[], extra: Record<string, string> = {}, env: NodeJS.ProcessEnv = cliEnv(service, extra)): Promise<Run> {
+  return runFacteur(env, args);
 }
 
 /** Runs a command that must succeed and parses its `--json` output. */
@@ -368,7 +337,7 @@ test('R-T5 CLI: facteur operations --json records every CLI change with actor ro
 test('configuration CLI: an invalid setting exits 2 naming the setting and its environment variable', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-cli-config-'));
   try {
-    const base = { ...cliEnv(), FACTEUR_DATA_DIR: dataDir, FACTEUR_DATABASE_URL: '' };
+    const base = { ...cliEnv(service), FACTEUR_DATA_DIR: dataDir, FACTEUR_DATABASE_URL: '' };
     const [badPort, badDatabase] = await Promise.all([
       facteur(['serve'], {}, { ...base, FACTEUR_HTTP_PORT: 'abc' }),
       facteur(['customer', 'list', '--json'], {}, { ...base, FACTEUR_DATABASE_URL: 'mysql://x' }),

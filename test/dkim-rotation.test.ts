@@ -6,12 +6,11 @@
  * the loopback DNS, before, during and after the rotation (RFC 6376 §3.6.2.1: the selector names the key).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { authenticate } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { runDueJobs } from '../src/jobs/index.ts';
+import { cliEnv, type Run, runFacteur } from './helpers/cli.ts';
 import { type ApiClient, expectProblem, expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { messagesOf } from './helpers/mail.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
@@ -21,7 +20,6 @@ const ALICE = `alice@${DOMAIN}`;
 const BOB = `bob@${DOMAIN}`;
 const PASSWORD = 'alice-password-1';
 const DAY_MS = 24 * 60 * 60_000;
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 let service: TestService;
 let admin: ApiClient;
@@ -202,22 +200,8 @@ test('issue 3 DKIM rotation: the dkim.rotate job switches once the record appear
   expectProblem(await other.admin.post(`/api/domains/${domainId}/dkim/rotate`), 404, 'not-found');
 });
 
-function facteur(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...service.env };
-    delete env.FACTEUR_CONFIG;
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'facteur.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function facteur(args: string[]): Promise<Run> {
+  return runFacteur(cliEnv(service), args);
 }
 
 test('issue 3 DKIM rotation from the CLI: facteur domain dkim rotate, then activate once the record is published', async () => {

@@ -4,9 +4,10 @@
  * there, what was not left nothing behind. A 50 MB message is accepted in bounded memory.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { killHard, startServe } from './helpers/cli.ts';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { messagesOf, RawSmtp } from './helpers/mail.ts';
 import { freePort } from './helpers/ports.ts';
@@ -19,31 +20,11 @@ let child: ChildProcess | undefined;
 let port: number;
 
 /** Starts the MX as its own process on the test service's data. */
-async function startMx(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['bin/facteur.js', 'serve'], {
-    env: { ...process.env, ...service.env, FACTEUR_ROLES: 'mx', FACTEUR_MX_PORT: String(port), FACTEUR_LISTEN_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('MX:')) resolve();
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    proc.once('exit', (code) => reject(new Error(`facteur serve exited with ${code}: ${output}`)));
-  });
-  return proc;
+function startMx(): Promise<ChildProcess> {
+  return startServe({ ...process.env, ...service.env, FACTEUR_ROLES: 'mx', FACTEUR_MX_PORT: String(port), FACTEUR_LISTEN_HOST: '127.0.0.1' }, 'MX:');
 }
 
-async function kill(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  proc.kill('SIGKILL');
-  await exited;
-}
+const kill = killHard;
 
 async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

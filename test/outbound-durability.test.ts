@@ -16,7 +16,7 @@
  * are taken again once the lease of the dead worker runs out).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { killHard, startServe as startFacteurServe } from './helpers/cli.ts';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { freePort } from './helpers/ports.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
@@ -91,8 +92,8 @@ let submissionPort: number;
 let configFile: string;
 
 async function startServe(roles: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['bin/facteur.js', 'serve'], {
-    env: {
+  return startFacteurServe(
+    {
       ...process.env,
       ...service.env,
       FACTEUR_CONFIG: configFile,
@@ -101,28 +102,11 @@ async function startServe(roles: string): Promise<ChildProcess> {
       FACTEUR_SUBMISSIONS_PORT: String(await freePort()),
       FACTEUR_LISTEN_HOST: '127.0.0.1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Submit:')) resolve();
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    proc.once('exit', (code) => reject(new Error(`facteur serve exited with ${code}: ${output}`)));
-  });
-  return proc;
+    'Submit:',
+  );
 }
 
-async function kill(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
-  proc.kill('SIGKILL');
-  await exited;
-}
+const kill = killHard;
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -96,6 +96,7 @@ program
       if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
       if (service.mxPort) lines.push(`  MX:       SMTP on port ${service.mxPort} (STARTTLS)`);
       if (service.submissionPort) lines.push(`  Submit:   port ${service.submissionPort} (STARTTLS) and ${service.submissionsPort} (TLS), AUTH PLAIN/LOGIN`);
+      if (service.imapPort) lines.push(`  IMAP:     port ${service.imapPort} (STARTTLS) and ${service.imapsPort} (TLS)`);
       if (service.pop3Port) lines.push(`  POP3:     port ${service.pop3Port} (STLS) and ${service.pop3sPort} (TLS)`);
       lines.push(
         service.tls.source === 'configured'

@@ -14,9 +14,10 @@
  * - Not rewritten: the null sender (bounces), senders at a hosted domain or at the SRS domain (our
  *   SPF covers them), and addresses whose rewritten form would exceed 64 octets (RFC 5321 §4.5.3.1.1).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { type Address, addressKey, MAX_LOCAL_PART_LENGTH, normalizeAddress, normalizeDomain } from '../shared/addresses.ts';
+import { storedSecret } from '../store/index.ts';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const HASH_LENGTH = 6;
@@ -25,30 +26,10 @@ const DAY_MS = 24 * 60 * 60_000;
 const TIMESTAMP_PERIOD = 1024;
 const SECRET_SETTING = 'srs.secret';
 
-const secrets = new WeakMap<AppContext, Promise<string>>();
-
 /** The HMAC secret: configured, or generated once and shared through the database. */
 function srsSecret(ctx: AppContext): Promise<string> {
   if (ctx.config.srs.secret) return Promise.resolve(ctx.config.srs.secret);
-  let secret = secrets.get(ctx);
-  if (!secret) {
-    secret = loadOrCreateSecret(ctx);
-    secret.catch(() => secrets.delete(ctx));
-    secrets.set(ctx, secret);
-  }
-  return secret;
-}
-
-async function loadOrCreateSecret(ctx: AppContext): Promise<string> {
-  const fresh = JSON.stringify(randomBytes(32).toString('base64url'));
-  // Two processes starting together: the first insert wins and both read its value.
-  await ctx.db
-    .insertInto('settings')
-    .values({ key: SECRET_SETTING, value: fresh, updated_at: ctx.clock.now() })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', SECRET_SETTING).executeTakeFirstOrThrow();
-  return JSON.parse(row.value) as string;
+  return storedSecret(ctx.db, SECRET_SETTING, ctx.clock.now());
 }
 
 function encodeDay(day: number): string {

@@ -10,12 +10,13 @@
  * - A tampered, unknown, expired or used token, or one whose message is gone, gives the same error
  *   (`invalid-link`, 404): nothing tells which, or whether a message exists.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { AppError, isAppError, type Language, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, DigestLinksTable } from '../store/index.ts';
+import { storedSecret } from '../store/index.ts';
 import { deleteQuarantined, releaseQuarantined } from './quarantine.ts';
 
 export type LinkAction = DigestLinksTable['action'];
@@ -25,29 +26,9 @@ const MAC_BYTES = 32;
 /** A row id is `dgl_` and 20 characters; anything much longer is not ours. */
 const MAX_TOKEN_CHARS = 200;
 
-const secrets = new WeakMap<AppContext, Promise<Buffer>>();
-
 /** The HMAC key: generated once and shared through the database. Never call it inside a transaction. */
-export function linkSecret(ctx: AppContext): Promise<Buffer> {
-  let secret = secrets.get(ctx);
-  if (!secret) {
-    secret = loadOrCreateSecret(ctx);
-    secret.catch(() => secrets.delete(ctx));
-    secrets.set(ctx, secret);
-  }
-  return secret;
-}
-
-async function loadOrCreateSecret(ctx: AppContext): Promise<Buffer> {
-  const fresh = JSON.stringify(randomBytes(32).toString('base64url'));
-  // Two processes starting together: the first insert wins and both read its value.
-  await ctx.db
-    .insertInto('settings')
-    .values({ key: SECRET_SETTING, value: fresh, updated_at: ctx.clock.now() })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  const row = await ctx.db.selectFrom('settings').select('value').where('key', '=', SECRET_SETTING).executeTakeFirstOrThrow();
-  return Buffer.from(JSON.parse(row.value) as string, 'base64url');
+export async function linkSecret(ctx: AppContext): Promise<Buffer> {
+  return Buffer.from(await storedSecret(ctx.db, SECRET_SETTING, ctx.clock.now()), 'base64url');
 }
 
 function macOf(secret: Buffer, id: string): Buffer {

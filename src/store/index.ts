@@ -3,3 +3,4 @@ export type { BlobRef, BlobStore, ByteRange } from './blob/types.ts';
 export { type Engine, migrateToLatest, type OpenStoreOptions, openStore, type Store } from './db.ts';
 export { escapeLike, isUniqueViolation } from './dialect.ts';
 export type * from './schema.ts';
+export { storedSecret } from './secrets.ts';

@@ -4,12 +4,11 @@
  * the `facteur` CLI as a child process, and the mailstore's view of an Inbox.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { holdMessage, type QuarantineEntry, type QuarantineReason } from '../../src/filter/quarantine.ts';
 import type { Verdict } from '../../src/filter/types.ts';
 import { findMailbox, loadMailboxIndex, readMessages, receiveMessage } from '../../src/mailstore/index.ts';
+import { cliEnv, type Run, runFacteur } from './cli.ts';
 import { type ApiClient, ApiClient as Client, expectStatus, setupCustomer, waitForOperation } from './client.ts';
 import type { TestService } from './service.ts';
 
@@ -134,36 +133,9 @@ export async function inboxSubjects(service: TestService, accountId: string): Pr
   return messages.map((m) => (JSON.parse(m.metadata) as { summary: { subject: string } }).summary.subject);
 }
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'facteur.js');
-
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `facteur` on the test service's data. */
 export function facteur(service: TestService, args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...service.env, FACTEUR_LANG: '' };
-  delete env.FACTEUR_CONFIG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runFacteur(cliEnv(service), args);
 }
 
 /** Runs a `facteur … --json` command that must succeed and parses what it printed. */
