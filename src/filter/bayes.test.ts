@@ -59,6 +59,9 @@ describe('bayes: tokenizer and combining', () => {
       'buy',
       'cheap',
       'skip:s30',
+      'sbi:cheap pills',
+      'bi:buy cheap',
+      'bi:cheap pills',
     ])
       assert.ok(tokens.includes(token), `${token} in ${tokens.join(' ')}`);
     assert.ok(!tokens.includes('at'), 'short words are dropped');
@@ -93,6 +96,9 @@ describe('bayes: tokenizer and combining', () => {
       ).probability < 0.05,
     );
     assert.equal(combine([], totals).probability, 0.5);
+    const many = Array.from({ length: 400 }, () => ({ spam: 20, ham: 1 }));
+    assert.equal(combine(many, totals).clues, 300, 'at most 300 clues by default');
+    assert.equal(combine(many, totals, { maxDiscriminators: 10 }).clues, 10);
   });
 });
 
