@@ -26,6 +26,7 @@
  * file of a phase is the main thread, the others are tsx's loader thread).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,6 +84,13 @@ async function rss(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
+/** RSS split into anonymous memory (heaps) and file pages (the node binary, mapped libraries): BENCH_SMAPS=1. */
+async function rssSplit(pid: number): Promise<string> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return `anon ${(kb('Anonymous') / 1024).toFixed(0)} MB, file ${((kb('Rss') - kb('Anonymous')) / 1024).toFixed(0)} MB`;
+}
+
 /** CPU time of a set of processes, by pid (processes that come and go count from when first seen). */
 async function cpuOf(pids: number[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
@@ -107,6 +115,10 @@ function startFacteur(env: Record<string, string>, label: string): Promise<Child
     bundled = true;
   }
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, label)] : [];
+  // BENCH_HEAP_SNAPSHOT=DIR: SIGUSR2 writes a heap snapshot there (the idle phase sends it at start and with every connection held).
+  if (process.env.BENCH_HEAP_SNAPSHOT) mkdirSync(path.join(process.env.BENCH_HEAP_SNAPSHOT, label), { recursive: true });
+  if (process.env.BENCH_HEAP_SNAPSHOT) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.join(process.env.BENCH_HEAP_SNAPSHOT, label)}`);
+  if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
   const child = spawn(process.execPath, [...profile, path.join(root, 'node_modules/.cache/facteur/facteur.mjs'), 'serve'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -203,6 +215,12 @@ function printRound(round: number, figures: RoundFigures[]): void {
     );
 }
 
+/** Asks the Facteur process for a heap snapshot (BENCH_HEAP_SNAPSHOT) and gives it time to write it. */
+async function heapSnapshot(child: ChildProcess): Promise<void> {
+  child.kill('SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+}
+
 /** 10,000 IDLE connections on one fresh Facteur process: its RSS, and one change's news. */
 async function idleFigures(env: Record<string, string>, port: number) {
   const child = await startFacteur(env, 'idle');
@@ -210,6 +228,8 @@ async function idleFigures(env: Record<string, string>, port: number) {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const pid = child.pid as number;
     const startRss = await rss(pid);
+    if (process.env.BENCH_SMAPS) console.log(`  at start: ${await rssSplit(pid)}`);
+    if (process.env.BENCH_HEAP_SNAPSHOT) await heapSnapshot(child);
     const connections: RawImap[] = [];
     const perAccount = Math.ceil(IDLE_CONNECTIONS / IDLE_ACCOUNTS);
     const t0 = performance.now();
@@ -241,6 +261,8 @@ async function idleFigures(env: Record<string, string>, port: number) {
     const open = connections.filter(Boolean).length;
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const heldRss = await rss(pid);
+    if (process.env.BENCH_SMAPS) console.log(`  held: ${await rssSplit(pid)}`);
+    if (process.env.BENCH_HEAP_SNAPSHOT) await heapSnapshot(child);
     // One APPEND to the first account: its IDLE connections hear EXISTS.
     const writer = await RawImap.open(port);
     await writer.command(`LOGIN ${idleUser(0)} ${PASSWORD}`);

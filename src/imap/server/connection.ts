@@ -99,9 +99,18 @@ export class ImapConnection {
    * Resolves with null when the connection closes first.
    */
   async readLine(): Promise<Buffer | null> {
+    return (await this.readLineUnless(undefined)) ?? null;
+  }
+
+  /**
+   * `readLine`, but resolves with undefined as soon as `woken()` is true, checked at the start and after
+   * each `wake()` (IDLE waits for DONE or a change with one pending promise, not a race per change).
+   */
+  async readLineUnless(woken: (() => boolean) | undefined): Promise<Buffer | null | undefined> {
     this.receiver.expectLine();
     for (;;) {
       if (this.closed) return null;
+      if (woken?.()) return undefined;
       const event = this.receiver.next();
       if (event?.type === 'line') return event.line;
       if (event) {
@@ -118,6 +127,13 @@ export class ImapConnection {
     }
   }
 
+  /** Wakes a `readLineUnless` waiting for input, so that it checks its condition. */
+  wake(): void {
+    const waiter = this.inputWaiter;
+    this.inputWaiter = undefined;
+    waiter?.();
+  }
+
   /** Handles every complete event; the socket stays paused while a command runs. */
   private async pump(): Promise<void> {
     if (this.busy || this.closed) return;
@@ -128,7 +144,9 @@ export class ImapConnection {
         if (this.closed) return;
         const event = this.receiver.next();
         if (!event) break;
-        await this.handle(event);
+        // Commands directly: one async frame less held by each connection in IDLE.
+        if (event.type === 'command') await this.runCommand(event.command);
+        else await this.handle(event);
       }
     } catch (error) {
       this.log.error({ err: error, event: 'imap.connection_failed' }, 'imap.connection_failed');
@@ -199,18 +217,7 @@ export class ImapConnection {
   }
 
   private contextFor(command: Command, afterActions: AfterResponse[]): CommandContext {
-    return {
-      app: this.app,
-      session: this.session,
-      connection: this,
-      command,
-      args: command.args,
-      untagged: (text) => this.writer.line(`* ${text}`),
-      untaggedChunks: (chunks) => this.writeUntagged(chunks),
-      continuation: (text) => this.writer.line(`+ ${text}`),
-      after: (action) => afterActions.push(action),
-      readLine: () => this.readLine(),
-    };
+    return new ConnectionCommandContext(this, command, afterActions);
   }
 
   async writeUntagged(chunks: OutputChunk[]): Promise<void> {
@@ -261,6 +268,51 @@ export class ImapConnection {
   }
 }
 
+/** A command's context: methods on the prototype, not closures per command (an IDLE holds its context for hours). */
+class ConnectionCommandContext implements CommandContext {
+  constructor(
+    readonly connection: ImapConnection,
+    readonly command: Command,
+    private readonly afterActions: AfterResponse[],
+  ) {}
+
+  get app(): AppContext {
+    return this.connection.app;
+  }
+
+  get session(): Session {
+    return this.connection.session;
+  }
+
+  get args(): Command['args'] {
+    return this.command.args;
+  }
+
+  untagged(text: string): Promise<void> {
+    return this.connection.writeLine(`* ${text}`);
+  }
+
+  untaggedChunks(chunks: OutputChunk[]): Promise<void> {
+    return this.connection.writeUntagged(chunks);
+  }
+
+  continuation(text: string): Promise<void> {
+    return this.connection.writeLine(`+ ${text}`);
+  }
+
+  after(action: AfterResponse): void {
+    this.afterActions.push(action);
+  }
+
+  readLine(): Promise<Buffer | null> {
+    return this.connection.readLine();
+  }
+}
+
+function maxLiteralBytes(name: string): number {
+  return name === 'APPEND' ? MAX_APPEND_BYTES : MAX_OTHER_LITERAL_BYTES;
+}
+
 function newReceiver(): ImapReceiver {
-  return new ImapReceiver({ literalMode: 'literal+', maxLiteralBytes: (name) => (name === 'APPEND' ? MAX_APPEND_BYTES : MAX_OTHER_LITERAL_BYTES) });
+  return new ImapReceiver({ literalMode: 'literal+', maxLiteralBytes });
 }

@@ -88,9 +88,9 @@ export class SelectedMailbox {
   private uids: number[];
   private modseqs: number[];
   private flags: Array<readonly string[]>;
-  /** Changes read from the store but not yet announced. */
-  private readonly pendingExpunged = new Set<number>();
-  private readonly pendingFlags = new Set<number>();
+  /** Changes read from the store but not yet announced (made at first use: most views never have any, 10,000 IDLE). */
+  private pendingExpunged: Set<number> | undefined;
+  private pendingFlags: Set<number> | undefined;
   private pendingNew: IndexEntry[] = [];
   /** Highest MODSEQ whose changes this view has read (announced or pending). */
   private syncedModseq: number;
@@ -107,9 +107,11 @@ export class SelectedMailbox {
     index: MailboxColumns,
     modseq = Number(mailbox.highest_modseq),
   ) {
-    this.uids = index.uids;
-    this.modseqs = index.modseqs;
-    this.flags = index.flags;
+    // A small folder's arrays were grown by pushes (up to twice their length); exact copies hold less (10,000 IDLE sessions).
+    const small = index.uids.length < MIN_CACHED_MESSAGES;
+    this.uids = small ? index.uids.slice() : index.uids;
+    this.modseqs = small ? index.modseqs.slice() : index.modseqs;
+    this.flags = small ? index.flags.slice() : index.flags;
     this.syncedModseq = modseq;
   }
 
@@ -200,7 +202,7 @@ export class SelectedMailbox {
 
   /** The entry of a UID, or undefined when it was expunged (announced or not). */
   entry(uid: number): IndexEntry | undefined {
-    if (this.pendingExpunged.has(uid)) return undefined;
+    if (this.pendingExpunged?.has(uid)) return undefined;
     const i = this.indexOf(uid);
     return i < 0 ? undefined : { uid, modseq: this.modseqs[i] as number, flags: this.flags[i] as readonly string[] };
   }
@@ -221,7 +223,7 @@ export class SelectedMailbox {
   }
 
   isExpunged(uid: number): boolean {
-    return this.pendingExpunged.size > 0 && this.pendingExpunged.has(uid);
+    return this.pendingExpunged?.has(uid) === true;
   }
 
   /**
@@ -231,7 +233,7 @@ export class SelectedMailbox {
    */
   resolve(set: SequenceSet, byUid: boolean): Array<{ seq: number; uid: number }> {
     const out: Array<{ seq: number; uid: number }> = [];
-    const expunged = this.pendingExpunged.size > 0 ? this.pendingExpunged : undefined;
+    const expunged = this.pendingExpunged;
     if (byUid) {
       for (const [low, high] of expandSequenceSet(set, this.lastUid)) {
         for (let i = this.firstIndexAtLeast(low); i < this.uids.length && (this.uids[i] as number) <= high; i++) {
@@ -265,7 +267,7 @@ export class SelectedMailbox {
   /** Records flags this session itself just set, so they are not announced back to it as someone else's change. */
   noteOwnFlags(changed: IndexEntry[]): void {
     for (const entry of changed) {
-      if (this.pendingExpunged.has(entry.uid)) continue;
+      if (this.pendingExpunged?.has(entry.uid)) continue;
       const i = this.indexOf(entry.uid);
       if (i < 0) continue;
       this.modseqs[i] = entry.modseq;
@@ -287,7 +289,10 @@ export class SelectedMailbox {
     if (changes.highestModseq <= this.syncedModseq) return;
     const newest = this.pendingNew.at(-1)?.uid ?? this.lastUid;
     for (const uid of changes.expunged) {
-      if (this.indexOf(uid) >= 0) this.pendingExpunged.add(uid);
+      if (this.indexOf(uid) >= 0) {
+        this.pendingExpunged ??= new Set();
+        this.pendingExpunged.add(uid);
+      }
       if (this.pendingNew.length > 0) this.pendingNew = this.pendingNew.filter((e) => e.uid !== uid);
     }
     for (const entry of changes.changed) {
@@ -301,8 +306,11 @@ export class SelectedMailbox {
         continue;
       }
       const i = this.indexOf(entry.uid);
-      if (i < 0 || this.pendingExpunged.has(entry.uid)) continue;
-      if (!sameFlags(this.flags[i] as readonly string[], entry.flags)) this.pendingFlags.add(entry.uid);
+      if (i < 0 || this.pendingExpunged?.has(entry.uid)) continue;
+      if (!sameFlags(this.flags[i] as readonly string[], entry.flags)) {
+        this.pendingFlags ??= new Set();
+        this.pendingFlags.add(entry.uid);
+      }
       this.modseqs[i] = entry.modseq;
       this.flags[i] = entry.flags;
     }
@@ -315,20 +323,21 @@ export class SelectedMailbox {
    */
   announce(allowExpunge: boolean): Announcements {
     const out: Announcements = { expunged: [], flags: [] };
-    if (allowExpunge && this.pendingExpunged.size > 0) {
+    const pendingExpunged = this.pendingExpunged;
+    if (allowExpunge && pendingExpunged) {
       // Highest sequence number first: each EXPUNGE then leaves the numbers still to report unchanged.
       for (let i = this.uids.length - 1; i >= 0; i--) {
         const uid = this.uids[i] as number;
-        if (!this.pendingExpunged.has(uid)) continue;
+        if (!pendingExpunged.has(uid)) continue;
         out.expunged.push({ uid, seq: i + 1 });
-        this.pendingFlags.delete(uid);
+        this.pendingFlags?.delete(uid);
       }
       const uids: number[] = [];
       const modseqs: number[] = [];
       const flags: Array<readonly string[]> = [];
       for (let i = 0; i < this.uids.length; i++) {
         const uid = this.uids[i] as number;
-        if (this.pendingExpunged.has(uid)) continue;
+        if (pendingExpunged.has(uid)) continue;
         uids.push(uid);
         modseqs.push(this.modseqs[i] as number);
         flags.push(this.flags[i] as readonly string[]);
@@ -336,7 +345,7 @@ export class SelectedMailbox {
       this.uids = uids;
       this.modseqs = modseqs;
       this.flags = flags;
-      this.pendingExpunged.clear();
+      this.pendingExpunged = undefined;
     }
     if (this.pendingNew.length > 0) {
       for (const entry of this.pendingNew) {
@@ -349,11 +358,12 @@ export class SelectedMailbox {
     } else if (out.expunged.length > 0) {
       out.exists = undefined;
     }
+    if (!this.pendingFlags) return out;
     for (const uid of this.pendingFlags) {
       const i = this.indexOf(uid);
       if (i >= 0) out.flags.push({ seq: i + 1, entry: { uid, modseq: this.modseqs[i] as number, flags: this.flags[i] as readonly string[] } });
     }
-    this.pendingFlags.clear();
+    this.pendingFlags = undefined;
     out.flags.sort((a, b) => a.seq - b.seq);
     return out;
   }

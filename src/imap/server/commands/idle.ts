@@ -13,30 +13,31 @@ export const idle = defineCommand({
     new ArgReader(ctx.args).end();
     const account = ctx.session.account;
     if (!account) throw new Error('authenticated command without an account');
-    let wake: (() => void) | undefined;
+    const connection = ctx.connection;
     let woken = false;
     const stop = ctx.app.mail.changes.subscribe(account.id, (change) => {
       if (change.mailboxId !== ctx.session.selected?.id) return;
       woken = true;
-      wake?.();
+      connection.wake();
     });
+    // One closure for the whole IDLE: the wait below is one pending read, not a race per change (10,000 IDLE).
+    const takeWake = () => {
+      if (!woken) return false;
+      woken = false;
+      return true;
+    };
     try {
       await ctx.continuation('idling');
       // Whatever changed before IDLE began is reported at once.
-      await announceChanges(ctx.connection, { allowExpunge: true, force: true });
-      const done = ctx.readLine();
+      await announceChanges(connection, { allowExpunge: true, force: true });
       for (;;) {
-        const woke = new Promise<'change'>((resolve) => {
-          wake = () => resolve('change');
-          if (woken) resolve('change');
-        });
-        const winner = await Promise.race([done, woke]);
-        if (winner !== 'change') {
-          if (winner === null) return ok('IDLE ended');
-          return winner.toString('latin1').toUpperCase() === 'DONE' ? ok('IDLE terminated') : bad('Expected DONE');
+        const line = await connection.readLineUnless(takeWake);
+        if (line === undefined) {
+          await announceChanges(connection, { allowExpunge: true, force: true });
+          continue;
         }
-        woken = false;
-        await announceChanges(ctx.connection, { allowExpunge: true, force: true });
+        if (line === null) return ok('IDLE ended');
+        return line.toString('latin1').toUpperCase() === 'DONE' ? ok('IDLE terminated') : bad('Expected DONE');
       }
     } finally {
       stop();
