@@ -74,3 +74,18 @@ function receivedDate(text: string): number {
   const fallback = date ? Date.parse((date[1] as string).replace(/\([^)]*\)/g, '').trim()) : Number.NaN;
   return Number.isNaN(fallback) ? Date.parse('2002-09-01T00:00:00Z') : fallback;
 }
+
+/**
+ * The training half of spam-1 and easy-ham-1 (the same shuffle as run.ts), cut again in two: what the
+ * tuning scripts use. The test half is never returned here, so tuning cannot look at it.
+ */
+export function tuningSplit(): { spamA: Sample[]; spamB: Sample[]; hamA: Sample[]; hamB: Sample[] } {
+  const random = mulberry32(SEED);
+  const spam = shuffled(loadPartition('spam'), random);
+  const ham = shuffled(loadPartition('ham'), random);
+  const half = <T>(a: T[]) => a.slice(0, Math.floor(a.length / 2));
+  const cut = <T>(a: T[]) => [a.slice(0, Math.floor(a.length / 2)), a.slice(Math.floor(a.length / 2))] as const;
+  const [spamA, spamB] = cut(half(spam));
+  const [hamA, hamB] = cut(half(ham));
+  return { spamA, spamB, hamA, hamB };
+}

@@ -13,16 +13,9 @@ import { builtinChecks, runChecks } from '../../src/filter/pipeline.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { openStore } from '../../src/store/index.ts';
-import { loadPartition, mulberry32, SEED, shuffled } from './corpus.ts';
+import { tuningSplit } from './corpus.ts';
 
-const random = mulberry32(SEED);
-const spam = shuffled(loadPartition('spam'), random);
-const ham = shuffled(loadPartition('ham'), random);
-const spamTrain = spam.slice(0, Math.floor(spam.length / 2));
-const hamTrain = ham.slice(0, Math.floor(ham.length / 2));
-const cut = <T>(a: T[]) => [a.slice(0, Math.floor(a.length / 2)), a.slice(Math.floor(a.length / 2))] as const;
-const [sA, sB] = cut(spamTrain);
-const [hA, hB] = cut(hamTrain);
+const { spamA: sA, spamB: sB, hamA: hA, hamB: hB } = tuningSplit();
 const dataDir = mkdtempSync(path.join(tmpdir(), 'facteur-tune-'));
 const store = await openStore({ databaseUrl: '', dataDir });
 const clock = new ManualClock(Date.now());
