@@ -27,6 +27,7 @@ const CHAIN = 12;
 let service: TestService;
 let operator: ApiClient;
 let main: CustomerSetup;
+let mainDomainId: string;
 let ended: CustomerSetup;
 const ids: Record<string, string> = {};
 const classes: Record<string, { quotaBytes: number; maxMessageBytes: number }> = {};
@@ -78,6 +79,7 @@ before(async () => {
 
   main = await setupCustomer(service, operator, 'Routage', { basic: 10, standard: 2, [SMALL_CLASS.id]: 1 });
   const domainId = await addDomain(main, D);
+  mainDomainId = domainId;
   await addDomain(main, IDN);
   expectStatus(await main.admin.post(`/api/domains/${domainId}/aliases`, { name: ALIAS_DOMAIN }), 201);
   expectStatus(await main.admin.post(`/api/domains/${domainId}/aliases`, { name: IDN_ALIAS_DOMAIN }), 201);
@@ -178,6 +180,7 @@ test('R-M1 an account is routed to itself with its class quota and message size,
       accountId: ids.alice,
       customerId: main.customerId,
       subscriptionId: main.subscriptionId,
+      domainId: mainDomainId,
       address: `alice@${D}`,
       classId: 'basic',
       quotaBytes: classes.basic?.quotaBytes,

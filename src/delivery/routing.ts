@@ -32,6 +32,7 @@ export interface LocalTarget {
   accountId: string;
   customerId: string;
   subscriptionId: string;
+  domainId: string;
   /** The account's own address (its key: lower-cased local part, ASCII domain). */
   address: string;
   classId: string;
@@ -249,6 +250,7 @@ class Lookup {
           'addresses.owner_id as ownerId',
           'accounts.customer_id as accountCustomerId',
           'accounts.subscription_id as subscriptionId',
+          'accounts.domain_id as domainId',
           'accounts.class_id as classId',
           'accounts.status as accountStatus',
           'subscriptions.status as subscriptionStatus',
@@ -274,6 +276,7 @@ class Lookup {
             accountId: row.ownerId,
             customerId: row.accountCustomerId as string,
             subscriptionId: row.subscriptionId as string,
+            domainId: row.domainId as string,
             address: row.key,
             classId: row.classId,
             quotaBytes: Number(row.quotaBytes),

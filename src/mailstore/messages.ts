@@ -120,19 +120,23 @@ function parseIndexLines(text: string | null): MailboxColumns {
 
 export type StoredMessage = Pick<MessagesTable, 'id' | 'uid' | 'modseq' | 'blob_id' | 'size' | 'internal_date' | 'flags' | 'metadata'>;
 
+/** Rows read a chunk of UIDs at a time (parameter limits), returned in UID order. */
+async function byUidChunks<R extends { uid: number }>(uids: number[], read: (part: number[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (const part of chunks(uids, UIDS_PER_QUERY)) out.push(...(await read(part)));
+  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+}
+
 /** The stored rows of some messages of a folder, in UID order. */
-export async function readMessages(db: Db, mailboxId: string, uids: number[]): Promise<StoredMessage[]> {
-  const out: StoredMessage[] = [];
-  for (const part of chunks(uids, UIDS_PER_QUERY)) {
-    const rows = await db
+export function readMessages(db: Db, mailboxId: string, uids: number[]): Promise<StoredMessage[]> {
+  return byUidChunks(uids, (part) =>
+    db
       .selectFrom('messages')
       .select(['id', 'uid', 'modseq', 'blob_id', 'size', 'internal_date', 'flags', 'metadata'])
       .where('mailbox_id', '=', mailboxId)
       .where('uid', 'in', part)
-      .execute();
-    out.push(...rows);
-  }
-  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+      .execute(),
+  );
 }
 
 export type MessageColumn = keyof MessagesTable;
@@ -470,19 +474,16 @@ async function checkQuota(trx: Transaction<Database>, accountId: string, adding:
 }
 
 /** Whole rows of some messages of the account's folder, in UID order. */
-async function fullRows(trx: Transaction<Database>, scope: { accountId: string; mailboxId: string }, uids: number[]): Promise<MessagesTable[]> {
-  const out: MessagesTable[] = [];
-  for (const part of chunks(uids, UIDS_PER_QUERY)) {
-    const rows = await trx
+function fullRows(trx: Transaction<Database>, scope: { accountId: string; mailboxId: string }, uids: number[]): Promise<MessagesTable[]> {
+  return byUidChunks(uids, (part) =>
+    trx
       .selectFrom('messages')
       .selectAll()
       .where('mailbox_id', '=', scope.mailboxId)
       .where('account_id', '=', scope.accountId)
       .where('uid', 'in', part)
-      .execute();
-    out.push(...rows);
-  }
-  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+      .execute(),
+  );
 }
 
 /** Copies hold one more reference to their blobs and count in the quota. */

@@ -6,8 +6,7 @@
  * running (§7.4.1), EXISTS and flag changes at the end of any command.
  */
 import type { Kysely } from 'kysely';
-import type { MailChanges } from '../../mailstore/changes.ts';
-import { changesSince, type IndexEntry, loadMailboxColumns, type MailboxColumns, sameFlags } from '../../mailstore/messages.ts';
+import { changesSince, type IndexEntry, loadMailboxColumns, type MailboxColumns, type MailChanges, sameFlags } from '../../mailstore/index.ts';
 import type { Database, MailboxesTable } from '../../store/index.ts';
 import { expandSequenceSet, isWithin, ProtocolSyntaxError, type SequenceSet } from '../proto/index.ts';
 

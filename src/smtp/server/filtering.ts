@@ -89,26 +89,13 @@ export async function filterInbound(
   targets: LocalTarget[],
   options: { forwards: boolean },
 ): Promise<InboundDecision> {
-  const domainRows =
-    targets.length > 0
-      ? await ctx.db
-          .selectFrom('accounts')
-          .select(['id', 'domain_id'])
-          .where(
-            'id',
-            'in',
-            targets.map((t) => t.accountId),
-          )
-          .execute()
-      : [];
-  const domainOf = new Map(domainRows.map((row) => [row.id, row.domain_id]));
-  const verdict = await runChecks(ctx, { ...input, direction: 'inbound', domainIds: [...new Set(domainOf.values())] }, checksFor(ctx));
+  const verdict = await runChecks(ctx, { ...input, direction: 'inbound', domainIds: [...new Set(targets.map((t) => t.domainId))] }, checksFor(ctx));
   if (verdict.malware) return { verdict, refusal: FILTER_REPLIES.malware(verdict.malware.name), dispositions: new Map() };
 
   const from = fromHeaderAddress(input.metadata);
   const dispositions = new Map<string, Disposition>();
   for (const target of targets) {
-    const decision = await decideForRecipient(ctx, { accountId: target.accountId, domainId: domainOf.get(target.accountId) }, verdict, {
+    const decision = await decideForRecipient(ctx, { accountId: target.accountId, domainId: target.domainId }, verdict, {
       envelope: input.mailFrom,
       fromHeaderAddress: from,
     });

@@ -250,7 +250,7 @@ export function mxHandlers(ctx: AppContext) {
           await holdMessage(ctx, {
             blob: message.blob,
             metadata: message.metadata,
-            account: { accountId: target.accountId, customerId: target.customerId },
+            account: { accountId: target.accountId, customerId: target.customerId, domainId: target.domainId },
             verdict: filtered.verdict,
             reason: disposition.reason,
             sender,

@@ -6,8 +6,7 @@
  * case-insensitive).
  */
 import { simpleParser } from 'mailparser';
-import { readContent } from '../../../mailstore/index.ts';
-import { type MessageColumn, readMessageColumns } from '../../../mailstore/messages.ts';
+import { type MessageColumn, readContent, readMessageColumns } from '../../../mailstore/index.ts';
 import { decodeEncodedWords, type MessageMetadata } from '../../../mime/index.ts';
 import type { MessagesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSearchArgs, type SearchKey } from '../../proto/index.ts';
