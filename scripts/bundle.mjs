@@ -18,7 +18,7 @@ const esbuild = require('esbuild');
 
 rmSync(path.dirname(BUNDLE), { recursive: true, force: true }); // no chunks of an older build left behind
 await esbuild.build({
-  entryPoints: [path.join(root, 'src/cli/main.ts')],
+  entryPoints: [path.join(root, 'src/cli/index.ts')],
   // What src/main.ts loads on demand (a role's own modules) goes to chunks read only where it runs.
   outdir: path.dirname(BUNDLE),
   entryNames: 'facteur',

@@ -7,10 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Api } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
-import { startDeliveryWorker } from './delivery/index.ts';
-import { startScheduler } from './jobs/index.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
-import { startSmtp } from './smtp/index.ts';
 import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
 import { ensureTlsCredentials, type TlsCredentials } from './tls/index.ts';
 
@@ -56,9 +53,9 @@ export async function startService(config: Config, options: ContextOptions = {})
   await recoverInterruptedOperations(ctx);
   let api: Api | undefined;
   let httpUrl: string | undefined;
-  // A role's own modules are loaded only where it runs: the API's (Fastify, OpenAPI, every route) and
-  // the mail access servers' take memory an MX-only process has no use for (scripts/bundle.mjs gives
-  // them chunks of their own).
+  // A role's own modules are loaded only where it runs: the API's (Fastify, OpenAPI, every route), the
+  // SMTP servers' (smtp-server, mailauth, the filter), the mail access servers' and the worker's take
+  // memory another role's process has no use for (scripts/bundle.mjs gives them chunks of their own).
   if (config.roles.includes('web')) {
     const { buildApi } = await import('./api/index.ts');
     api = await buildApi(ctx);
@@ -67,11 +64,11 @@ export async function startService(config: Config, options: ContextOptions = {})
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
-  const smtp = config.roles.includes('mx') || config.roles.includes('submission') ? await startSmtp(ctx, tls) : undefined;
+  const smtp = config.roles.includes('mx') || config.roles.includes('submission') ? await (await import('./smtp/index.ts')).startSmtp(ctx, tls) : undefined;
   const imap = config.roles.includes('imap') ? await (await import('./imap/index.ts')).startImap(ctx, tls) : undefined;
   const pop3 = config.roles.includes('pop3') ? await (await import('./pop3/index.ts')).startPop3(ctx, tls) : undefined;
-  const stopScheduler = config.roles.includes('worker') ? startScheduler(ctx) : () => {};
-  const stopDelivery = config.roles.includes('worker') ? startDeliveryWorker(ctx) : async () => {};
+  const stopScheduler = config.roles.includes('worker') ? (await import('./jobs/index.ts')).startScheduler(ctx) : () => {};
+  const stopDelivery = config.roles.includes('worker') ? (await import('./delivery/index.ts')).startDeliveryWorker(ctx) : async () => {};
   ctx.log.info({ event: 'service.started', roles: config.roles, http: httpUrl, mx: smtp?.mxPort, engine: ctx.engine }, 'service.started');
   return {
     ctx,

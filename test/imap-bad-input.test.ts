@@ -196,3 +196,30 @@ describe('backpressure: a client that never reads its responses', () => {
     other.close();
   });
 });
+
+describe('RFC 3501 §5.4 inactivity: one sweep for every connection, no timer per socket', () => {
+  let short: TestService;
+  before(async () => {
+    short = await startTestService({
+      overrides: { roles: ['imap'], ports: { imap: 0, imaps: 0 }, mailAccess: { allowPlaintextOnLoopback: true, loginTimeoutSeconds: 1 } },
+    });
+  });
+  after(() => short.close());
+
+  test('a client that never logs in gets BYE and is disconnected after mailAccess.loginTimeoutSeconds', async () => {
+    const silent = await RawImap.open(short.imapPort as number);
+    const talking = await RawImap.open(short.imapPort as number);
+    const started = Date.now();
+    // The talking client sends a command every 300 ms: its input keeps it connected past the limit.
+    for (let i = 0; i < 8; i++) {
+      assert.match((await talking.command('NOOP')).tagged, /^a\d+ OK /);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    assert.match(await silent.line(), /^\* BYE Autologout/);
+    for (let i = 0; i < 40 && !silent.closed; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(silent.closed, 'the silent connection was closed');
+    assert.ok(Date.now() - started >= 1000, 'not before the limit');
+    assert.ok(!talking.closed, 'the active connection stays');
+    talking.close();
+  });
+});

@@ -192,7 +192,7 @@ before(async () => {
     await deliver(user, SECOND);
   }
   const key = await readFile(path.join(service.dataDir, 'tls', 'key.pem'), 'utf8');
-  const config = { ...service.ctx.config, mailAccess: { allowPlaintextOnLoopback: false } };
+  const config = { ...service.ctx.config, mailAccess: { ...service.ctx.config.mailAccess, allowPlaintextOnLoopback: false } };
   strict = await startPop3({ ...service.ctx, config }, { key, cert: service.tlsCert }, { idleTimeoutMs: STRICT_IDLE_MS });
 });
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `facteur` command: `facteur serve`, and the operator's tools over the same modules and the same
  * data as a running service (FACTEUR_DATA_DIR or FACTEUR_DATABASE_URL). Changes are recorded as
@@ -12,7 +11,7 @@ import { type AppContext, createContext } from '../context.ts';
 import type { FilterOwner } from '../filter/sender-rules.ts';
 import { runDueJobs } from '../jobs/index.ts';
 import { createLogger } from '../log/index.ts';
-import { prepareData, startService } from '../main.ts';
+import { prepareData } from '../main.ts';
 import { listOperations, operationView, runOperation } from '../operations/index.ts';
 import { parseAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
@@ -20,6 +19,7 @@ import type { SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
 import { searchTrace } from '../trace/index.ts';
 import { print, printError } from './output.ts';
+import { serve } from './serve.ts';
 
 const program = new Command('facteur').description('Facteur: hosted mail service').showHelpAfterError();
 
@@ -88,39 +88,7 @@ async function subscriptionOfAddress(ctx: AppContext, address: string): Promise<
 program
   .command('serve')
   .description('run the service (all roles unless FACTEUR_ROLES says otherwise)')
-  .action(
-    action(async () => {
-      const service = await startService(loadConfig());
-      const { config } = service.ctx;
-      const lines = [`Facteur is running (${service.ctx.engine}, data in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir})`];
-      if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api`, `  API docs: ${service.httpUrl}/api/docs`);
-      if (service.mxPort) lines.push(`  MX:       SMTP on port ${service.mxPort} (STARTTLS)`);
-      if (service.submissionPort) lines.push(`  Submit:   port ${service.submissionPort} (STARTTLS) and ${service.submissionsPort} (TLS), AUTH PLAIN/LOGIN`);
-      if (service.imapPort) lines.push(`  IMAP:     port ${service.imapPort} (STARTTLS) and ${service.imapsPort} (TLS)`);
-      if (service.pop3Port) lines.push(`  POP3:     port ${service.pop3Port} (STLS) and ${service.pop3sPort} (TLS)`);
-      lines.push(
-        service.tls.source === 'configured'
-          ? `  TLS:      certificate from ${service.tls.certFile}`
-          : `  TLS:      self-signed certificate for ${config.hostname} (sha256 ${service.tls.fingerprint256})`,
-      );
-      if (service.firstOperator) {
-        lines.push(
-          '',
-          'First start: an operator login was created. Write it down, it is shown only once:',
-          `  e-mail:   ${service.firstOperator.email}`,
-          `  password: ${service.firstOperator.password}`,
-          'Log in with POST /api/auth/login; two-factor enrolment is required at the first login.',
-        );
-      }
-      process.stdout.write(`${lines.join('\n')}\n`);
-      const stop = async () => {
-        await service.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    }),
-  );
+  .action(action(() => serve()));
 
 // Customers
 const customer = program.command('customer').description('customers (R-T1)');

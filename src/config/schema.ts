@@ -185,6 +185,16 @@ export const ConfigSchema = T.Object(
           description:
             'IMAP and POP3: allow passwords before STARTTLS/STLS when the client connects from loopback (tests, a local webmail). Never from elsewhere.',
         }),
+        loginTimeoutSeconds: T.Integer({
+          default: 120,
+          minimum: 1,
+          description: 'IMAP: a connection that has not logged in is closed after this long without input from the client.',
+        }),
+        autologoutMinutes: T.Integer({
+          default: 30,
+          minimum: 30,
+          description: 'IMAP: a logged-in client is logged out after this long without activity (RFC 3501 §5.4: at least 30 minutes).',
+        }),
       },
       { default: {} },
     ),

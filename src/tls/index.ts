@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { domainToASCII } from 'node:url';
 import { promisify } from 'node:util';
-import forge, { type pki } from 'node-forge';
+import type { pki } from 'node-forge';
 import { ConfigError } from '../config/index.ts';
 
 /** The part of a pino logger this module uses. */
@@ -96,6 +96,8 @@ export async function ensureTlsCredentials(options: TlsOptions): Promise<TlsCred
 export async function generateSelfSigned(hostname: string, options: { notBefore?: Date; notAfter?: Date } = {}): Promise<{ key: string; cert: string }> {
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // Loaded only to make a certificate: node-forge is large, and most starts find theirs on disk.
+  const { default: forge } = await import('node-forge');
   const signingKey = forge.pki.privateKeyFromPem(key);
 
   const start = options.notBefore ?? new Date();

@@ -18,6 +18,13 @@ export interface CommandResult {
   text: string;
 }
 
+/**
+ * What IDLE returns (RFC 2177): the command goes on as a state of the connection, which writes its
+ * tagged response when the client ends it.
+ */
+export const CONTINUES = { status: 'continues' } as const;
+export type Continues = typeof CONTINUES;
+
 /** Sent after the tagged response (e.g. STARTTLS upgrades, LOGOUT closes). */
 export type AfterResponse = () => Promise<void> | void;
 
@@ -48,7 +55,7 @@ export interface CommandSpec {
    * is using must not move). Set for those commands; UID variants are safe but keep the rule too.
    */
   holdsExpunges?: boolean;
-  run(ctx: CommandContext): Promise<CommandResult>;
+  run(ctx: CommandContext): Promise<CommandResult | Continues>;
 }
 
 export function defineCommand(spec: CommandSpec): CommandSpec {

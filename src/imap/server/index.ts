@@ -5,7 +5,10 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import type { AppContext } from '../../context.ts';
-import { ImapConnection } from './connection.ts';
+import { type ConnectionOptions, ImapConnection } from './connection.ts';
+
+/** How often the server looks for inactive connections (at most): one timer for all, not one per socket. */
+const SWEEP_MS = 10_000;
 
 export interface ImapListeners {
   imapPort: number | undefined;
@@ -25,24 +28,38 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 export async function startImap(ctx: AppContext, tls: { key: string; cert: string }): Promise<ImapListeners> {
   const log = ctx.log.child({ module: 'imap' });
-  const secureContext = createSecureContext({ key: tls.key, cert: tls.cert });
-  const sockets = new Set<Socket>();
-  const allowPlaintextOnLoopback = ctx.config.mailAccess.allowPlaintextOnLoopback;
-  const accept = (socket: Socket, implicitTls: boolean) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  const live = new Set<ImapConnection>();
+  const settings = ctx.config.mailAccess;
+  const timeouts = { preauth: settings.loginTimeoutSeconds * 1000, autologout: settings.autologoutMinutes * 60_000 };
+  const shared = {
+    secureContext: createSecureContext({ key: tls.key, cert: tls.cert }),
+    allowPlaintextOnLoopback: settings.allowPlaintextOnLoopback,
+    live,
+    timeouts,
+  };
+  const plainOptions: ConnectionOptions = { ...shared, implicitTls: false };
+  const tlsOptions: ConnectionOptions = { ...shared, implicitTls: true };
+  const accept = (socket: Socket, connectionOptions: ConnectionOptions) => {
     // Responses are written line by line: with Nagle's algorithm on, the tagged line waited for the
     // client's delayed ACK of the untagged ones, 40 ms per command (bench/imap).
     socket.setNoDelay(true);
-    const connection = new ImapConnection(ctx, socket, { secureContext, implicitTls, allowPlaintextOnLoopback });
+    const connection = new ImapConnection(ctx, socket, connectionOptions);
     connection.greet().catch((error: unknown) => log.debug({ err: error, event: 'imap.greet_failed' }, 'imap.greet_failed'));
   };
-  const plain = createServer((socket) => accept(socket, false));
-  const secure = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => accept(socket, true));
+  const plain = createServer((socket) => accept(socket, plainOptions));
+  const secure = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => accept(socket, tlsOptions));
   secure.on('tlsClientError', (error) => log.debug({ err: error, event: 'imap.tls_error' }, 'imap.tls_error'));
   const servers = [plain, secure];
+  const sweep = setInterval(
+    () => {
+      const now = performance.now();
+      for (const connection of live) connection.expireIfInactive(now);
+    },
+    Math.min(SWEEP_MS, timeouts.preauth / 2),
+  ).unref();
   const close = async () => {
-    for (const socket of sockets) socket.destroy();
+    clearInterval(sweep);
+    for (const connection of live) connection.destroy();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
   };
   try {

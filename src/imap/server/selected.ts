@@ -6,7 +6,16 @@
  * running (§7.4.1), EXISTS and flag changes at the end of any command.
  */
 import type { Kysely } from 'kysely';
-import { changesSince, type IndexEntry, loadMailboxColumns, type MailboxColumns, type MailChanges, sameFlags } from '../../mailstore/index.ts';
+import {
+  type ChangeListener,
+  changesSince,
+  type IndexEntry,
+  loadMailboxColumns,
+  type MailboxColumns,
+  type MailChange,
+  type MailChanges,
+  sameFlags,
+} from '../../mailstore/index.ts';
 import type { Database, MailboxesTable } from '../../store/index.ts';
 import { expandSequenceSet, isWithin, ProtocolSyntaxError, type SequenceSet } from '../proto/index.ts';
 
@@ -78,7 +87,12 @@ function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxCo
   cachedMessages += size;
 }
 
-export class SelectedMailbox {
+/** Told when the change feed reports a change of the selected folder (a connection in IDLE). */
+export interface ChangeWaker {
+  selectedMailboxChanged(): void;
+}
+
+export class SelectedMailbox implements ChangeListener {
   /**
    * The view as parallel arrays in sequence order: message n is uids[n - 1], with its MODSEQ and flags
    * at the same index (no object or map entry per message: a 100,000-message folder is three arrays,
@@ -93,8 +107,10 @@ export class SelectedMailbox {
   private pendingNew: IndexEntry[] = [];
   /** Highest MODSEQ whose changes this view has read (announced or pending). */
   private syncedModseq: number;
-  /** Stops listening to the change feed (set while watching). */
-  private stopWatching: (() => void) | undefined;
+  /** The feed and account this view listens to (set while watching). */
+  private watching: { changes: MailChanges; accountId: string } | undefined;
+  /** Told of each change of this folder the feed reports (set while the session is in IDLE). */
+  waker: ChangeWaker | undefined;
   /** The change feed said something happened to this folder since the last read of the store. */
   private dirty = true;
   /** When the store was last read (performance.now()). */
@@ -139,16 +155,27 @@ export class SelectedMailbox {
    */
   watch(changes: MailChanges, accountId: string): void {
     this.release();
-    this.stopWatching = changes.subscribe(accountId, (change) => {
-      if (change.mailboxId === this.mailbox.id || change.type === 'mailboxes') this.dirty = true;
-    });
+    this.watching = { changes, accountId };
+    changes.listen(accountId, this);
+  }
+
+  mailChanged(change: MailChange): void {
+    if (change.mailboxId !== this.mailbox.id && change.type !== 'mailboxes') return;
+    this.dirty = true;
+    if (change.mailboxId === this.mailbox.id) this.waker?.selectedMailboxChanged();
   }
 
   /** Stops listening to the change feed (the folder is left, the connection closed). */
   release(): void {
-    this.stopWatching?.();
-    this.stopWatching = undefined;
+    this.watching?.changes.unlisten(this.watching.accountId, this);
+    this.watching = undefined;
+    this.waker = undefined;
     this.dirty = true;
+  }
+
+  /** The change feed reported a change of this folder since the store was last read. */
+  get changedSinceSync(): boolean {
+    return this.dirty;
   }
 
   private columns(): MailboxColumns {
@@ -280,7 +307,7 @@ export class SelectedMailbox {
    */
   async sync(db: Kysely<Database>, force = false): Promise<void> {
     const now = performance.now();
-    if (!force && !this.dirty && this.stopWatching && now - this.checkedAt < RECHECK_MS) return;
+    if (!force && !this.dirty && this.watching && now - this.checkedAt < RECHECK_MS) return;
     // Cleared before the read: a change reported while it runs makes the next sync read again.
     this.dirty = false;
     this.checkedAt = now;

@@ -19,6 +19,9 @@ export type OutputChunk = Buffer | StreamedLiteral;
 const COALESCE_BYTES = 64 * 1024;
 
 export class ResponseWriter {
+  /** When bytes were last handed to the socket (performance.now()): a slow download is not inactivity. */
+  lastWriteAt = performance.now();
+
   constructor(private socket: Socket) {}
 
   /** The connection moved to TLS: responses go to the new socket. */
@@ -63,7 +66,9 @@ export class ResponseWriter {
 
   private async writeBuffer(buffer: Buffer): Promise<void> {
     if (buffer.length === 0) return;
+    this.lastWriteAt = performance.now();
     if (!this.socket.write(buffer)) await this.drained();
+    this.lastWriteAt = performance.now();
   }
 
   /** Copies exactly `size` bytes: a short stream is padded with spaces and a long one cut, so the literal's count stays true. */

@@ -5,7 +5,6 @@
  * read the message and search its decoded text parts. Comparisons ignore case (RFC 3501: substring,
  * case-insensitive).
  */
-import { simpleParser } from 'mailparser';
 import { type MessageColumn, readContent, readMessageColumns } from '../../../mailstore/index.ts';
 import { decodeEncodedWords, type MessageMetadata } from '../../../mime/index.ts';
 import type { MessagesTable } from '../../../store/index.ts';
@@ -201,6 +200,9 @@ function metadataOf(c: Candidate): MessageMetadata | undefined {
   return c.metadata;
 }
 
+/** mailparser is large (html-to-text, he, linkify-it): loaded at the first BODY or TEXT search, not at start. */
+let mailparser: Promise<typeof import('mailparser')> | undefined;
+
 async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<string> {
   if (candidate.body !== undefined) return candidate.body;
   const blobId = candidate.row?.blob_id;
@@ -211,7 +213,8 @@ async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<stri
   const headerSize = metadataOf(candidate)?.headerSize ?? 0;
   if (raw.length > MAX_PARSED_SEARCH_BYTES) candidate.body = raw.subarray(headerSize).toString('utf8');
   else {
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
+    mailparser ??= import('mailparser');
+    const parsed = await (await mailparser).simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
     candidate.body = [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]*>/g, ' ') : ''].join('\n');
   }
   return candidate.body;

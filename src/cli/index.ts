@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/**
+ * Entry of the `facteur` command. `facteur serve` loads the service alone; every other command loads
+ * the operator commands (main.ts) and what they use. A serving process thus holds only its roles'
+ * code (about 20 MB less resident memory for an IMAP-only process, bench/imap).
+ */
+import { printError } from './output.ts';
+
+if (process.argv[2] === 'serve' && process.argv.length === 3) {
+  try {
+    await (await import('./serve.ts')).serve();
+  } catch (error) {
+    process.exitCode = printError(error);
+  }
+} else {
+  await import('./main.ts');
+}
