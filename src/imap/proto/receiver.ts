@@ -109,7 +109,8 @@ export class ImapReceiver {
   /** Set while the rest of an overlong line is skipped; holds its last bytes. */
   private overlongTail: Buffer | null = null;
   private literal: LiteralInProgress | null = null;
-  private tokenizer = new CommandTokenizer();
+  /** The command being read; made at its first line (a connection waiting between commands holds none). */
+  private current: CommandTokenizer | null = null;
   private commandBytes = 0;
   /** The current command was refused: skip its remaining lines and non-synchronizing literals. */
   private discardingCommand = false;
@@ -182,7 +183,7 @@ export class ImapReceiver {
       this.lineBytes === 0 &&
       this.overlongTail === null &&
       this.pendingDiscardLine === null &&
-      this.tokenizer.tag === null &&
+      this.current === null &&
       !this.discardingCommand
     );
   }
@@ -197,7 +198,7 @@ export class ImapReceiver {
     }
     if (literal.remaining > 0) return false;
     this.literal = null;
-    if (literal.parts) this.tokenizer.addLiteral(Buffer.concat(literal.parts), literal.binary);
+    if (literal.parts) this.tokenizer().addLiteral(Buffer.concat(literal.parts), literal.binary);
     return true;
   }
 
@@ -214,7 +215,9 @@ export class ImapReceiver {
     const chunk = this.input[0]!;
     this.inputBytes -= endInFirstChunk - this.inputOffset;
     if (endInFirstChunk >= chunk.length) {
-      this.input.shift();
+      // A fresh array once empty: shift() keeps the grown backing store, held by every idle connection.
+      if (this.input.length === 1) this.input = [];
+      else this.input.shift();
       this.inputOffset = 0;
     } else {
       this.inputOffset = endInFirstChunk;
@@ -252,7 +255,7 @@ export class ImapReceiver {
   }
 
   private refuseOverlongLine(piece: Buffer, complete: boolean): ReceiverError | Buffer {
-    const tag = this.tokenizer.tag ?? tagAtStart(this.lineParts[0] ?? piece);
+    const tag = this.current?.tag ?? tagAtStart(this.lineParts[0] ?? piece);
     const tail = keepTail(Buffer.concat(this.lineParts), piece);
     this.lineParts = [];
     this.lineBytes = 0;
@@ -275,18 +278,18 @@ export class ImapReceiver {
     this.commandBytes += line.length + 2;
     this.commandTextBytes += line.length + 2;
     if (this.commandTextBytes > MAX_COMMAND_TEXT_BYTES || this.commandBytes > this.maxCommandBytes) {
-      const event = this.error(this.tokenizer.tag, 'command-too-big', 'BAD', 'command too long');
+      const event = this.error(this.current?.tag ?? null, 'command-too-big', 'BAD', 'command too long');
       this.discardingCommand = true;
       this.skipRestOfRefusedCommand(line);
       return event;
     }
-    const result = this.tokenizer.feedLine(line);
+    const result = this.tokenizer().feedLine(line);
     if (result.kind === 'done') {
       this.resetCommand();
       return { type: 'command', command: result.command };
     }
     if (result.kind === 'error') {
-      const event = this.error(this.tokenizer.tag, 'syntax', 'BAD', result.message);
+      const event = this.error(this.current?.tag ?? null, 'syntax', 'BAD', result.message);
       this.discardingCommand = true;
       this.skipRestOfRefusedCommand(line);
       return event;
@@ -295,7 +298,7 @@ export class ImapReceiver {
   }
 
   private startLiteral(size: number, sync: boolean, binary: boolean): ReceiverEvent | null {
-    const tag = this.tokenizer.tag!;
+    const tag = this.tokenizer().tag!;
     const refusal = this.literalRefusal(size, sync);
     if (refusal) {
       this.discardingCommand = true;
@@ -311,8 +314,8 @@ export class ImapReceiver {
   }
 
   private literalRefusal(size: number, sync: boolean): ReceiverError | null {
-    const tag = this.tokenizer.tag;
-    const maxLiteral = this.maxLiteralBytes(this.tokenizer.commandName);
+    const tag = this.tokenizer().tag;
+    const maxLiteral = this.maxLiteralBytes(this.tokenizer().commandName);
     if (size > maxLiteral) {
       return this.error(tag, 'literal-too-big', sync ? 'NO' : 'BAD', `literal of ${size} bytes is over the limit of ${maxLiteral} bytes`, 'TOOBIG');
     }
@@ -342,8 +345,13 @@ export class ImapReceiver {
     this.resetCommand();
   }
 
+  private tokenizer(): CommandTokenizer {
+    this.current ??= new CommandTokenizer();
+    return this.current;
+  }
+
   private resetCommand(): void {
-    this.tokenizer = new CommandTokenizer();
+    this.current = null;
     this.commandBytes = 0;
     this.commandTextBytes = 0;
     this.discardingCommand = false;

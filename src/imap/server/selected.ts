@@ -31,10 +31,10 @@ export interface Announcements {
 /** Longest time a watching view trusts the change feed alone before reading the store again. */
 const RECHECK_MS = 1000;
 
-/** Folders smaller than this are read from the store at each SELECT (cheap); larger ones are kept. */
-const MIN_CACHED_MESSAGES = 1000;
 /** Messages kept in the index cache over all folders (about 20 bytes each), least recently selected out. */
 const MAX_CACHED_MESSAGES = 2_000_000;
+/** Folders kept in the index cache (an entry costs a few hundred bytes besides its messages). */
+const MAX_CACHED_FOLDERS = 50_000;
 
 interface CachedIndex {
   uidValidity: number;
@@ -43,47 +43,44 @@ interface CachedIndex {
 }
 
 /**
- * The indexes of large folders as the last SELECT read them, shared by the sessions of this process.
+ * The indexes of folders as the last SELECT read them, shared by the sessions of this process.
  * An entry is exact at the MODSEQ it was read at: every change raises the folder's MODSEQ (whichever
  * node made it) and expunges stay listed in expunged_messages while the folder exists, so a later
- * SELECT takes a copy and reads only the changes since, like any session catching up. Sessions get
- * copies of the arrays (their views change); the flag lists are shared and frozen.
+ * SELECT starts from it and reads only the changes since, like any session catching up.
+ *
+ * The arrays of an entry are never changed: sessions share them (ten sessions of one INBOX hold one
+ * index) and copy them at their first change (`SelectedMailbox.own`).
  */
 const indexCache = new Map<string, CachedIndex>();
 let cachedMessages = 0;
 
-function copyColumns(index: MailboxColumns): MailboxColumns {
-  return { uids: index.uids.slice(), modseqs: index.modseqs.slice(), flags: index.flags.slice() };
+function forget(id: string, entry: CachedIndex): void {
+  indexCache.delete(id);
+  cachedMessages -= entry.index.uids.length;
 }
 
-/** A copy of the folder's cached index and the MODSEQ it is exact at (at most the folder's current one). */
-function cachedIndex(mailbox: MailboxesTable): { index: MailboxColumns; modseq: number } | undefined {
+/** The folder's cached index (shared: not to be changed) and the MODSEQ it is exact at (at most the folder's current one). */
+function cachedIndex(mailbox: MailboxesTable): CachedIndex | undefined {
   const cached = indexCache.get(mailbox.id);
   if (!cached) return undefined;
-  if (cached.modseq > Number(mailbox.highest_modseq) || cached.uidValidity !== Number(mailbox.uid_validity)) {
-    indexCache.delete(mailbox.id);
-    cachedMessages -= cached.index.uids.length;
-    return undefined;
-  }
-  indexCache.delete(mailbox.id);
-  indexCache.set(mailbox.id, cached);
-  return { index: copyColumns(cached.index), modseq: cached.modseq };
+  forget(mailbox.id, cached);
+  if (cached.modseq > Number(mailbox.highest_modseq) || cached.uidValidity !== Number(mailbox.uid_validity)) return undefined;
+  indexCache.set(mailbox.id, cached); // most recently used last
+  cachedMessages += cached.index.uids.length;
+  return cached;
 }
 
+/** Keeps `index` as the folder's at `modseq`; from now on its arrays must not change. */
 function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxColumns): void {
   const size = index.uids.length;
-  if (size < MIN_CACHED_MESSAGES || size > MAX_CACHED_MESSAGES) return;
+  if (size > MAX_CACHED_MESSAGES) return;
   const previous = indexCache.get(mailbox.id);
-  if (previous) {
-    indexCache.delete(mailbox.id);
-    cachedMessages -= previous.index.uids.length;
-  }
+  if (previous) forget(mailbox.id, previous);
   for (const [id, entry] of indexCache) {
-    if (cachedMessages + size <= MAX_CACHED_MESSAGES) break;
-    indexCache.delete(id);
-    cachedMessages -= entry.index.uids.length;
+    if (cachedMessages + size <= MAX_CACHED_MESSAGES && indexCache.size < MAX_CACHED_FOLDERS) break;
+    forget(id, entry);
   }
-  indexCache.set(mailbox.id, { uidValidity: Number(mailbox.uid_validity), modseq, index: copyColumns(index) });
+  indexCache.set(mailbox.id, { uidValidity: Number(mailbox.uid_validity), modseq, index });
   cachedMessages += size;
 }
 
@@ -101,10 +98,12 @@ export class SelectedMailbox implements ChangeListener {
   private uids: number[];
   private modseqs: number[];
   private flags: Array<readonly string[]>;
+  /** The three arrays are the index cache's, shared with other sessions: copied before any change. */
+  private shared: boolean;
   /** Changes read from the store but not yet announced (made at first use: most views never have any, 10,000 IDLE). */
   private pendingExpunged: Set<number> | undefined;
   private pendingFlags: Set<number> | undefined;
-  private pendingNew: IndexEntry[] = [];
+  private pendingNew: IndexEntry[] | undefined;
   /** Highest MODSEQ whose changes this view has read (announced or pending). */
   private syncedModseq: number;
   /** The feed and account this view listens to (set while watching). */
@@ -120,13 +119,12 @@ export class SelectedMailbox implements ChangeListener {
     readonly mailbox: MailboxesTable,
     readonly readOnly: boolean,
     index: MailboxColumns,
-    modseq = Number(mailbox.highest_modseq),
+    modseq: number,
   ) {
-    // A small folder's arrays were grown by pushes (up to twice their length); exact copies hold less (10,000 IDLE sessions).
-    const small = index.uids.length < MIN_CACHED_MESSAGES;
-    this.uids = small ? index.uids.slice() : index.uids;
-    this.modseqs = small ? index.modseqs.slice() : index.modseqs;
-    this.flags = small ? index.flags.slice() : index.flags;
+    this.uids = index.uids;
+    this.modseqs = index.modseqs;
+    this.flags = index.flags;
+    this.shared = true;
     this.syncedModseq = modseq;
   }
 
@@ -139,13 +137,30 @@ export class SelectedMailbox implements ChangeListener {
         // Caught up like a session between commands; nothing is reported (SELECT reports the result).
         await view.sync(db, true);
         view.announce(true);
-        rememberIndex(mailbox, view.syncedModseq, view.columns());
+        view.share(mailbox);
       }
       return view;
     }
-    const index = await loadMailboxColumns(db, mailbox.id);
+    const loaded = await loadMailboxColumns(db, mailbox.id);
+    // Exact copies: the loaded arrays grew by pushes, up to twice their length.
+    const index = { uids: loaded.uids.slice(), modseqs: loaded.modseqs.slice(), flags: loaded.flags.slice() };
     rememberIndex(mailbox, Number(mailbox.highest_modseq), index);
-    return new SelectedMailbox(mailbox, readOnly, index);
+    return new SelectedMailbox(mailbox, readOnly, index, Number(mailbox.highest_modseq));
+  }
+
+  /** Gives this view's arrays to the index cache; the view copies them again before its next change. */
+  private share(mailbox: MailboxesTable): void {
+    rememberIndex(mailbox, this.syncedModseq, { uids: this.uids, modseqs: this.modseqs, flags: this.flags });
+    this.shared = true;
+  }
+
+  /** Copy on write: the first change of a view that shares the cache's arrays works on copies of them. */
+  private own(): void {
+    if (!this.shared) return;
+    this.uids = this.uids.slice();
+    this.modseqs = this.modseqs.slice();
+    this.flags = this.flags.slice();
+    this.shared = false;
   }
 
   /**
@@ -176,10 +191,6 @@ export class SelectedMailbox implements ChangeListener {
   /** The change feed reported a change of this folder since the store was last read. */
   get changedSinceSync(): boolean {
     return this.dirty;
-  }
-
-  private columns(): MailboxColumns {
-    return { uids: this.uids, modseqs: this.modseqs, flags: this.flags };
   }
 
   get id(): string {
@@ -296,6 +307,7 @@ export class SelectedMailbox implements ChangeListener {
       if (this.pendingExpunged?.has(entry.uid)) continue;
       const i = this.indexOf(entry.uid);
       if (i < 0) continue;
+      this.own();
       this.modseqs[i] = entry.modseq;
       this.flags[i] = entry.flags;
     }
@@ -313,21 +325,22 @@ export class SelectedMailbox implements ChangeListener {
     this.checkedAt = now;
     const changes = await changesSince(db, this.mailbox.id, this.syncedModseq);
     if (changes.highestModseq <= this.syncedModseq) return;
-    const newest = this.pendingNew.at(-1)?.uid ?? this.lastUid;
+    const newest = this.pendingNew?.at(-1)?.uid ?? this.lastUid;
     for (const uid of changes.expunged) {
       if (this.indexOf(uid) >= 0) {
         this.pendingExpunged ??= new Set();
         this.pendingExpunged.add(uid);
       }
-      if (this.pendingNew.length > 0) this.pendingNew = this.pendingNew.filter((e) => e.uid !== uid);
+      if (this.pendingNew) this.pendingNew = this.pendingNew.filter((e) => e.uid !== uid);
     }
     for (const entry of changes.changed) {
       if (entry.uid > newest) {
+        this.pendingNew ??= [];
         this.pendingNew.push(entry);
         continue;
       }
-      const pendingNew = this.pendingNew.findIndex((e) => e.uid === entry.uid);
-      if (pendingNew >= 0) {
+      const pendingNew = this.pendingNew?.findIndex((e) => e.uid === entry.uid) ?? -1;
+      if (this.pendingNew && pendingNew >= 0) {
         this.pendingNew[pendingNew] = entry;
         continue;
       }
@@ -337,6 +350,7 @@ export class SelectedMailbox implements ChangeListener {
         this.pendingFlags ??= new Set();
         this.pendingFlags.add(entry.uid);
       }
+      this.own();
       this.modseqs[i] = entry.modseq;
       this.flags[i] = entry.flags;
     }
@@ -371,15 +385,17 @@ export class SelectedMailbox implements ChangeListener {
       this.uids = uids;
       this.modseqs = modseqs;
       this.flags = flags;
+      this.shared = false;
       this.pendingExpunged = undefined;
     }
-    if (this.pendingNew.length > 0) {
+    if (this.pendingNew && this.pendingNew.length > 0) {
+      this.own();
       for (const entry of this.pendingNew) {
         this.uids.push(entry.uid);
         this.modseqs.push(entry.modseq);
         this.flags.push(entry.flags);
       }
-      this.pendingNew = [];
+      this.pendingNew = undefined;
       out.exists = this.uids.length;
     } else if (out.expunged.length > 0) {
       out.exists = undefined;
