@@ -15,6 +15,7 @@ import * as m005 from './migrations/005-blob-contents.ts';
 import * as m006 from './migrations/006-dkim-rotation.ts';
 import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
+import * as m009 from './migrations/009-message-index.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-dkim-rotation': m006,
   '007-imap': m007,
   '008-filter': m008,
+  '009-message-index': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
