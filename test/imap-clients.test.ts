@@ -84,6 +84,43 @@ test('R-M3 imapflow lists folders, fetches, flags, moves and appends', async () 
   await client.logout();
 });
 
+test('R-M3 RFC 3516 imapflow fetches an attachment decoded by the server (FETCH BINARY)', async () => {
+  const client = imapflow();
+  await client.connect();
+  const attachment = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+  const raw = [
+    'From: reader@clients.test',
+    'Subject: with an attachment',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="z"',
+    '',
+    '--z',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Voil=C3=A0 le fichier.',
+    '--z',
+    'Content-Type: application/octet-stream; name="data.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    (attachment.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n'),
+    '--z--',
+    '',
+  ].join('\r\n');
+  const appended = await client.append('INBOX', raw);
+  assert.ok(appended && appended.uid);
+  const lock = await client.getMailboxLock('INBOX');
+  try {
+    const message = await client.fetchOne(String(appended.uid), { bodyParts: ['1', '2'] }, { uid: true, binary: true });
+    assert.ok(message && message.bodyParts);
+    assert.equal(message.bodyParts.get('1')?.toString('utf8'), 'Voilà le fichier.');
+    assert.deepEqual(message.bodyParts.get('2'), attachment);
+  } finally {
+    lock.release();
+  }
+  await client.logout();
+});
+
 test('R-M3 Python imaplib over IMAPS logs in, selects, searches and fetches', async () => {
   const script = path.join(service.dataDir, 'imaplib-check.py');
   await writeFile(

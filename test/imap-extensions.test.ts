@@ -964,3 +964,98 @@ describe('two sessions on one folder (RFC 3501 §7.4.1, §5.2)', () => {
     second.close();
   });
 });
+
+describe('RFC 3516 BINARY', () => {
+  const PARTS = [
+    'From: Alice <alice@example.test>',
+    `To: ${USER}`,
+    'Subject: Encoded parts',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'caf=C3=A9 au lait, une tr=C3=A8s longue ligne coup=C3=A9e =',
+    'en deux',
+    '--b',
+    'Content-Type: application/octet-stream; name="four.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    'AAEC',
+    'Aw==',
+    '--b',
+    'Content-Type: application/octet-stream',
+    'Content-Transfer-Encoding: x-uuencode',
+    '',
+    'begin 644 x',
+    '--b--',
+    '',
+  ].join('\r\n');
+  const SINGLE = ['From: Bob <bob@example.test>', 'Subject: Single', 'Content-Transfer-Encoding: base64', '', 'SGVsbG8g', 'd29ybGQ=', ''].join('\r\n');
+  const lit = (s: string, binary = false) => `${binary ? '~' : ''}{${Buffer.byteLength(s, 'latin1')}}\r\n${s}`;
+  const decodedText = Buffer.from('café au lait, une très longue ligne coupée en deux', 'utf8').toString('latin1');
+
+  test('RFC 3516 §4.1 BINARY is advertised after login', async () => {
+    const imap = await loggedIn();
+    assert.match((await imap.command('CAPABILITY')).lines[0] ?? '', / BINARY( |$)/);
+    imap.close();
+  });
+
+  test('RFC 3516 §4.2-4.3 BINARY[part] decodes base64 and quoted-printable; BINARY.SIZE matches; literal8 only for NUL', async () => {
+    const imap = await loggedIn();
+    await imap.command('CREATE binary');
+    await append(imap, 'binary', PARTS);
+    await append(imap, 'binary', SINGLE);
+    await imap.command('SELECT binary');
+    const expectations: Array<[string, string]> = [
+      ['BINARY.SIZE[1] BINARY.SIZE[2]', `BINARY.SIZE[1] ${Buffer.byteLength(decodedText, 'latin1')} BINARY.SIZE[2] 4`],
+      ['BINARY.PEEK[1]', `BINARY[1] ${lit(decodedText)}`],
+      ['BINARY.PEEK[2]', `BINARY[2] ${lit('\x00\x01\x02\x03', true)}`],
+      ['BINARY.PEEK[2]<1.2>', `BINARY[2]<1> ${lit('\x01\x02', true)}`],
+      ['BINARY.PEEK[1]<5.100>', `BINARY[1]<5> ${lit(decodedText.slice(5))}`],
+      ['BINARY.PEEK[4]', `BINARY[4] ${lit('')}`],
+    ];
+    for (const [item, expected] of expectations) {
+      assert.deepEqual((await imap.command(`FETCH 1 (${item})`)).lines, [`* 1 FETCH (${expected})`], item);
+    }
+    const header = SINGLE.slice(0, SINGLE.indexOf('\r\n\r\n') + 4);
+    assert.deepEqual(
+      (await imap.command('FETCH 2 (BINARY.PEEK[])')).lines,
+      [`* 2 FETCH (BINARY[] ${lit(`${header}Hello world`)})`],
+      'BINARY[] of a single part: header, then the decoded body',
+    );
+    assert.deepEqual((await imap.command('FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])')).lines, [`* 2 FETCH (BINARY[1] ${lit('Hello world')} BINARY.SIZE[1] 11)`]);
+    assert.deepEqual((await imap.command('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS ())'], 'BINARY.PEEK and BINARY.SIZE set no \\Seen');
+    assert.deepEqual(
+      (await imap.command('FETCH 1 BINARY[2]')).lines,
+      [`* 1 FETCH (BINARY[2] ${lit('\x00\x01\x02\x03', true)} FLAGS (\\Seen))`],
+      'BINARY sets \\Seen',
+    );
+    imap.close();
+  });
+
+  test('RFC 3516 §4.3 an unknown transfer encoding: NO [UNKNOWN-CTE] for BINARY and BINARY.SIZE', async () => {
+    const imap = await loggedIn();
+    await imap.command('EXAMINE binary');
+    assert.match((await imap.command('FETCH 1 (BINARY.PEEK[3])')).tagged, /^a\d+ NO \[UNKNOWN-CTE\] /);
+    assert.match((await imap.command('FETCH 1 (BINARY.SIZE[3])')).tagged, /^a\d+ NO \[UNKNOWN-CTE\] /);
+    assert.match((await imap.command('FETCH 1 (BINARY.PEEK[HEADER])')).tagged, /^a\d+ BAD /, 'section-binary is part numbers only');
+    imap.close();
+  });
+
+  test('RFC 3516 §4.4 APPEND with a literal8 keeps NUL bytes: BINARY gives them back', async () => {
+    const imap = await loggedIn();
+    const raw = Buffer.concat([
+      Buffer.from('From: c@example.test\r\nSubject: raw\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n'),
+      Buffer.from([0, 1, 2, 0, 255, 13, 10]),
+    ]);
+    imap.send(Buffer.concat([Buffer.from(`b1 APPEND binary ~{${raw.length}+}\r\n`), raw, Buffer.from('\r\n')]));
+    assert.match((await imap.until('b1')).tagged, /^b1 OK \[APPENDUID \d+ 3\]/);
+    await imap.command('EXAMINE binary');
+    const body = Buffer.from([0, 1, 2, 0, 255, 13, 10]).toString('latin1');
+    assert.deepEqual((await imap.command('UID FETCH 3 (BINARY.PEEK[1])')).lines, [`* 3 FETCH (UID 3 BINARY[1] ${lit(body, true)})`]);
+    imap.close();
+  });
+});

@@ -22,6 +22,7 @@ const AFTER_LOGIN = [
   'QRESYNC',
   'ESEARCH',
   'STATUS=SIZE',
+  'BINARY',
   `APPENDLIMIT=${MAX_APPEND_BYTES}`,
 ];
 

@@ -1,6 +1,6 @@
 /**
  * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8) with CONDSTORE's CHANGEDSINCE and MODSEQ (RFC 7162
- * §3.1.4) and QRESYNC's VANISHED (§3.2.6). ENVELOPE and BODYSTRUCTURE come from the metadata stored
+ * §3.1.4), QRESYNC's VANISHED (§3.2.6) and BINARY (RFC 3516, binary.ts). ENVELOPE and BODYSTRUCTURE come from the metadata stored
  * with the message; body sections are streamed from the blob store by byte range, one message at a
  * time, so memory does not grow with message or folder size.
  */
@@ -20,6 +20,7 @@ import {
   parseFetchArgs,
   streamed,
 } from '../../proto/index.ts';
+import { binaryItem, binarySizeItem } from '../binary.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
 import { flagList } from '../flags.ts';
 import { FETCH_BATCH } from '../limits.ts';
@@ -128,6 +129,10 @@ async function fetchItems(
       }
     } else if (item.kind === 'section' && row && metadata) {
       out.push(item.response, await sectionItem(ctx, row, sectionRange(metadata, item.section), item.partial));
+    } else if (item.kind === 'binary' && row && metadata) {
+      out.push(item.response, await binaryItem(ctx.app, row, metadata, item.part, item.partial));
+    } else if (item.kind === 'binary-size' && row && metadata) {
+      out.push(item.response, await binarySizeItem(ctx.app, row, metadata, item.part));
     }
   }
   return out;
@@ -181,7 +186,6 @@ export const fetch = defineCommand({
     const args = parseFetchArgs(ctx.args, { uid: ctx.command.uid });
     const selected = ctx.session.selected;
     if (!selected) return bad('No folder selected');
-    if (args.items.some((item) => item.kind === 'binary' || item.kind === 'binary-size')) return bad('BINARY is not supported');
     if (args.changedSince !== undefined || args.items.some((item) => item.response === 'MODSEQ')) ctx.session.condstore = true;
     if (args.vanished && !ctx.session.qresync) return bad('VANISHED needs QRESYNC to be enabled');
     let targets = selected.resolve(args.sequence, ctx.command.uid);
