@@ -98,6 +98,19 @@ test('R-S1 R-S2 release delivers to the Inbox through the one write path, option
   assert.deepEqual(steps, ['quarantined', 'released']);
 });
 
+test('R-S1 two releases of one held message at the same moment deliver it once; the other gets 404', async () => {
+  const subject = `Released once ${Math.random()}`;
+  const held = await holdFor(service, alice(), { subject });
+  const replies = await Promise.all([
+    alice().client.post(`/api/quarantine/${held.id}/release`, {}),
+    alice().client.post(`/api/quarantine/${held.id}/release`, {}),
+    alice().client.post(`/api/quarantine/${held.id}/release`, {}),
+  ]);
+  assert.deepEqual(replies.map((r) => r.status).sort(), [200, 404, 404]);
+  const copies = (await inboxSubjects(service, alice().id)).filter((s) => s === subject);
+  assert.equal(copies.length, 1, 'one copy in the Inbox');
+});
+
 test('R-S1 delete removes the held message and its blob reference; traced', async () => {
   const held = await holdFor(service, alice(), { subject: 'Delete me', body: `unique ${Math.random()}` });
   const blob = await service.ctx.db.selectFrom('quarantine').select('blob_id').where('id', '=', held.id).executeTakeFirstOrThrow();

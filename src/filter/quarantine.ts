@@ -347,6 +347,11 @@ export async function releaseQuarantined(ctx: AppContext, scope: QuarantineScope
   const message: IncomingMessage = { blob: { id: row.blob_id, size: Number(row.size) }, metadata: JSON.parse(row.metadata) as MessageMetadata };
   const [result] = await deliverMessage(ctx, message, [{ accountId: row.account_id }], {
     trace: (results) => [traceOf(row, 'released', { by: options.actor, delivered: results[0]?.ok ?? false })],
+    // The held copy leaves the quarantine in the delivery's own commit: of two releases at the same
+    // moment (two clicks, the portal and a digest link), one delivers, the other finds nothing.
+    within: async (trx, results) => {
+      if (results[0]?.ok && (await removeRows(trx, [row])) === 0) throw notFound(NOT_FOUND);
+    },
   });
   if (!result?.ok) {
     if (result?.reason === 'over-quota') {
@@ -358,7 +363,6 @@ export async function releaseQuarantined(ctx: AppContext, scope: QuarantineScope
     }
     throw notFound(NOT_FOUND);
   }
-  await ctx.db.transaction().execute((trx) => removeRows(trx, [row]));
   let allowedSender: string | null = null;
   if (options.allowSender) {
     allowedSender = senderToAllow(row);

@@ -146,6 +146,11 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
 export interface DeliverOptions {
   /** Trace steps of the outcome, recorded in the same transaction (a failed trace write does not fail the delivery). */
   trace?: (results: DeliveryResult[]) => TraceEvent[];
+  /**
+   * More writes that must commit with the delivery or not at all (a release from quarantine removes
+   * the held copy). Throwing cancels the delivery: nothing of it is kept, and the error is the caller's.
+   */
+  within?: (trx: Transaction<Database>, results: DeliveryResult[]) => Promise<void>;
 }
 
 /**
@@ -163,6 +168,7 @@ export async function deliverMessage(
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;
   });
