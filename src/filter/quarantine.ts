@@ -7,10 +7,9 @@
  * (quarantined, released, deleted) is in the message trace.
  */
 import type { Transaction } from 'kysely';
-import { simpleParser } from 'mailparser';
 import type { AppContext } from '../context.ts';
 import { deliverMessage, type IncomingMessage, persistContent, readContent } from '../mailstore/index.ts';
-import type { MessageMetadata } from '../mime/index.ts';
+import { loadMailparser, type MessageMetadata } from '../mime/index.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { DAY_MS } from '../shared/clock.ts';
 import { AppError, invalid, notFound, text } from '../shared/errors.ts';
@@ -242,6 +241,7 @@ function headerValue(value: unknown): string {
 /** Headers, decoded text and attachment names and sizes of a held message (R-S1: HTML never rendered raw). */
 export async function previewQuarantined(ctx: AppContext, scope: QuarantineScope, id: string): Promise<QuarantinePreview> {
   const row = await getQuarantineRow(ctx, scope, id);
+  const { simpleParser } = await loadMailparser();
   const parsed = await simpleParser(readContent(ctx, row.blob_id), { skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   const headers = parsed.headerLines.map((line) => {
     const colon = line.line.indexOf(':');

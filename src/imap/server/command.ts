@@ -63,6 +63,8 @@ export function defineCommand(spec: CommandSpec): CommandSpec {
 }
 
 export const ANY_STATE: readonly State[] = ['not-authenticated', 'authenticated', 'selected'];
+/** RFC 3501 §6.2: STARTTLS, LOGIN and AUTHENTICATE. */
+export const NOT_AUTHENTICATED: readonly State[] = ['not-authenticated'];
 export const AUTHENTICATED: readonly State[] = ['authenticated', 'selected'];
 export const SELECTED: readonly State[] = ['selected'];
 

@@ -1,16 +1,38 @@
 /** Every IMAP command by name: the connection checks the state a command declares before running it. */
 import type { CommandSpec } from './command.ts';
-import { capability, id, logout, noop } from './commands/any-state.ts';
 import { append } from './commands/append.ts';
-import { authenticate, login, starttls } from './commands/auth.ts';
+import { authenticate } from './commands/authenticate.ts';
+import { capability } from './commands/capability.ts';
+import { check } from './commands/check.ts';
+import { close } from './commands/close.ts';
+import { copy } from './commands/copy.ts';
+import { create } from './commands/create.ts';
+import { del } from './commands/delete.ts';
+import { enable } from './commands/enable.ts';
+import { examine } from './commands/examine.ts';
+import { expunge } from './commands/expunge.ts';
 import { fetch } from './commands/fetch.ts';
-import { check, create, del, enable, namespace, rename, status, subscribe, unsubscribe } from './commands/folders.ts';
+import { getquota } from './commands/getquota.ts';
+import { getquotaroot } from './commands/getquotaroot.ts';
+import { id } from './commands/id.ts';
 import { idle } from './commands/idle.ts';
-import { listCommand, lsubCommand } from './commands/list.ts';
-import { copy, expunge, move, store } from './commands/messages.ts';
-import { getquota, getquotaroot, setquota } from './commands/quota.ts';
+import { listCommand } from './commands/list.ts';
+import { login } from './commands/login.ts';
+import { logout } from './commands/logout.ts';
+import { lsubCommand } from './commands/lsub.ts';
+import { move } from './commands/move.ts';
+import { namespace } from './commands/namespace.ts';
+import { noop } from './commands/noop.ts';
+import { rename } from './commands/rename.ts';
 import { search } from './commands/search.ts';
-import { close, examine, select, unselect } from './commands/select.ts';
+import { select } from './commands/select.ts';
+import { setquota } from './commands/setquota.ts';
+import { starttls } from './commands/starttls.ts';
+import { status } from './commands/status.ts';
+import { store } from './commands/store.ts';
+import { subscribe } from './commands/subscribe.ts';
+import { unselect } from './commands/unselect.ts';
+import { unsubscribe } from './commands/unsubscribe.ts';
 
 const COMMANDS: CommandSpec[] = [
   capability,

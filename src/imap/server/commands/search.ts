@@ -6,7 +6,7 @@
  * case-insensitive).
  */
 import { type MessageColumn, readContent, readMessageColumns } from '../../../mailstore/index.ts';
-import { decodeEncodedWords, type MessageMetadata } from '../../../mime/index.ts';
+import { decodeEncodedWords, loadMailparser, type MessageMetadata } from '../../../mime/index.ts';
 import type { MessagesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSearchArgs, type SearchKey } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
@@ -200,9 +200,6 @@ function metadataOf(c: Candidate): MessageMetadata | undefined {
   return c.metadata;
 }
 
-/** mailparser is large (html-to-text, he, linkify-it): loaded at the first BODY or TEXT search, not at start. */
-let mailparser: Promise<typeof import('mailparser')> | undefined;
-
 async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<string> {
   if (candidate.body !== undefined) return candidate.body;
   const blobId = candidate.row?.blob_id;
@@ -213,8 +210,8 @@ async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<stri
   const headerSize = metadataOf(candidate)?.headerSize ?? 0;
   if (raw.length > MAX_PARSED_SEARCH_BYTES) candidate.body = raw.subarray(headerSize).toString('utf8');
   else {
-    mailparser ??= import('mailparser');
-    const parsed = await (await mailparser).simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
+    const { simpleParser } = await loadMailparser();
+    const parsed = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
     candidate.body = [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]*>/g, ' ') : ''].join('\n');
   }
   return candidate.body;

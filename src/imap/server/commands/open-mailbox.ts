@@ -1,0 +1,57 @@
+/**
+ * What SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2) share: opening a folder, with CONDSTORE (RFC 7162
+ * §3.1.8) and QRESYNC (§3.2.5: VANISHED (EARLIER) and the flags changed since the client's MODSEQ).
+ */
+import { expungedSince, findMailbox } from '../../../mailstore/index.ts';
+import { AppError, text } from '../../../shared/errors.ts';
+import { contains, formatSequenceSet, parseSelectArgs, type QresyncParams } from '../../proto/index.ts';
+import { bad, type CommandContext, type CommandResult, ok } from '../command.ts';
+import { FLAGS_RESPONSE, flagList, permanentFlags } from '../flags.ts';
+import { SelectedMailbox } from '../selected.ts';
+import { uidRanges } from '../updates.ts';
+
+export async function open(ctx: CommandContext, readOnly: boolean): Promise<CommandResult> {
+  const args = parseSelectArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
+  if (args.qresync && !ctx.session.qresync) return bad('QRESYNC must be enabled first (ENABLE QRESYNC)');
+  const account = ctx.session.account;
+  if (!account) return bad('Not logged in');
+  // RFC 3501 §6.3.1: a failed SELECT leaves no folder selected. RFC 7162 §3.2.11: [CLOSED] marks the
+  // switch, whether or not CONDSTORE or QRESYNC was enabled (the server advertises both).
+  if (ctx.session.selected) {
+    ctx.session.unselect();
+    await ctx.untagged('OK [CLOSED] Previous folder closed');
+  }
+  const mailbox = await findMailbox(ctx.app.db, account.id, args.mailbox);
+  if (!mailbox) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
+  if (args.condstore) ctx.session.condstore = true;
+  const selected = await SelectedMailbox.open(ctx.app.db, mailbox, readOnly);
+  const uids = selected.allUids();
+  await ctx.untagged(`FLAGS ${FLAGS_RESPONSE}`);
+  await ctx.untagged(`OK [PERMANENTFLAGS ${permanentFlags(readOnly)}] Flags permitted`);
+  await ctx.untagged(`${uids.length} EXISTS`);
+  await ctx.untagged('0 RECENT');
+  const firstUnseen = uids.findIndex((uid) => !selected.entry(uid)?.flags.includes('\\Seen'));
+  if (firstUnseen >= 0) await ctx.untagged(`OK [UNSEEN ${firstUnseen + 1}] First unseen message`);
+  await ctx.untagged(`OK [UIDVALIDITY ${selected.uidValidity}] UIDs valid`);
+  await ctx.untagged(`OK [UIDNEXT ${Number(mailbox.uid_next)}] Predicted next UID`);
+  await ctx.untagged(`OK [HIGHESTMODSEQ ${selected.highestModseq}] Highest`);
+  if (args.qresync && args.qresync.uidValidity === selected.uidValidity) await resync(ctx, selected, args.qresync);
+  selected.watch(ctx.app.mail.changes, account.id);
+  ctx.session.select(selected);
+  return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+}
+
+/** RFC 7162 §3.2.5.1: what the client missed since its MODSEQ: VANISHED (EARLIER) then FETCH of changed flags. */
+async function resync(ctx: CommandContext, selected: SelectedMailbox, params: QresyncParams): Promise<void> {
+  let vanished = await expungedSince(ctx.app.db, selected.id, params.modseq);
+  if (params.knownUids) {
+    const known = params.knownUids;
+    vanished = vanished.filter((uid) => contains(known, uid, Number.MAX_SAFE_INTEGER));
+  }
+  if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(uidRanges(vanished))}`);
+  const uids = selected.allUids();
+  for (let i = 0; i < uids.length; i++) {
+    const entry = selected.entry(uids[i] as number);
+    if (entry && entry.modseq > params.modseq) await ctx.untagged(`${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)} MODSEQ (${entry.modseq}))`);
+  }
+}
