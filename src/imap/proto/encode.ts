@@ -69,16 +69,36 @@ export type Status = 'OK' | 'NO' | 'BAD';
 /** A response code: its text (`READ-WRITE`, `COPYUID 1 2:3 4:5`) or items (`['UIDNEXT', 5]`). */
 export type ResponseCode = string | Item[];
 
+/** Bytes written into the pending text rather than as chunks of their own, at most. */
+const INLINE_BYTES = 4096;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole 7-bit range is the point
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Gathers a response as one byte string (a character per byte, latin1) and makes it a Buffer once:
+ * a FETCH ENVELOPE is some forty tokens, and a Buffer per token cost more than the encoding itself.
+ */
 class ChunkBuilder {
   readonly chunks: Chunk[] = [];
-  private pending: Buffer[] = [];
+  private pending = '';
 
+  /** Text of the protocol or of a value, written as UTF-8. */
   text(text: string): void {
-    this.pending.push(Buffer.from(text, 'utf8'));
+    this.pending += ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+  }
+
+  /** Bytes given as a byte string (a character per byte). */
+  byteText(bytes: string): void {
+    this.pending += bytes;
   }
 
   bytes(bytes: Buffer): void {
-    this.pending.push(bytes);
+    if (bytes.length <= INLINE_BYTES) {
+      this.pending += bytes.toString('latin1');
+      return;
+    }
+    this.flush();
+    this.chunks.push(bytes);
   }
 
   source(source: SizedSource): void {
@@ -87,9 +107,9 @@ class ChunkBuilder {
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
-    this.chunks.push(Buffer.concat(this.pending));
-    this.pending = [];
+    if (this.pending === '') return;
+    this.chunks.push(Buffer.from(this.pending, 'latin1'));
+    this.pending = '';
   }
 }
 
@@ -97,29 +117,33 @@ class ChunkBuilder {
 const UNSAFE_RAW = /[\r\n\x00]/;
 /** RFC 3501 ATOM-CHAR: printable ASCII except atom-specials. `NIL` is excluded by the caller. */
 const ATOM = /^[!#$&'+-[^-z|}~]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what a quoted string cannot hold
+const NOT_QUOTABLE = /[\x00\r\n]/;
+const EIGHT_BIT = /[\x80-\xff]/;
 
-function canQuote(bytes: Buffer, options: EncodeOptions): boolean {
-  if (bytes.length > MAX_QUOTED_BYTES) return false;
-  let eightBit = false;
-  for (const byte of bytes) {
-    if (byte === 0 || byte === 0x0a || byte === 0x0d) return false;
-    if (byte >= 0x80) eightBit = true;
-  }
-  return !eightBit || (options.utf8Accept === true && isUtf8(bytes));
+/** `bytes` is the value as a byte string (a character per byte). */
+function canQuote(bytes: string, options: EncodeOptions): boolean {
+  if (bytes.length > MAX_QUOTED_BYTES || NOT_QUOTABLE.test(bytes)) return false;
+  return !EIGHT_BIT.test(bytes) || (options.utf8Accept === true && isUtf8(Buffer.from(bytes, 'latin1')));
+}
+
+/** A string value as a byte string: its UTF-8 bytes, a character each. */
+function byteString(value: string | Buffer): string {
+  if (typeof value !== 'string') return value.toString('latin1');
+  return ASCII.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
 }
 
 function writeString(out: ChunkBuilder, item: StringItem, options: EncodeOptions): void {
-  const bytes = typeof item.value === 'string' ? Buffer.from(item.value, 'utf8') : item.value;
-  const text = bytes.toString('latin1');
-  if (item.astring && ATOM.test(text) && text.toUpperCase() !== 'NIL') {
-    out.bytes(bytes);
+  const bytes = byteString(item.value);
+  if (item.astring && ATOM.test(bytes) && bytes.toUpperCase() !== 'NIL') {
+    out.byteText(bytes);
   } else if (canQuote(bytes, options)) {
-    out.text('"');
-    out.bytes(Buffer.from(bytes.toString(options.utf8Accept ? 'utf8' : 'latin1').replace(/["\\]/g, '\\$&'), options.utf8Accept ? 'utf8' : 'latin1'));
-    out.text('"');
+    // '"' and '\' are ASCII, never inside a UTF-8 sequence: escaping the bytes escapes the text.
+    out.byteText(`"${bytes.replace(/["\\]/g, '\\$&')}"`);
   } else {
     out.text(`{${bytes.length}}\r\n`);
-    out.bytes(bytes);
+    if (typeof item.value === 'string') out.byteText(bytes);
+    else out.bytes(item.value);
   }
 }
 
