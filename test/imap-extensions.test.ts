@@ -88,11 +88,16 @@ async function append(imap: RawImap, folder: string, raw: string, flags = ''): P
   return reply.tagged;
 }
 
-/** A new folder holding `count` messages (flags per message optional), in a session of its own. */
+/**
+ * A new folder holding `count` messages (flags per message optional), filled in a session of its own
+ * that then selects it: the messages are recent in that session, not in those the tests open (RFC 3501
+ * §2.3.2; the \Recent tests build their folders otherwise).
+ */
 async function folderWith(name: string, count: number, flags: (n: number) => string = () => ''): Promise<void> {
   const imap = await loggedIn();
   assert.match((await imap.command(`CREATE ${name}`)).tagged, /^a\d+ OK /);
   for (let n = 1; n <= count; n++) await append(imap, name, message(n), flags(n));
+  assert.match((await imap.command(`SELECT ${name}`)).lines.join('\n'), new RegExp(`\\* ${count} RECENT`));
   imap.close();
 }
 
@@ -853,9 +858,13 @@ describe('RFC 3501 §6.4.5 FETCH of body parts', () => {
       const reply = await imap.command(`FETCH 1 (${item})`);
       assert.deepEqual(reply.lines, [`* 1 FETCH (${expected})`], item);
     }
-    assert.deepEqual((await imap.command('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS ())'], 'PEEK and RFC822.HEADER set no \\Seen');
+    assert.deepEqual(
+      (await imap.command('FETCH 1 FLAGS')).lines,
+      ['* 1 FETCH (FLAGS (\\Recent))'],
+      'PEEK and RFC822.HEADER set no \\Seen (recent: this session selected it first)',
+    );
     const textReply = await imap.command('FETCH 1 RFC822.TEXT');
-    assert.deepEqual(textReply.lines, [`* 1 FETCH (RFC822.TEXT ${lit(text)} FLAGS (\\Seen))`], 'RFC822.TEXT sets \\Seen');
+    assert.deepEqual(textReply.lines, [`* 1 FETCH (RFC822.TEXT ${lit(text)} FLAGS (\\Seen \\Recent))`], 'RFC822.TEXT sets \\Seen');
     imap.close();
   });
 });
@@ -954,12 +963,13 @@ describe('two sessions on one folder (RFC 3501 §7.4.1, §5.2)', () => {
     await second.command('NOOP');
     await second.command('UID STORE 4 +FLAGS (\\Answered)');
     assert.deepEqual((await first.command('NOOP')).lines, ['* 3 FETCH (UID 4 FLAGS (\\Answered))']);
-    // A new message: EXISTS at NOOP.
-    // RFC 3501 §6.3.11: APPEND to the selected folder reports the new EXISTS to the appending session too.
+    // A new message: EXISTS at NOOP, with RECENT (§7.3.2).
+    // RFC 3501 §6.3.11: APPEND to the selected folder reports the new EXISTS to the appending session too,
+    // which is the first told of it: the message is recent there (§2.3.2), not in the other session.
     second.send(`ap1 APPEND shared {${message(5).length}+}\r\n${message(5)}\r\n`);
     const appended = await second.until('ap1');
-    assert.deepEqual(appended.lines, ['* 4 EXISTS']);
-    assert.deepEqual((await first.command('NOOP')).lines, ['* 4 EXISTS']);
+    assert.deepEqual(appended.lines, ['* 4 EXISTS', '* 1 RECENT']);
+    assert.deepEqual((await first.command('NOOP')).lines, ['* 4 EXISTS', '* 0 RECENT']);
     first.close();
     second.close();
   });
@@ -1027,10 +1037,10 @@ describe('RFC 3516 BINARY', () => {
       'BINARY[] of a single part: header, then the decoded body',
     );
     assert.deepEqual((await imap.command('FETCH 2 (BINARY.PEEK[1] BINARY.SIZE[1])')).lines, [`* 2 FETCH (BINARY[1] ${lit('Hello world')} BINARY.SIZE[1] 11)`]);
-    assert.deepEqual((await imap.command('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS ())'], 'BINARY.PEEK and BINARY.SIZE set no \\Seen');
+    assert.deepEqual((await imap.command('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS (\\Recent))'], 'BINARY.PEEK and BINARY.SIZE set no \\Seen');
     assert.deepEqual(
       (await imap.command('FETCH 1 BINARY[2]')).lines,
-      [`* 1 FETCH (BINARY[2] ${lit('\x00\x01\x02\x03', true)} FLAGS (\\Seen))`],
+      [`* 1 FETCH (BINARY[2] ${lit('\x00\x01\x02\x03', true)} FLAGS (\\Seen \\Recent))`],
       'BINARY sets \\Seen',
     );
     imap.close();
@@ -1057,5 +1067,41 @@ describe('RFC 3516 BINARY', () => {
     const body = Buffer.from([0, 1, 2, 0, 255, 13, 10]).toString('latin1');
     assert.deepEqual((await imap.command('UID FETCH 3 (BINARY.PEEK[1])')).lines, [`* 3 FETCH (UID 3 BINARY[1] ${lit(body, true)})`]);
     imap.close();
+  });
+});
+
+describe('RFC 3501 §2.3.2 \\Recent', () => {
+  test('recent in the first session that selects the folder; EXAMINE shows it and leaves it; STATUS RECENT; SEARCH RECENT, NEW, OLD', async () => {
+    const filler = await loggedIn();
+    await filler.command('CREATE recent');
+    await append(filler, 'recent', message(1));
+    await append(filler, 'recent', message(2));
+    assert.deepEqual((await filler.command('STATUS recent (MESSAGES RECENT)')).lines, ['* STATUS "recent" (MESSAGES 2 RECENT 2)']);
+
+    const examiner = await loggedIn();
+    assert.ok((await examiner.command('EXAMINE recent')).lines.includes('* 2 RECENT'));
+    assert.deepEqual((await examiner.command('FETCH 1:2 FLAGS')).lines, ['* 1 FETCH (FLAGS (\\Recent))', '* 2 FETCH (FLAGS (\\Recent))']);
+
+    const first = await loggedIn();
+    assert.ok((await first.command('SELECT recent')).lines.includes('* 2 RECENT'), 'EXAMINE did not take them (§6.3.2)');
+    assert.deepEqual((await first.command('SEARCH NEW')).lines, ['* SEARCH 1 2']);
+    assert.deepEqual((await first.command('STORE 1 +FLAGS (\\Seen)')).lines, ['* 1 FETCH (FLAGS (\\Seen \\Recent))']);
+    assert.deepEqual((await first.command('SEARCH NEW')).lines, ['* SEARCH 2']);
+    assert.deepEqual((await first.command('SEARCH RECENT')).lines, ['* SEARCH 1 2']);
+    assert.deepEqual((await first.command('SEARCH OLD')).lines, ['* SEARCH']);
+    assert.match((await first.command('STORE 2 +FLAGS (\\Recent)')).tagged, /^a\d+ BAD /, 'only the server sets \\Recent');
+
+    const second = await loggedIn();
+    assert.ok((await second.command('SELECT recent')).lines.includes('* 0 RECENT'));
+    assert.deepEqual((await second.command('FETCH 1:2 FLAGS')).lines, ['* 1 FETCH (FLAGS (\\Seen))', '* 2 FETCH (FLAGS ())']);
+    assert.deepEqual((await second.command('SEARCH OLD')).lines, ['* SEARCH 1 2']);
+    assert.deepEqual((await filler.command('STATUS recent (RECENT)')).lines, ['* STATUS "recent" (RECENT 0)']);
+
+    // A new message is recent in the first session told of it (§7.3.2: RECENT comes with EXISTS).
+    await append(filler, 'recent', message(3));
+    assert.deepEqual((await first.command('NOOP')).lines, ['* 3 EXISTS', '* 3 RECENT'], 'messages 1 and 2 stay recent in this session');
+    assert.deepEqual((await second.command('NOOP')).lines, ['* 3 EXISTS', '* 0 RECENT']);
+    assert.deepEqual((await first.command('FETCH 3 FLAGS')).lines, ['* 3 FETCH (FLAGS (\\Recent))']);
+    for (const imap of [filler, examiner, first, second]) imap.close();
   });
 });

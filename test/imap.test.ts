@@ -158,7 +158,8 @@ describe('authenticated and selected states', () => {
     const imap = await loggedIn();
     await imap.command('SELECT INBOX');
     const stored = await imap.command(`UID STORE ${uid} +FLAGS (\\Deleted)`);
-    assert.match(stored.lines[0] ?? '', new RegExp(`^\\* \\d+ FETCH \\(UID ${uid} FLAGS \\(\\\\Deleted\\)\\)$`));
+    // Delivered before this session selected INBOX, and seen by no session before: recent here (§2.3.2).
+    assert.match(stored.lines[0] ?? '', new RegExp(`^\\* \\d+ FETCH \\(UID ${uid} FLAGS \\(\\\\Deleted \\\\Recent\\)\\)$`));
     const expunged = await imap.command(`UID EXPUNGE ${uid}`);
     assert.deepEqual(expunged.lines, ['* 4 EXPUNGE']);
     assert.equal(expunged.tagged, 'a4 OK EXPUNGE completed');
@@ -243,11 +244,12 @@ describe('two sessions on one folder', () => {
     const uid = await deliver(sampleMessage(7));
     const exists = await watcher.line();
     assert.match(exists, /^\* \d+ EXISTS$/);
+    assert.equal(await watcher.line(), '* 1 RECENT', 'RFC 3501 §7.3.2: RECENT with the new count; the watcher is told first');
     const count = Number(/\* (\d+) EXISTS/.exec(exists)?.[1]);
     const other = await loggedIn();
     await other.command('SELECT INBOX');
     await other.command(`UID STORE ${uid} +FLAGS (\\Flagged)`);
-    assert.equal(await watcher.line(), `* ${count} FETCH (UID ${uid} FLAGS (\\Flagged))`);
+    assert.equal(await watcher.line(), `* ${count} FETCH (UID ${uid} FLAGS (\\Flagged \\Recent))`);
     watcher.send('DONE\r\n');
     assert.equal((await watcher.until('w1')).tagged, 'w1 OK IDLE terminated');
     watcher.close();

@@ -94,6 +94,7 @@ async function insertMailbox(trx: Db, account: { id: string; customer_id: string
     uid_validity: await nextUidValidity(trx, account.id, now),
     uid_next: 1,
     highest_modseq: 1,
+    recent_uid: 0,
     subscribed: 0,
     created_at: now,
   };
@@ -249,6 +250,8 @@ export interface MailboxStatus {
   /** Messages flagged \Deleted, and their octets: what an EXPUNGE would free (RFC 9208 §4.1.4). */
   deleted: number;
   deletedSize: number;
+  /** Messages no session has been given as recent yet (RFC 3501 §2.3.2 \Recent, STATUS RECENT). */
+  recent: number;
 }
 
 /** STATUS without selecting (RFC 3501 §6.3.10): counts from the database. */
@@ -270,8 +273,15 @@ export async function mailboxStatus(db: Db, mailbox: MailboxesTable): Promise<Ma
     .where('mailbox_id', '=', mailbox.id)
     .where(hasFlagSql('\\Deleted'))
     .executeTakeFirst();
+  const recent = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('mailbox_id', '=', mailbox.id)
+    .where('uid', '>', mailbox.recent_uid)
+    .executeTakeFirst();
   const messages = Number(totals?.n ?? 0);
   return {
+    recent: Number(recent?.n ?? 0),
     deleted: Number(deleted?.n ?? 0),
     deletedSize: Number(deleted?.size ?? 0),
     messages,
@@ -281,4 +291,26 @@ export async function mailboxStatus(db: Db, mailbox: MailboxesTable): Promise<Ma
     highestModseq: Number(mailbox.highest_modseq),
     size: Number(totals?.size ?? 0),
   };
+}
+
+/**
+ * RFC 3501 §2.3.2 \Recent: this session is the first to be told of the folder's messages up to
+ * `upToUid`. Returns the UIDs it gets as recent, `(from, upToUid]`, or undefined when another session
+ * was told first. A compare-and-set in the group commit: of two sessions, one wins each message.
+ */
+export async function claimRecent(ctx: AppContext, mailboxId: string, upToUid: number): Promise<{ from: number; to: number } | undefined> {
+  return ctx.mail.committer.run(async (trx) => {
+    for (;;) {
+      const row = await trx.selectFrom('mailboxes').select('recent_uid').where('id', '=', mailboxId).executeTakeFirst();
+      const from = Number(row?.recent_uid ?? upToUid);
+      if (from >= upToUid) return undefined;
+      const moved = await trx
+        .updateTable('mailboxes')
+        .set({ recent_uid: upToUid })
+        .where('id', '=', mailboxId)
+        .where('recent_uid', '=', from)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 1) return { from, to: upToUid };
+    }
+  });
 }

@@ -8,6 +8,7 @@ export { GroupCommitter } from './committer.ts';
 export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
 export {
   checkMailboxName,
+  claimRecent,
   createMailbox,
   deleteMailbox,
   findMailbox,

@@ -38,6 +38,7 @@ export async function ensureDefaultMailboxes(db: Db, account: { id: string; cust
         uid_validity: newUidValidity(now),
         uid_next: 1,
         highest_modseq: 1,
+        recent_uid: 0,
         subscribed: 1 as const,
         created_at: now,
       })),

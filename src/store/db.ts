@@ -16,6 +16,7 @@ import * as m006 from './migrations/006-dkim-rotation.ts';
 import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
+import * as m010 from './migrations/010-recent.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-imap': m007,
   '008-filter': m008,
   '009-message-index': m009,
+  '010-recent': m010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

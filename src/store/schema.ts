@@ -304,6 +304,8 @@ export interface MailboxesTable {
   uid_validity: number;
   uid_next: number;
   highest_modseq: number;
+  /** IMAP \Recent: the highest UID a session was already given as recent (migration 010). */
+  recent_uid: number;
   subscribed: Flag;
   created_at: Millis;
 }

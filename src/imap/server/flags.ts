@@ -1,6 +1,7 @@
 /**
- * Flags as IMAP shows them (RFC 3501 §2.3.2). \Recent is never stored: RFC 9051 dropped it, and this
- * server reports no message as recent. Parsing a client's flags is proto/'s `parseFlag`.
+ * Flags as IMAP shows them (RFC 3501 §2.3.2). \Recent is not a stored flag: the session's view adds it
+ * to the messages it was the first to be told of (SelectedMailbox.shownFlags). Parsing a client's flags
+ * is proto/'s `parseFlag`.
  */
 import { SYSTEM_FLAGS } from '../proto/index.ts';
 

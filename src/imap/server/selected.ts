@@ -104,6 +104,8 @@ export class SelectedMailbox implements ChangeListener {
   private pendingExpunged: Set<number> | undefined;
   private pendingFlags: Set<number> | undefined;
   private pendingNew: IndexEntry[] | undefined;
+  /** UIDs this session shows as \Recent, as ranges (from, to] (made at first use: most sessions have none). */
+  private recentRanges: Array<[number, number]> | undefined;
   /** Highest MODSEQ whose changes this view has read (announced or pending). */
   private syncedModseq: number;
   /** The feed and account this view listens to (set while watching). */
@@ -244,9 +246,33 @@ export class SelectedMailbox implements ChangeListener {
     return i < 0 ? undefined : { uid, modseq: this.modseqs[i] as number, flags: this.flags[i] as readonly string[] };
   }
 
-  /** Flags of message `seq` (1-based), whether or not it was expunged meanwhile. */
+  /** Flags of message `seq` (1-based) as this session shows them (\Recent included), whether or not it was expunged meanwhile. */
   flagsAt(seq: number): readonly string[] {
-    return this.flags[seq - 1] ?? [];
+    return this.shownFlags(this.uids[seq - 1] ?? 0, this.flags[seq - 1] ?? []);
+  }
+
+  /** RFC 3501 §2.3.2: this session is the first told of the messages with UIDs in (from, to]. */
+  addRecent(from: number, to: number): void {
+    if (to <= from) return;
+    this.recentRanges ??= [];
+    this.recentRanges.push([from, to]);
+  }
+
+  isRecent(uid: number): boolean {
+    for (const [from, to] of this.recentRanges ?? []) if (uid > from && uid <= to) return true;
+    return false;
+  }
+
+  /** Messages of the view with \Recent (RFC 3501 §7.3.2 RECENT). */
+  get recentCount(): number {
+    let count = 0;
+    for (const [from, to] of this.recentRanges ?? []) count += this.firstIndexAtLeast(to + 1) - this.firstIndexAtLeast(from + 1);
+    return count;
+  }
+
+  /** The stored flags of a message, plus \Recent when it is recent in this session (never stored, never set by a client). */
+  shownFlags(uid: number, flags: readonly string[]): readonly string[] {
+    return this.recentRanges && this.isRecent(uid) ? [...flags, '\\Recent'] : flags;
   }
 
   /** MODSEQ of message `seq` (1-based). */

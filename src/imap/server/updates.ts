@@ -3,6 +3,7 @@
  * FLAGS; RFC 7162 §3.2.10 VANISHED when QRESYNC is on): read from the store, then reported at a point
  * where the client can take them.
  */
+import { claimRecent } from '../../mailstore/index.ts';
 import { formatSequenceSet } from '../proto/index.ts';
 import type { ImapConnection } from './connection.ts';
 import { flagList } from './flags.ts';
@@ -24,14 +25,24 @@ export async function announceChanges(connection: ImapConnection, options: { all
   const selected = session.selected;
   if (!selected) return;
   await selected.sync(app.db, options.force);
+  const lastKnown = selected.lastUid;
   const news = selected.announce(options.allowExpunge);
+  // RFC 3501 §2.3.2: new messages are recent in the first session told of them (not in EXAMINE's).
+  if (selected.lastUid > lastKnown && !selected.readOnly) {
+    const claim = await claimRecent(app, selected.id, selected.lastUid);
+    if (claim) selected.addRecent(claim.from, claim.to);
+  }
   if (news.expunged.length > 0) {
     if (session.qresync) await connection.writeLine(`* VANISHED ${formatSequenceSet(uidRanges(news.expunged.map((e) => e.uid)))}`);
     else for (const { seq } of news.expunged) await connection.writeLine(`* ${seq} EXPUNGE`);
   }
-  if (news.exists !== undefined) await connection.writeLine(`* ${news.exists} EXISTS`);
+  if (news.exists !== undefined) {
+    // RFC 3501 §7.3.2: RECENT comes with a change of the message count.
+    await connection.writeLine(`* ${news.exists} EXISTS`);
+    await connection.writeLine(`* ${selected.recentCount} RECENT`);
+  }
   for (const { seq, entry } of news.flags) {
     const modseq = session.condstore ? ` MODSEQ (${entry.modseq})` : '';
-    await connection.writeLine(`* ${seq} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)}${modseq})`);
+    await connection.writeLine(`* ${seq} FETCH (UID ${entry.uid} FLAGS ${flagList(selected.shownFlags(entry.uid, entry.flags))}${modseq})`);
   }
 }

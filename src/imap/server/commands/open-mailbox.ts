@@ -2,8 +2,9 @@
  * What SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2) share: opening a folder, with CONDSTORE (RFC 7162
  * §3.1.8) and QRESYNC (§3.2.5: VANISHED (EARLIER) and the flags changed since the client's MODSEQ).
  */
-import { expungedSince, findMailbox } from '../../../mailstore/index.ts';
+import { claimRecent, expungedSince, findMailbox } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
+import type { MailboxesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSelectArgs, type QresyncParams } from '../../proto/index.ts';
 import { bad, type CommandContext, type CommandResult, ok } from '../command.ts';
 import { FLAGS_RESPONSE, flagList, permanentFlags } from '../flags.ts';
@@ -25,11 +26,12 @@ export async function open(ctx: CommandContext, readOnly: boolean): Promise<Comm
   if (!mailbox) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
   if (args.condstore) ctx.session.condstore = true;
   const selected = await SelectedMailbox.open(ctx.app.db, mailbox, readOnly);
+  await takeRecent(ctx, selected, mailbox);
   const uids = selected.allUids();
   await ctx.untagged(`FLAGS ${FLAGS_RESPONSE}`);
   await ctx.untagged(`OK [PERMANENTFLAGS ${permanentFlags(readOnly)}] Flags permitted`);
   await ctx.untagged(`${uids.length} EXISTS`);
-  await ctx.untagged('0 RECENT');
+  await ctx.untagged(`${selected.recentCount} RECENT`);
   const firstUnseen = uids.findIndex((uid) => !selected.entry(uid)?.flags.includes('\\Seen'));
   if (firstUnseen >= 0) await ctx.untagged(`OK [UNSEEN ${firstUnseen + 1}] First unseen message`);
   await ctx.untagged(`OK [UIDVALIDITY ${selected.uidValidity}] UIDs valid`);
@@ -39,6 +41,21 @@ export async function open(ctx: CommandContext, readOnly: boolean): Promise<Comm
   selected.watch(ctx.app.mail.changes, account.id);
   ctx.session.select(selected);
   return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+}
+
+/**
+ * RFC 3501 §2.3.2: the messages no session was told of are recent in this one. SELECT takes them (they
+ * are recent nowhere else); EXAMINE shows them and leaves them recent (§6.3.2).
+ */
+async function takeRecent(ctx: CommandContext, selected: SelectedMailbox, mailbox: MailboxesTable): Promise<void> {
+  const seen = Number(mailbox.recent_uid);
+  if (seen >= selected.lastUid) return;
+  if (selected.readOnly) {
+    selected.addRecent(seen, selected.lastUid);
+    return;
+  }
+  const claim = await claimRecent(ctx.app, mailbox.id, selected.lastUid);
+  if (claim) selected.addRecent(claim.from, claim.to);
 }
 
 /** RFC 7162 §3.2.5.1: what the client missed since its MODSEQ: VANISHED (EARLIER) then FETCH of changed flags. */
@@ -52,6 +69,7 @@ async function resync(ctx: CommandContext, selected: SelectedMailbox, params: Qr
   const uids = selected.allUids();
   for (let i = 0; i < uids.length; i++) {
     const entry = selected.entry(uids[i] as number);
-    if (entry && entry.modseq > params.modseq) await ctx.untagged(`${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(entry.flags)} MODSEQ (${entry.modseq}))`);
+    if (entry && entry.modseq > params.modseq)
+      await ctx.untagged(`${i + 1} FETCH (UID ${entry.uid} FLAGS ${flagList(selected.shownFlags(entry.uid, entry.flags))} MODSEQ (${entry.modseq}))`);
   }
 }

@@ -232,7 +232,7 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): bo
       return !key.present;
     }
     case 'recent':
-      return false; // no message is recent (see flags.ts)
+      return selected.isRecent(c.uid);
     case 'header':
       if (key.value !== '' && key.field === 'subject') return includes(c.row?.subject ?? '', key.value);
       if (key.value !== '' && key.field === 'from') return includes(c.row?.from_address ?? '', key.value);

@@ -8,11 +8,11 @@ import type { StatusItem } from '../../proto/index.ts';
 import type { CommandContext } from '../command.ts';
 import { mailboxName } from './mailbox-args.ts';
 
-/** `(MESSAGES 3 UNSEEN 1 …)` in the order the client asked. RECENT is always 0 (see flags.ts). */
+/** `(MESSAGES 3 UNSEEN 1 …)` in the order the client asked. */
 export function statusItems(items: StatusItem[], status: MailboxStatus): string {
   const values: Record<StatusItem, number> = {
     MESSAGES: status.messages,
-    RECENT: 0,
+    RECENT: status.recent,
     UIDNEXT: status.uidNext,
     UIDVALIDITY: status.uidValidity,
     UNSEEN: status.unseen,

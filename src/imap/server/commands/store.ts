@@ -35,7 +35,7 @@ export const store = defineCommand({
       if (!entry) continue;
       // RFC 3501 §6.4.8: UID STORE responses carry the UID; plain STORE ones need not (RFC 7162 §3.1.3 examples).
       const parts = ctx.command.uid ? [`UID ${uid}`] : [];
-      if (!args.silent) parts.push(`FLAGS ${flagList(entry.flags)}`);
+      if (!args.silent) parts.push(`FLAGS ${flagList(selected.shownFlags(uid, entry.flags))}`);
       if (ctx.session.condstore) parts.push(`MODSEQ (${entry.modseq})`);
       await ctx.untagged(`${seq} FETCH (${parts.join(' ')})`);
     }
