@@ -24,7 +24,7 @@ import { binaryItem, binarySizeItem } from '../binary.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
 import { flagList } from '../flags.ts';
 import { FETCH_BATCH } from '../limits.ts';
-import { filterHeader, type SectionRange, sectionRange } from '../sections.ts';
+import { filterHeader, type SectionRange, type SectionSpec, sectionRange } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { bodyStructureItem, envelopeItem } from '../structure.ts';
 import { uidRanges } from '../updates.ts';
@@ -74,11 +74,10 @@ async function sectionItem(ctx: CommandContext, row: StoredMessage, range: Secti
   return contentLiteral(ctx, row, applyPartial(range, partial));
 }
 
-/** Items that need the parsed metadata (the rest use the row's columns or the view). */
-const NEEDS_METADATA = new Set(['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
-
-function needsMetadata(items: FetchItem[]): boolean {
-  return items.some((item) => item.kind !== 'simple' || NEEDS_METADATA.has(item.name));
+/** The byte range of a section; the whole message (BODY[], RFC822) needs only the row, not its parsed metadata. */
+function rangeOf(row: StoredMessage, metadata: () => MessageMetadata, section: SectionSpec): SectionRange | undefined {
+  if (section.part.length === 0 && !section.text) return { start: 0, end: Number(row.size) };
+  return sectionRange(metadata(), section);
 }
 
 async function fetchItems(
@@ -88,10 +87,14 @@ async function fetchItems(
   uid: number,
   selected: SelectedMailbox,
   row: StoredMessage | undefined,
-  withMetadata: boolean,
 ): Promise<Item[]> {
   const out: Item[] = [];
-  const metadata = row && withMetadata ? (JSON.parse(row.metadata) as MessageMetadata) : undefined;
+  // Parsed at first need: FLAGS, sizes, dates and whole-message bodies do without.
+  let parsed: MessageMetadata | undefined;
+  const metadata = () => {
+    parsed ??= JSON.parse(row?.metadata ?? 'null') as MessageMetadata;
+    return parsed;
+  };
   for (const item of items) {
     if (item.kind === 'simple') {
       switch (item.name) {
@@ -111,28 +114,28 @@ async function fetchItems(
           out.push('RFC822.SIZE', Number(row?.size ?? 0));
           break;
         case 'ENVELOPE':
-          if (metadata) out.push('ENVELOPE', envelopeItem(metadata.envelope));
+          if (row) out.push('ENVELOPE', envelopeItem(metadata().envelope));
           break;
         case 'BODY':
         case 'BODYSTRUCTURE':
-          if (metadata) out.push(item.name, bodyStructureItem(metadata.bodyStructure, item.name === 'BODYSTRUCTURE'));
+          if (row) out.push(item.name, bodyStructureItem(metadata().bodyStructure, item.name === 'BODYSTRUCTURE'));
           break;
         case 'RFC822':
-          if (row && metadata) out.push('RFC822', await sectionItem(ctx, row, sectionRange(metadata, { part: [] }), undefined));
+          if (row) out.push('RFC822', await sectionItem(ctx, row, rangeOf(row, metadata, { part: [] }), undefined));
           break;
         case 'RFC822.HEADER':
-          if (row && metadata) out.push('RFC822.HEADER', await sectionItem(ctx, row, sectionRange(metadata, { part: [], text: 'HEADER' }), undefined));
+          if (row) out.push('RFC822.HEADER', await sectionItem(ctx, row, rangeOf(row, metadata, { part: [], text: 'HEADER' }), undefined));
           break;
         case 'RFC822.TEXT':
-          if (row && metadata) out.push('RFC822.TEXT', await sectionItem(ctx, row, sectionRange(metadata, { part: [], text: 'TEXT' }), undefined));
+          if (row) out.push('RFC822.TEXT', await sectionItem(ctx, row, rangeOf(row, metadata, { part: [], text: 'TEXT' }), undefined));
           break;
       }
-    } else if (item.kind === 'section' && row && metadata) {
-      out.push(item.response, await sectionItem(ctx, row, sectionRange(metadata, item.section), item.partial));
-    } else if (item.kind === 'binary' && row && metadata) {
-      out.push(item.response, await binaryItem(ctx.app, row, metadata, item.part, item.partial));
-    } else if (item.kind === 'binary-size' && row && metadata) {
-      out.push(item.response, await binarySizeItem(ctx.app, row, metadata, item.part));
+    } else if (item.kind === 'section' && row) {
+      out.push(item.response, await sectionItem(ctx, row, rangeOf(row, metadata, item.section), item.partial));
+    } else if (item.kind === 'binary' && row) {
+      out.push(item.response, await binaryItem(ctx.app, row, metadata(), item.part, item.partial));
+    } else if (item.kind === 'binary-size' && row) {
+      out.push(item.response, await binarySizeItem(ctx.app, row, metadata(), item.part));
     }
   }
   return out;
@@ -207,7 +210,6 @@ export const fetch = defineCommand({
       return ok('FETCH completed');
     }
     const withRows = needsRow(args.items);
-    const withMetadata = needsMetadata(args.items);
     const encodeOptions = { utf8Accept: ctx.session.utf8 };
     const withFlags = [...args.items, { kind: 'simple', name: 'FLAGS', response: 'FLAGS' } as FetchItem];
     const asksFlags = args.items.some((it) => it.response === 'FLAGS');
@@ -229,7 +231,7 @@ export const fetch = defineCommand({
         if (withRows && !row) continue; // expunged meanwhile by another session: reported later
         // A message that just got \Seen reports its new flags (RFC 3501 §6.4.5).
         const items = seenNow.has(uid) && !asksFlags ? withFlags : args.items;
-        const values = await fetchItems(ctx, items, seq, uid, selected, row, withMetadata);
+        const values = await fetchItems(ctx, items, seq, uid, selected, row);
         pending.push(UNTAGGED_PREFIX);
         for (const chunk of encodeItems<StreamedLiteral>([seq, 'FETCH', values], encodeOptions)) {
           pending.push(chunk);
