@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { sendDueDigests } from '../src/filter/digest.ts';
+import { sendDigestIfDue, sendDueDigests } from '../src/filter/digest.ts';
 import { JOBS, runJob } from '../src/jobs/index.ts';
 import { findMailbox, loadMailboxIndex, readContent, readMessages } from '../src/mailstore/index.ts';
 import { DAY_MS } from '../src/shared/clock.ts';
@@ -24,7 +24,7 @@ let french: MailCustomer;
 before(async () => {
   service = await startTestService();
   operator = await operatorClient(service);
-  acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', ['alice', 'bob', 'dave']);
+  acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', ['alice', 'bob', 'dave', 'carol']);
   french = await setupMailCustomer(service, operator, 'Francais', 'francais.test', ['eloise'], 'fr');
 });
 after(() => service.close());
@@ -32,6 +32,7 @@ after(() => service.close());
 const alice = () => acme.accounts[0] as MailCustomer['accounts'][number];
 const bob = () => acme.accounts[1] as MailCustomer['accounts'][number];
 const dave = () => acme.accounts[2] as MailCustomer['accounts'][number];
+const carol = () => acme.accounts[3] as MailCustomer['accounts'][number];
 const eloise = () => french.accounts[0] as MailCustomer['accounts'][number];
 
 interface Digest {
@@ -100,6 +101,22 @@ test('R-S3 the digest arrives in the Inbox once, in the user’s language, listi
   assert.match(fr.subject, /^Quarantaine : 1 nouveau message retenu/);
   assert.match(fr.text, /Motif : Indésirable \(score 1\s000 : Chaîne de test GTUBE\)/u);
   assert.match(fr.text, /Objet : Pilules pas chères/);
+});
+
+test('R-S3 two runs at the same moment deliver one digest; claim and delivery commit together', async () => {
+  await holdFor(service, carol(), { subject: 'Held for carol' });
+  const results = await Promise.all([sendDigestIfDue(service.ctx, carol().id), sendDigestIfDue(service.ctx, carol().id)]);
+  assert.deepEqual([...results].sort(), [0, 1]);
+  const digests = await digestsOf(carol().id);
+  assert.equal(digests.length, 1);
+  assert.ok(digests[0]?.links.has('Held for carol'));
+  const links = await service.ctx.db
+    .selectFrom('digest_links')
+    .innerJoin('quarantine', 'quarantine.id', 'digest_links.quarantine_id')
+    .select('digest_links.id')
+    .where('quarantine.account_id', '=', carol().id)
+    .execute();
+  assert.equal(links.length, 2, 'one release and one delete link, from the run that delivered');
 });
 
 test('R-S3 release and delete links work without logging in, once; GET only shows a confirmation page', async () => {

@@ -6,20 +6,19 @@
  * Delivered like any local mail, through the mailstore's one write path (`deliverMessage`: the account
  * is ours, so its copy goes straight to its Inbox, as submission does for local recipients).
  *
- * Never twice: the account's digest is first claimed in one transaction — `last_digest_at` moved by a
- * conditional UPDATE (compare-and-set, so of two runs only one wins), its held messages marked
- * `digested_at`, their links created — then delivered. A delivery that fails gives the claim back (the
- * messages come again in the next digest). `deliverMessage` takes no extra work in its transaction,
- * so a crash between the claim and the delivery loses that digest, never repeats it (the messages stay
- * listed in the quarantine itself).
+ * Once, and never lost: the digest is composed with its links signed beforehand, then its delivery
+ * commits with the claim — `last_digest_at` moved by a conditional UPDATE (compare-and-set, so of two
+ * runs only one delivers), the held messages marked `digested_at`, their links stored. A failure or a
+ * crash leaves all of it undone, and the messages come in the next run.
  */
+import type { Transaction } from 'kysely';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { AppContext } from '../context.ts';
 import { deliverMessage, receiveMessage } from '../mailstore/index.ts';
 import { DAY_MS } from '../shared/clock.ts';
 import type { Language } from '../shared/errors.ts';
-import type { QuarantineTable } from '../store/index.ts';
-import { createDigestLinks, linkSecret, linkUrl, type NewLinks } from './links.ts';
+import type { Database, DigestLinksTable, QuarantineTable } from '../store/index.ts';
+import { linkSecret, linkUrl, type NewLinks, planDigestLinks } from './links.ts';
 import { type DigestFrequency, effectivePrefs } from './prefs.ts';
 
 /** Most messages one digest lists; more wait for the next one. */
@@ -84,55 +83,32 @@ export async function sendDigestIfDue(ctx: AppContext, accountId: string): Promi
 
   const secret = await linkSecret(ctx);
   const linkExpiry = now + Math.round(ctx.config.filter.digestLinkDays * DAY_MS);
-  const items = await ctx.db.transaction().execute(async (trx): Promise<DigestItem[]> => {
-    const rows = await trx
-      .selectFrom('quarantine')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('digested_at', 'is', null)
-      .orderBy('received_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(MAX_DIGEST_ITEMS)
-      .execute();
-    if (rows.length === 0) return [];
-    await trx
-      .insertInto('filter_prefs')
-      .values({
-        customer_id: account.customer_id,
-        owner_id: accountId,
-        quarantine_score: null,
-        reject_score: null,
-        blocked_action: null,
-        digest: null,
-        last_digest_at: null,
-      })
-      .onConflict((oc) => oc.column('owner_id').doNothing())
-      .execute();
-    const claim = await trx
-      .updateTable('filter_prefs')
-      .set({ last_digest_at: now })
-      .where('owner_id', '=', accountId)
-      .where((eb) => (last === null ? eb('last_digest_at', 'is', null) : eb('last_digest_at', '=', last)))
-      .executeTakeFirst();
-    if (Number(claim.numUpdatedRows) !== 1) return []; // another run took it
-    const ids = rows.map((row) => row.id);
-    await trx.updateTable('quarantine').set({ digested_at: now }).where('id', 'in', ids).where('digested_at', 'is', null).execute();
-    const out: DigestItem[] = [];
-    for (const row of rows) out.push({ row, links: await createDigestLinks(trx, secret, row.id, linkExpiry) });
-    return out;
-  });
-  if (items.length === 0) return 0;
-
+  const rows = await ctx.db
+    .selectFrom('quarantine')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('digested_at', 'is', null)
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(MAX_DIGEST_ITEMS)
+    .execute();
+  if (rows.length === 0) return 0;
+  const planned = rows.map((row) => ({ row, ...planDigestLinks(secret, row.id, linkExpiry) }));
+  const raw = await composeDigest(ctx, account, planned, now);
+  const message = await receiveMessage(
+    ctx,
+    (async function* () {
+      yield raw;
+    })(),
+    { maxBytes: Math.max(raw.length, ctx.config.limits.maxMessageBytes) },
+  );
+  let listed = 0;
   try {
-    const raw = await composeDigest(ctx, account, items, now);
-    const message = await receiveMessage(
-      ctx,
-      (async function* () {
-        yield raw;
-      })(),
-      { maxBytes: Math.max(raw.length, ctx.config.limits.maxMessageBytes) },
-    );
     const [result] = await deliverMessage(ctx, message, [{ accountId }], {
+      within: async (trx, results) => {
+        if (!results[0]?.ok) throw new Error(`digest not filed: ${results[0]?.reason ?? 'unknown'}`);
+        listed = await claimDigest(trx, account, last, now, planned);
+      },
       trace: (results) => [
         {
           step: 'delivered',
@@ -141,27 +117,70 @@ export async function sendDigestIfDue(ctx: AppContext, accountId: string): Promi
           messageId: message.metadata.summary.messageId,
           sender: '',
           recipient: account.address,
-          detail: { digest: items.length, ok: results[0]?.ok ?? false },
+          detail: { digest: rows.length, ok: results[0]?.ok ?? false },
         },
       ],
     });
-    if (!result?.ok) throw new Error(`digest not filed: ${result?.reason ?? 'unknown'}`);
+    if (!result?.ok) return 0;
   } catch (error) {
-    await giveBack(ctx, accountId, items, now, last);
+    if (error instanceof ClaimLost) return 0;
     throw error;
   }
-  ctx.log.info({ event: 'filter.digest_sent', account: accountId, messages: items.length }, 'filter.digest_sent');
-  return items.length;
+  ctx.log.info({ event: 'filter.digest_sent', account: accountId, messages: listed }, 'filter.digest_sent');
+  return listed;
 }
 
-/** Undoes a claim whose digest could not be filed: the messages wait for the next run. */
-async function giveBack(ctx: AppContext, accountId: string, items: DigestItem[], claimedAt: number, previous: number | null): Promise<void> {
-  const ids = items.map((item) => item.row.id);
-  await ctx.db.transaction().execute(async (trx) => {
-    await trx.updateTable('quarantine').set({ digested_at: null }).where('id', 'in', ids).where('digested_at', '=', claimedAt).execute();
-    await trx.deleteFrom('digest_links').where('quarantine_id', 'in', ids).where('used_at', 'is', null).execute();
-    await trx.updateTable('filter_prefs').set({ last_digest_at: previous }).where('owner_id', '=', accountId).where('last_digest_at', '=', claimedAt).execute();
-  });
+/** Another run sent this account's digest first: this one is not delivered. */
+class ClaimLost extends Error {}
+
+/**
+ * In the digest's delivery commit: moves `last_digest_at` from the value this run read (a
+ * compare-and-set: of two runs, one wins, the other's delivery is cancelled), marks the messages
+ * still held as listed and stores their links. Returns how many it listed.
+ */
+async function claimDigest(
+  trx: Transaction<Database>,
+  account: Account,
+  last: number | null,
+  now: number,
+  planned: Array<{ row: QuarantineTable; rows: DigestLinksTable[] }>,
+): Promise<number> {
+  await trx
+    .insertInto('filter_prefs')
+    .values({
+      customer_id: account.customer_id,
+      owner_id: account.id,
+      quarantine_score: null,
+      reject_score: null,
+      blocked_action: null,
+      digest: null,
+      last_digest_at: null,
+    })
+    .onConflict((oc) => oc.column('owner_id').doNothing())
+    .execute();
+  const claim = await trx
+    .updateTable('filter_prefs')
+    .set({ last_digest_at: now })
+    .where('owner_id', '=', account.id)
+    .where((eb) => (last === null ? eb('last_digest_at', 'is', null) : eb('last_digest_at', '=', last)))
+    .executeTakeFirst();
+  if (Number(claim.numUpdatedRows) !== 1) throw new ClaimLost();
+  const marked = await trx
+    .updateTable('quarantine')
+    .set({ digested_at: now })
+    .where(
+      'id',
+      'in',
+      planned.map((p) => p.row.id),
+    )
+    .where('digested_at', 'is', null)
+    .returning('id')
+    .execute();
+  // Released or deleted since they were read: their links would lead nowhere.
+  const still = new Set(marked.map((m) => m.id));
+  const links = planned.filter((p) => still.has(p.row.id)).flatMap((p) => p.rows);
+  if (links.length > 0) await trx.insertInto('digest_links').values(links).execute();
+  return still.size;
 }
 
 const TEXTS = {

@@ -11,11 +11,10 @@
  *   (`invalid-link`, 404): nothing tells which, or whether a message exists.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { AppError, isAppError, type Language, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import type { Database, DigestLinksTable } from '../store/index.ts';
+import type { DigestLinksTable } from '../store/index.ts';
 import { storedSecret } from '../store/index.ts';
 import { deleteQuarantined, releaseQuarantined } from './quarantine.ts';
 
@@ -66,8 +65,11 @@ export interface NewLinks {
   delete: string;
 }
 
-/** Creates the two links of a held message in the caller's transaction; `secret` from `linkSecret`. */
-export async function createDigestLinks(trx: Transaction<Database>, secret: Buffer, quarantineId: string, expiresAt: number): Promise<NewLinks> {
+/**
+ * The two links of a held message, signed, with the rows to store; `secret` from `linkSecret`. The
+ * rows are written by the caller (the digest writes them in the commit that delivers it).
+ */
+export function planDigestLinks(secret: Buffer, quarantineId: string, expiresAt: number): { rows: DigestLinksTable[]; links: NewLinks } {
   const rows: DigestLinksTable[] = (['release', 'delete'] as const).map((action) => ({
     id: newId('dgl'),
     quarantine_id: quarantineId,
@@ -75,8 +77,7 @@ export async function createDigestLinks(trx: Transaction<Database>, secret: Buff
     expires_at: expiresAt,
     used_at: null,
   }));
-  await trx.insertInto('digest_links').values(rows).execute();
-  return { release: signLinkId(secret, rows[0]?.id as string), delete: signLinkId(secret, rows[1]?.id as string) };
+  return { rows, links: { release: signLinkId(secret, rows[0]?.id as string), delete: signLinkId(secret, rows[1]?.id as string) } };
 }
 
 /** The URL of the page of a link: `publicUrl`, else http://hostname:port. */
