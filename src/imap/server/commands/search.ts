@@ -228,7 +228,8 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): bo
       return contains(key.set, c.uid, selected.lastUid);
     case 'flag': {
       const want = key.flag;
-      for (const f of c.flags) if (f.length === want.length && f.toLowerCase() === want.toLowerCase()) return key.present;
+      // Flags are stored in their canonical case: the exact test decides almost always, without a lower-cased copy.
+      for (const f of c.flags) if (f === want || (f.length === want.length && f.toLowerCase() === want.toLowerCase())) return key.present;
       return !key.present;
     }
     case 'recent':
@@ -303,7 +304,10 @@ export const search = defineCommand({
     const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
     const cachedColumn = columns.length === 1 && IMMUTABLE_COLUMNS.has(columns[0] as MessageColumn) ? columns[0] : undefined;
     const all = selected.allUids();
-    const found: Array<{ seq: number; uid: number; modseq: number }> = [];
+    const numbers: number[] = [];
+    let highest = 0;
+    // Without BODY or TEXT nothing is kept per message: one candidate serves them all (100,000 messages).
+    const reused: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
     for (let i = 0; i < all.length; i += batchSize) {
       const end = Math.min(i + batchSize, all.length);
       // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
@@ -323,14 +327,20 @@ export const search = defineCommand({
           row = rows[r];
           if (!row || Number(row.uid) !== uid) continue;
         }
-        const c: Candidate = { seq: j + 1, uid, flags: selected.flagsAt(j + 1), modseq: selected.modseqAt(j + 1), row };
-        if (withBody ? await matches(ctx, args.key, c, selected) : matchesNow(args.key, c, selected)) found.push({ seq: c.seq, uid, modseq: c.modseq });
+        const c: Candidate = withBody ? { seq: 0, uid: 0, flags: [], modseq: 0 } : reused;
+        c.seq = j + 1;
+        c.uid = uid;
+        c.flags = selected.flagsAt(j + 1);
+        c.modseq = selected.modseqAt(j + 1);
+        c.row = row;
+        c.metadata = undefined;
+        if (!(withBody ? await matches(ctx, args.key, c, selected) : matchesNow(args.key, c, selected))) continue;
+        numbers.push(ctx.command.uid ? uid : c.seq);
+        if (c.modseq > highest) highest = c.modseq;
       }
     }
-    const numbers = found.map((c) => (ctx.command.uid ? c.uid : c.seq));
-    const highest = found.reduce((max, c) => Math.max(max, c.modseq), 0);
     if (args.return === null) {
-      const modseq = withModseq && found.length > 0 ? ` (MODSEQ ${highest})` : '';
+      const modseq = withModseq && numbers.length > 0 ? ` (MODSEQ ${highest})` : '';
       await ctx.untagged(`SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq}`);
     } else {
       await ctx.untagged(esearch(ctx, args.return, numbers, withModseq ? highest : undefined));
