@@ -2,7 +2,7 @@
 # Services the test suite uses, on loopback, for a Debian 12 machine as root (CI, or a developer's box).
 #
 #   bash scripts/services.sh install   # Debian packages
-#   bash scripts/services.sh start     # PostgreSQL, Rspamd, clamd on 127.0.0.1; prints the env lines
+#   bash scripts/services.sh start     # PostgreSQL, Redis, Rspamd, clamd on 127.0.0.1; prints the env lines
 #   bash scripts/services.sh env       # print the env lines again
 #   bash scripts/services.sh stop      # stop what `start` started (by PID file)
 #
@@ -20,6 +20,8 @@
 # remain (SPF/DKIM/DMARC of the sender, PTR of a non-local client) time out within a second instead of
 # going to the internet. Facteur's tests send from 127.0.0.1, which Rspamd does not look up at all.
 #
+# Redis (the change feed between nodes): no persistence, loopback only.
+#
 # clamd (issue 5, the ClamAV adapter): signature downloads are not possible here, so its database is a
 # small one made locally that detects the EICAR test file (a body signature, which also matches inside
 # decoded MIME parts and zip archives, and the file's SHA-256). StreamMaxLength is 64M: a message of the
@@ -32,6 +34,7 @@ RSPAMD_NORMAL_PORT=${RSPAMD_NORMAL_PORT:-51333}
 RSPAMD_CONTROLLER_PORT=${RSPAMD_CONTROLLER_PORT:-51334}
 RSPAMD_DNS=${RSPAMD_DNS:-127.0.0.1:9} # nothing answers on UDP 9 (discard)
 CLAMD_PORT=${CLAMD_PORT:-53310}
+REDIS_PORT=${REDIS_PORT:-56379}
 
 wait_for() { # wait_for <seconds> <command...>
   local t=$1; shift
@@ -41,7 +44,7 @@ wait_for() { # wait_for <seconds> <command...>
 
 do_install() {
   export DEBIAN_FRONTEND=noninteractive
-  local wanted=(postgresql postgresql-client swaks isync rspamd clamav clamav-daemon clamdscan curl)
+  local wanted=(postgresql postgresql-client redis-server swaks isync rspamd clamav clamav-daemon clamdscan curl)
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -66,6 +69,16 @@ start_pg() {
 
 # Is the process named in a PID file alive?
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_redis() {
+  local d=$SVC_BASE/redis
+  mkdir -p "$d"
+  if ! running "$d/redis.pid"; then
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
+      --pidfile "$d/redis.pid" --logfile "$d/redis.log" --dir "$d" >/dev/null
+  fi
+  wait_for 20 redis-cli -p "$REDIS_PORT" ping
+}
 
 start_rspamd() {
   local d=$SVC_BASE/rspamd
@@ -127,12 +140,13 @@ print_env() {
   echo "FACTEUR_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/facteur_test"
   echo "FACTEUR_TEST_RSPAMD_URL=http://127.0.0.1:$RSPAMD_NORMAL_PORT"
   echo "FACTEUR_TEST_CLAMD=127.0.0.1:$CLAMD_PORT"
+  echo "FACTEUR_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
 }
 
 do_stop() {
   [ -f "$SVC_BASE/pg/data/postmaster.pid" ] && su postgres -c "$PGBIN/pg_ctl -D $SVC_BASE/pg/data -m fast -w stop" >/dev/null || true
   local p pid
-  for p in "$SVC_BASE/rspamd/run/rspamd.pid" "$SVC_BASE/clamav/run/clamd.pid"; do
+  for p in "$SVC_BASE/redis/redis.pid" "$SVC_BASE/rspamd/run/rspamd.pid" "$SVC_BASE/clamav/run/clamd.pid"; do
     if running "$p"; then
       pid=$(cat "$p")
       kill "$pid" 2>/dev/null || true
@@ -147,6 +161,7 @@ case "${1:-}" in
   start)
     t0=$(date +%s)
     start_pg; echo "postgres up (+$(($(date +%s) - t0))s)" >&2
+    start_redis; echo "redis up    (+$(($(date +%s) - t0))s)" >&2
     start_clamd; echo "clamd up    (+$(($(date +%s) - t0))s)" >&2
     start_rspamd; echo "rspamd up   (+$(($(date +%s) - t0))s)" >&2
     print_env ;;

@@ -64,13 +64,15 @@ else {
   }
 }
 
-// The filter adapters' tests (test/filter-adapters.test.ts) need the real daemons; they fail in CI without them.
+// The filter adapters' tests (test/filter-adapters.test.ts) need the real daemons, the change feed's
+// between nodes (test/change-feed.test.ts) a Redis; they fail in CI without them.
 for (const [variable, what] of [
-  ['FACTEUR_TEST_RSPAMD_URL', 'Rspamd'],
-  ['FACTEUR_TEST_CLAMD', 'ClamAV (clamd)'],
+  ['FACTEUR_TEST_RSPAMD_URL', 'the Rspamd adapter'],
+  ['FACTEUR_TEST_CLAMD', 'the ClamAV (clamd) adapter'],
+  ['FACTEUR_TEST_REDIS_URL', 'the change feed between nodes (Redis)'],
 ]) {
   if (!process.env[variable]) {
-    console.log(`\n!!! ${variable} is not set: the ${what} adapter is NOT tested against the real daemon (bash scripts/services.sh start prints it).`);
+    console.log(`\n!!! ${variable} is not set: ${what} is NOT tested against the real service (bash scripts/services.sh start prints it).`);
   }
 }
 

@@ -33,6 +33,18 @@ export interface ContextOptions {
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const log = options.log ?? createLogger(config.logLevel);
+  const changes = new MailChanges();
+  if (config.redisUrl) {
+    // Loaded only when configured: a single node needs no Redis client.
+    const { connectRedisChanges } = await import('./mailstore/redis-changes.ts');
+    changes.connect(
+      await connectRedisChanges(config.redisUrl, changes, log).catch(async (error) => {
+        await store.close();
+        throw error;
+      }),
+    );
+  }
   return {
     config,
     db: store.db,
@@ -40,13 +52,16 @@ export async function createContext(config: Config, options: ContextOptions = {}
     blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
     resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
     clock: options.clock ?? systemClock,
-    log: options.log ?? createLogger(config.logLevel),
+    log,
     throttle: new LoginThrottle({
       failuresPerAccount: config.auth.loginFailuresPerAccount,
       failuresPerIp: config.auth.loginFailuresPerIp,
       windowSeconds: config.auth.loginWindowSeconds,
     }),
-    mail: { committer: new GroupCommitter(store.db), changes: new MailChanges() },
-    close: () => store.close(),
+    mail: { committer: new GroupCommitter(store.db), changes },
+    async close() {
+      await changes.close();
+      await store.close();
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The change feed: the mailstore announces new messages, flag changes and expunges; IMAP IDLE, POP3
- * and the webmail listen. In-process on one node; a Redis or LISTEN/NOTIFY transport will carry the
- * same events between nodes.
+ * and the webmail listen. Listeners are told in-process at once; with a transport (Redis pub/sub when
+ * `redisUrl` is set, redis-changes.ts) the same change reaches the other nodes, whose listeners are
+ * told as if it were theirs. A change says only "look again": the store is what listeners read.
  */
 
 export interface MailChange {
@@ -20,10 +21,34 @@ export interface ChangeListener {
   mailChanged(change: MailChange): void;
 }
 
+/** Carries changes between nodes; it hands those of other nodes to `MailChanges.receive`. */
+export interface ChangeTransport {
+  send(change: MailChange): void;
+  close(): Promise<void>;
+}
+
 export class MailChanges {
   private readonly listeners = new Map<string, Set<ChangeListener>>();
+  private transport: ChangeTransport | undefined;
 
+  /** From now on, changes also go to the other nodes (and theirs come here). */
+  connect(transport: ChangeTransport): void {
+    this.transport = transport;
+  }
+
+  async close(): Promise<void> {
+    await this.transport?.close();
+    this.transport = undefined;
+  }
+
+  /** A change made on this node: told here, and sent to the other nodes. */
   publish(change: MailChange): void {
+    this.receive(change);
+    this.transport?.send(change);
+  }
+
+  /** A change to tell this node's listeners (made here, or on another node). */
+  receive(change: MailChange): void {
     const listeners = this.listeners.get(change.accountId);
     if (!listeners) return;
     // A copy: a listener may stop listening (or another start) while it is told.

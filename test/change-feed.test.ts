@@ -1,0 +1,117 @@
+/**
+ * The change feed between nodes (DESIGN: Redis pub/sub when scaled out; issue 4: IDLE wakes on the
+ * change feed). Two nodes share the data (database and blob store) and Redis: a client in IDLE on node
+ * A hears at once what another client does on node B, and what B's mail delivery files.
+ * Needs FACTEUR_TEST_REDIS_URL (bash scripts/services.sh start prints it); CI fails without it.
+ */
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../src/config/index.ts';
+import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
+import { type Service, startService } from '../src/main.ts';
+import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { RawImap } from './helpers/imap.ts';
+import { startTestService, type TestService } from './helpers/service.ts';
+
+const REDIS = process.env.FACTEUR_TEST_REDIS_URL;
+const DOMAIN = 'nodes.test';
+const USER = `user@${DOMAIN}`;
+const PASSWORD = 'user-password-1';
+let nodeA: TestService | undefined;
+let nodeB: Service | undefined;
+let accountId: string;
+
+function message(n: number): string {
+  return [`From: sender${n}@example.test`, `To: ${USER}`, `Subject: Across nodes ${n}`, `Message-ID: <n${n}@example.test>`, '', `Body ${n}`, ''].join('\r\n');
+}
+
+async function loggedIn(port: number): Promise<RawImap> {
+  const imap = await RawImap.open(port);
+  assert.match((await imap.command(`LOGIN ${USER} ${PASSWORD}`)).tagged, /^a\d+ OK /);
+  return imap;
+}
+
+/** The next line, or a failure naming what was awaited (the client would otherwise wait for ever). */
+async function heard(imap: RawImap, what: string, timeoutMs = 3000): Promise<string> {
+  return imap.line(timeoutMs).catch(() => assert.fail(`${what} not heard within ${timeoutMs} ms`));
+}
+
+before(async () => {
+  if (!REDIS) {
+    assert.ok(!process.env.CI, 'FACTEUR_TEST_REDIS_URL is not set: CI starts Redis with scripts/services.sh start');
+    console.error('!!! FACTEUR_TEST_REDIS_URL is not set: the change feed between nodes is NOT tested (bash scripts/services.sh start prints it)');
+    return;
+  }
+  const mailAccess = { allowPlaintextOnLoopback: true };
+  nodeA = await startTestService({ overrides: { roles: ['web', 'imap'], ports: { http: 0, imap: 0, imaps: 0 }, mailAccess, redisUrl: REDIS } });
+  // Node B: the same database and blob store, its own process state (change feed, caches), only Redis between them.
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: nodeA.dataDir,
+      databaseUrl: nodeA.env.FACTEUR_DATABASE_URL,
+      hostname: 'mail.provider.test',
+      listenHost: '127.0.0.1',
+      roles: ['imap'],
+      ports: { imap: 0, imaps: 0 },
+      logLevel: 'silent',
+      dns: { servers: [nodeA.dns.address], timeoutMs: 300, dkimKeyBits: 1024 },
+      mailAccess,
+      redisUrl: REDIS,
+    },
+  });
+  nodeB = await startService(config);
+  const operator = await operatorClient(nodeA);
+  const setup = await setupCustomer(nodeA, operator, 'Nodes', { standard: 2 });
+  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: DOMAIN });
+  await waitForOperation(setup.admin, added.body.id);
+  const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
+  expectStatus(account, 201);
+  accountId = account.body.id;
+});
+
+after(async () => {
+  await nodeB?.close();
+  await nodeA?.close();
+});
+
+test('R-M3 RFC 2177 IDLE on one node hears an APPEND, a STORE and an EXPUNGE made on another node, and a delivery filed there', async (t) => {
+  if (!nodeA || !nodeB) return t.skip('FACTEUR_TEST_REDIS_URL is not set: change feed between nodes NOT tested');
+  const watcher = await loggedIn(nodeA.imapPort as number);
+  await watcher.command('SELECT INBOX');
+  watcher.send('w1 IDLE\r\n');
+  assert.equal(await watcher.line(), '+ idling');
+
+  const actor = await loggedIn(nodeB.imapPort as number);
+  actor.send(`b1 APPEND INBOX {${message(1).length}+}\r\n${message(1)}\r\n`);
+  assert.match((await actor.until('b1')).tagged, /^b1 OK \[APPENDUID \d+ 1\]/);
+  assert.equal(await heard(watcher, 'EXISTS of the APPEND on node B'), '* 1 EXISTS');
+  assert.equal(await heard(watcher, 'RECENT'), '* 1 RECENT');
+
+  await actor.command('SELECT INBOX');
+  await actor.command('STORE 1 +FLAGS.SILENT (\\Flagged)');
+  assert.equal(await heard(watcher, 'the flag set on node B'), '* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))');
+
+  // The MX of node B files a message through the mailstore's one write path.
+  const received = await receiveMessage(nodeB.ctx, Readable.from([Buffer.from(message(2))]), { maxBytes: 1 << 20 });
+  const [filed] = await deliverMessage(nodeB.ctx, received, [{ accountId }]);
+  assert.ok(filed?.ok);
+  assert.equal(await heard(watcher, 'EXISTS of the delivery on node B'), '* 2 EXISTS');
+  assert.equal(await heard(watcher, 'RECENT'), '* 2 RECENT');
+
+  await actor.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await actor.command('EXPUNGE');
+  // The \Deleted flag may be told before the EXPUNGE, or not at all when both are read together.
+  let line = await heard(watcher, 'the EXPUNGE on node B');
+  if (line.includes('FETCH')) {
+    assert.equal(line, '* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted \\Recent))');
+    line = await heard(watcher, 'the EXPUNGE on node B');
+  }
+  assert.equal(line, '* 1 EXPUNGE');
+
+  watcher.send('DONE\r\n');
+  assert.equal((await watcher.until('w1')).tagged, 'w1 OK IDLE terminated');
+  watcher.close();
+  actor.close();
+});
