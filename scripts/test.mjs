@@ -65,7 +65,7 @@ else {
 }
 
 // The filter adapters' tests (test/filter-adapters.test.ts) need the real daemons, the change feed's
-// between nodes (test/change-feed.test.ts) a Redis; they fail in CI without them.
+// between nodes (test/nodes.test.ts) a Redis; they fail in CI without them.
 for (const [variable, what] of [
   ['FACTEUR_TEST_RSPAMD_URL', 'the Rspamd adapter'],
   ['FACTEUR_TEST_CLAMD', 'the ClamAV (clamd) adapter'],

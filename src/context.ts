@@ -10,7 +10,7 @@ import { createResolver, type DnsResolver } from './dns/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
 import { GroupCommitter, MailChanges } from './mailstore/index.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
-import { type BlobStore, type Database, type Engine, FsBlobStore, openStore } from './store/index.ts';
+import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis } from './store/index.ts';
 
 export interface AppContext {
   config: Config;
@@ -23,6 +23,8 @@ export interface AppContext {
   throttle: LoginThrottle;
   /** The mailstore's shared machinery: group commit of deliveries and the change feed. */
   mail: { committer: GroupCommitter; changes: MailChanges };
+  /** Shared by the nodes when `redisUrl` is set: change feed, POP3 maildrop locks. */
+  redis: Redis | undefined;
   close(): Promise<void>;
 }
 
@@ -35,15 +37,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const log = options.log ?? createLogger(config.logLevel);
   const changes = new MailChanges();
+  let redis: Redis | undefined;
   if (config.redisUrl) {
     // Loaded only when configured: a single node needs no Redis client.
-    const { connectRedisChanges } = await import('./mailstore/redis-changes.ts');
-    changes.connect(
-      await connectRedisChanges(config.redisUrl, changes, log).catch(async (error) => {
-        await store.close();
-        throw error;
-      }),
-    );
+    try {
+      redis = await connectRedis(config.redisUrl, log);
+      const { connectRedisChanges } = await import('./mailstore/redis-changes.ts');
+      changes.connect(await connectRedisChanges(redis, config.redisUrl, changes, log));
+    } catch (error) {
+      redis?.disconnect();
+      await store.close();
+      throw error;
+    }
   }
   return {
     config,
@@ -59,8 +64,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       windowSeconds: config.auth.loginWindowSeconds,
     }),
     mail: { committer: new GroupCommitter(store.db), changes },
+    redis,
     async close() {
       await changes.close();
+      await redis?.quit().catch(() => redis?.disconnect());
       await store.close();
     },
   };

@@ -9,37 +9,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { connectRedis, type Redis } from '../store/index.ts';
 import type { ChangeTransport, MailChange, MailChanges } from './changes.ts';
 
 const CHANNEL = 'facteur:mail-changes';
-/** How long start-up waits for Redis before it gives up with an error that names the setting. */
-const CONNECT_TIMEOUT_MS = 5000;
 
 interface Envelope {
   node: string;
   change: MailChange;
 }
 
-export async function connectRedisChanges(url: string, changes: MailChanges, log: Logger): Promise<ChangeTransport> {
-  const { Redis } = await import('ioredis');
+/** `redis` publishes; a connection of its own subscribes (a subscribed connection runs no other command). */
+export async function connectRedisChanges(redis: Redis, url: string, changes: MailChanges, log: Logger): Promise<ChangeTransport> {
   const node = randomBytes(8).toString('hex');
-  const options = { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 1 };
-  // The publisher queues nothing while disconnected (a change that cannot go is dropped and logged).
-  const publisher = new Redis(url, { ...options, enableOfflineQueue: false });
-  const subscriber = new Redis(url, options);
-  for (const [role, client] of [
-    ['publisher', publisher],
-    ['subscriber', subscriber],
-  ] as const) {
-    client.on('error', (error: Error) => log.warn({ event: 'changes.redis_error', role, err: error }, 'changes.redis_error'));
-  }
+  const subscriber = await connectRedis(url, log, 'change feed');
   try {
-    await Promise.all([publisher.connect(), subscriber.connect()]);
     await subscriber.subscribe(CHANNEL);
   } catch (error) {
-    publisher.disconnect();
     subscriber.disconnect();
-    throw new Error(`redisUrl (FACTEUR_REDIS_URL): cannot reach Redis at ${redacted(url)}: ${(error as Error).message}`);
+    throw error;
   }
   subscriber.on('message', (_channel: string, text: string) => {
     const received = parse(text);
@@ -48,12 +36,12 @@ export async function connectRedisChanges(url: string, changes: MailChanges, log
   return {
     send(change) {
       const message: Envelope = { node, change };
-      publisher.publish(CHANNEL, JSON.stringify(message)).catch((error: Error) => {
+      redis.publish(CHANNEL, JSON.stringify(message)).catch((error: Error) => {
         log.warn({ event: 'changes.redis_publish_failed', account: change.accountId, err: error }, 'changes.redis_publish_failed');
       });
     },
     async close() {
-      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
 }
@@ -64,16 +52,5 @@ function parse(text: string): Envelope | undefined {
     return typeof value?.node === 'string' && typeof value.change?.accountId === 'string' && typeof value.change.mailboxId === 'string' ? value : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The URL without its password, for messages. */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the configured URL';
   }
 }

@@ -10,7 +10,7 @@
 import { createServer, type Server } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AppContext } from '../context.ts';
-import { type MaildropLocks, MemoryMaildropLocks } from './server/lock.ts';
+import { type MaildropLocks, MemoryMaildropLocks, RedisMaildropLocks } from './server/lock.ts';
 import { Pop3Session, type Pop3Stats, type SessionEnvironment, TLS_HANDSHAKE_TIMEOUT_MS } from './server/session.ts';
 
 export type { MaildropLocks } from './server/lock.ts';
@@ -54,7 +54,7 @@ export async function startPop3(ctx: AppContext, tls: { key: string; cert: strin
     ctx,
     log,
     secureContext: createSecureContext({ key: tls.key, cert: tls.cert }),
-    locks: options.locks ?? new MemoryMaildropLocks(),
+    locks: options.locks ?? (ctx.redis ? new RedisMaildropLocks(ctx.redis) : new MemoryMaildropLocks()),
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     stats,
     onEnd: (session) => sessions.delete(session),

@@ -26,7 +26,13 @@ export async function logIn(session: Pop3Session, username: string, password: st
     await session.send(mapped.reply);
     return;
   }
-  const release = session.env.locks.acquire(account.id, session.id);
+  let release: (() => void) | undefined;
+  try {
+    release = await session.env.locks.acquire(account.id, session.id);
+  } catch (error) {
+    await session.failed(error, 'pop3.lock_failed');
+    return;
+  }
   if (!release) {
     session.log.info({ event: 'pop3.in_use', account: account.id }, 'pop3.in_use');
     await session.send(formatErr('Maildrop already in use by another POP3 session', 'IN-USE'));

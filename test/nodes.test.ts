@@ -1,12 +1,15 @@
 /**
- * The change feed between nodes (DESIGN: Redis pub/sub when scaled out; issue 4: IDLE wakes on the
- * change feed). Two nodes share the data (database and blob store) and Redis: a client in IDLE on node
- * A hears at once what another client does on node B, and what B's mail delivery files.
- * Needs FACTEUR_TEST_REDIS_URL (bash scripts/services.sh start prints it); CI fails without it.
+ * Two nodes over one database, one blob store and Redis (DESIGN: Redis for the change feed and the
+ * locks when scaled out). A client in IDLE on node A hears at once what another client does on node B
+ * and what B's mail delivery files (issue 4: IDLE wakes on the change feed); a POP3 maildrop open on
+ * one node is refused on the other (RFC 1939 §8). Needs FACTEUR_TEST_REDIS_URL (bash
+ * scripts/services.sh start prints it); CI fails without it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.ts';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { type Service, startService } from '../src/main.ts';
@@ -44,7 +47,9 @@ before(async () => {
     return;
   }
   const mailAccess = { allowPlaintextOnLoopback: true };
-  nodeA = await startTestService({ overrides: { roles: ['web', 'imap'], ports: { http: 0, imap: 0, imaps: 0 }, mailAccess, redisUrl: REDIS } });
+  nodeA = await startTestService({
+    overrides: { roles: ['web', 'imap', 'pop3'], ports: { http: 0, imap: 0, imaps: 0, pop3: 0, pop3s: 0 }, mailAccess, redisUrl: REDIS },
+  });
   // Node B: the same database and blob store, its own process state (change feed, caches), only Redis between them.
   const config = loadConfig({
     env: {},
@@ -53,8 +58,8 @@ before(async () => {
       databaseUrl: nodeA.env.FACTEUR_DATABASE_URL,
       hostname: 'mail.provider.test',
       listenHost: '127.0.0.1',
-      roles: ['imap'],
-      ports: { imap: 0, imaps: 0 },
+      roles: ['imap', 'pop3'],
+      ports: { imap: 0, imaps: 0, pop3: 0, pop3s: 0 },
       logLevel: 'silent',
       dns: { servers: [nodeA.dns.address], timeoutMs: 300, dkimKeyBits: 1024 },
       mailAccess,
@@ -114,4 +119,29 @@ test('R-M3 RFC 2177 IDLE on one node hears an APPEND, a STORE and an EXPUNGE mad
   assert.equal((await watcher.until('w1')).tagged, 'w1 OK IDLE terminated');
   watcher.close();
   actor.close();
+});
+
+test('R-M3 RFC 1939 §8 a maildrop open in POP3 on one node is refused on the other until QUIT (poplib)', async (t) => {
+  if (!nodeA || !nodeB) return t.skip('FACTEUR_TEST_REDIS_URL is not set: locks between nodes NOT tested');
+  const script = [
+    'import json, poplib, sys',
+    'a = poplib.POP3("127.0.0.1", int(sys.argv[1]))',
+    'a.user(sys.argv[3]); a.pass_(sys.argv[4])',
+    'b = poplib.POP3("127.0.0.1", int(sys.argv[2]))',
+    'b.user(sys.argv[3])',
+    'try:',
+    '    b.pass_(sys.argv[4]); refused = None',
+    'except poplib.error_proto as e:',
+    '    refused = e.args[0].decode()',
+    'a.quit()',
+    'c = poplib.POP3("127.0.0.1", int(sys.argv[2]))',
+    'c.user(sys.argv[3])',
+    'after = c.pass_(sys.argv[4]).decode()',
+    'c.quit()',
+    'print(json.dumps({"refused": refused, "after": after}))',
+  ].join('\n');
+  const { stdout } = await promisify(execFile)('python3', ['-c', script, String(nodeA.pop3Port), String(nodeB.pop3Port), USER, PASSWORD], { timeout: 20_000 });
+  const result = JSON.parse(stdout) as { refused: string | null; after: string };
+  assert.match(result.refused ?? 'not refused', /^-ERR \[IN-USE\] /);
+  assert.match(result.after, /^\+OK maildrop has \d+ messages/);
 });
