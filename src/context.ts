@@ -58,11 +58,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
     resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
     clock: options.clock ?? systemClock,
     log,
-    throttle: new LoginThrottle({
-      failuresPerAccount: config.auth.loginFailuresPerAccount,
-      failuresPerIp: config.auth.loginFailuresPerIp,
-      windowSeconds: config.auth.loginWindowSeconds,
-    }),
+    throttle: new LoginThrottle(
+      {
+        failuresPerAccount: config.auth.loginFailuresPerAccount,
+        failuresPerIp: config.auth.loginFailuresPerIp,
+        windowSeconds: config.auth.loginWindowSeconds,
+      },
+      redis,
+    ),
     mail: { committer: new GroupCommitter(store.db), changes },
     redis,
     async close() {

@@ -21,6 +21,8 @@ const REDIS = process.env.FACTEUR_TEST_REDIS_URL;
 const DOMAIN = 'nodes.test';
 const USER = `user@${DOMAIN}`;
 const PASSWORD = 'user-password-1';
+/** A name of its own each run: Redis keeps the failure counts of earlier runs for their window. */
+const GUARDED = `guarded-${Date.now().toString(36)}@${DOMAIN}`;
 let nodeA: TestService | undefined;
 let nodeB: Service | undefined;
 let accountId: string;
@@ -47,8 +49,10 @@ before(async () => {
     return;
   }
   const mailAccess = { allowPlaintextOnLoopback: true };
+  // Few failures per account, many per IP: every test client comes from 127.0.0.1, and Redis keeps counts between runs.
+  const auth = { loginFailuresPerAccount: 3, loginFailuresPerIp: 100_000 };
   nodeA = await startTestService({
-    overrides: { roles: ['web', 'imap', 'pop3'], ports: { http: 0, imap: 0, imaps: 0, pop3: 0, pop3s: 0 }, mailAccess, redisUrl: REDIS },
+    overrides: { roles: ['web', 'imap', 'pop3'], ports: { http: 0, imap: 0, imaps: 0, pop3: 0, pop3s: 0 }, mailAccess, auth, redisUrl: REDIS },
   });
   // Node B: the same database and blob store, its own process state (change feed, caches), only Redis between them.
   const config = loadConfig({
@@ -63,6 +67,7 @@ before(async () => {
       logLevel: 'silent',
       dns: { servers: [nodeA.dns.address], timeoutMs: 300, dkimKeyBits: 1024 },
       mailAccess,
+      auth,
       redisUrl: REDIS,
     },
   });
@@ -74,6 +79,10 @@ before(async () => {
   const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
   expectStatus(account, 201);
   accountId = account.body.id;
+  expectStatus(
+    await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: GUARDED, classId: 'standard', password: PASSWORD }),
+    201,
+  );
 });
 
 after(async () => {
@@ -144,4 +153,14 @@ test('R-M3 RFC 1939 §8 a maildrop open in POP3 on one node is refused on the ot
   const result = JSON.parse(stdout) as { refused: string | null; after: string };
   assert.match(result.refused ?? 'not refused', /^-ERR \[IN-USE\] /);
   assert.match(result.after, /^\+OK maildrop has \d+ messages/);
+});
+
+test('R-A1 failed logins on one node count on the other: after the limit, the right password is refused there too', async (t) => {
+  if (!nodeA || !nodeB) return t.skip('FACTEUR_TEST_REDIS_URL is not set: throttling between nodes NOT tested');
+  const a = await RawImap.open(nodeA.imapPort as number);
+  for (let i = 0; i < 3; i++) assert.match((await a.command(`LOGIN ${GUARDED} wrong-password`)).tagged, /^a\d+ NO \[AUTHENTICATIONFAILED\]/);
+  a.close();
+  const b = await RawImap.open(nodeB.imapPort as number);
+  assert.match((await b.command(`LOGIN ${GUARDED} ${PASSWORD}`)).tagged, /^a1 NO \[UNAVAILABLE\]/);
+  b.close();
 });

@@ -1,10 +1,12 @@
 /**
  * Login throttling per account name and per client IP. Failures are counted for any name, existing
- * or not, so throttling reveals nothing about which accounts exist. In-process counters; the
- * RateLimiterRedis sibling takes over when Redis is configured (same interface).
+ * or not, so throttling reveals nothing about which accounts exist. In-process counters on one node;
+ * in Redis when nodes share one, so that failures on every node count together (an attacker cannot
+ * spread guesses over the nodes). Should Redis be unreachable, each node counts on its own meanwhile.
  */
-import { type RateLimiterAbstract, RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, text } from '../shared/errors.ts';
+import type { Redis } from '../store/index.ts';
 
 export interface ThrottleOptions {
   failuresPerAccount: number;
@@ -16,9 +18,9 @@ export class LoginThrottle {
   private readonly perAccount: RateLimiterAbstract;
   private readonly perIp: RateLimiterAbstract;
 
-  constructor(options: ThrottleOptions) {
-    this.perAccount = new RateLimiterMemory({ points: options.failuresPerAccount, duration: options.windowSeconds, keyPrefix: 'login-acct' });
-    this.perIp = new RateLimiterMemory({ points: options.failuresPerIp, duration: options.windowSeconds, keyPrefix: 'login-ip' });
+  constructor(options: ThrottleOptions, redis?: Redis) {
+    this.perAccount = limiter({ points: options.failuresPerAccount, duration: options.windowSeconds, keyPrefix: 'facteur:login-acct' }, redis);
+    this.perIp = limiter({ points: options.failuresPerIp, duration: options.windowSeconds, keyPrefix: 'facteur:login-ip' }, redis);
   }
 
   /** Throws `limit` when either counter is exhausted; call before checking credentials. */
@@ -45,4 +47,10 @@ export class LoginThrottle {
   async recordSuccess(name: string): Promise<void> {
     await this.perAccount.delete(name.toLowerCase());
   }
+}
+
+function limiter(options: { points: number; duration: number; keyPrefix: string }, redis: Redis | undefined): RateLimiterAbstract {
+  const memory = new RateLimiterMemory(options);
+  if (!redis) return memory;
+  return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
 }
