@@ -9,7 +9,7 @@ import type { AppContext } from '../../context.ts';
 import { useAuthAfterTls } from './auth-after-tls.ts';
 import { useOwnEnhancedCodes } from './enhanced-codes.ts';
 import { GreetPasses, useGreetPasses } from './greet-pause.ts';
-import { MemoryRateLimiter, type RateLimiter } from './limits.ts';
+import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './limits.ts';
 import { cachedMailauthResolver } from './lookup-cache.ts';
 import { mxHandlers } from './mx.ts';
 import { submissionHandlers } from './submission.ts';
@@ -59,7 +59,7 @@ export async function startSmtp(ctx: AppContext, tls: TlsCredentials, options: {
     let submissionsPort: number | undefined;
     if (roles.includes('submission')) {
       // One limiter for both ports: the counters are the user's, whichever port they send through.
-      const limiter = options.limiter ?? new MemoryRateLimiter(ctx.clock);
+      const limiter = options.limiter ?? (ctx.redis ? new RedisRateLimiter(ctx.redis, ctx.clock) : new MemoryRateLimiter(ctx.clock));
       submissionPort = await started(submissionServer(ctx, tls, limiter, false), ctx.config.ports.submission);
       submissionsPort = await started(submissionServer(ctx, tls, limiter, true), ctx.config.ports.submissions);
     }

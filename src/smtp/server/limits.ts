@@ -2,8 +2,7 @@
  * Sending limits of the submission server (SPEC R-M5, contract §6): counters over sliding windows,
  * keyed per account and recipient (messages per minute) and per account (recipients per hour, per
  * day). `RateLimiter` is what the server uses; `MemoryRateLimiter` holds the counters in this process,
- * and a Redis-backed sibling will implement the same interface so several submission processes share
- * them.
+ * `RedisRateLimiter` in Redis, with the same buckets, so that several submission nodes share them.
  *
  * Why not rate-limiter-flexible's RateLimiterMemory: its windows are fixed and start at the first hit,
  * so up to twice the limit can pass within one sliding minute, and it reads the wall clock, which
@@ -11,6 +10,7 @@
  * time comes from the service's clock.
  */
 import type { Clock } from '../../shared/clock.ts';
+import type { Redis } from '../../store/index.ts';
 
 /** One counter a message would add to: `points` more under `key`, at most `limit` within `windowMs`. */
 export interface LimitCounter {
@@ -85,7 +85,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const key = seriesKey(counter);
     let series = this.series.get(key);
     if (!series) {
-      series = { bucketMs: Math.max(1, Math.ceil(counter.windowMs / WINDOW_BUCKETS)), windowMs: counter.windowMs, buckets: new Map(), last: 0 };
+      series = { bucketMs: bucketMsOf(counter), windowMs: counter.windowMs, buckets: new Map(), last: 0 };
       this.series.set(key, series);
     }
     return series;
@@ -102,14 +102,8 @@ export class MemoryRateLimiter implements RateLimiter {
     return total;
   }
 
-  /** How long until enough old points leave the window for `excess` more to fit. */
   private retryAfter(series: Series, now: number, excess: number): number {
-    let freed = 0;
-    for (const [index, points] of [...series.buckets].sort((a, b) => a[0] - b[0])) {
-      freed += points;
-      if (freed >= excess) return Math.max(0, (index + 1) * series.bucketMs + series.windowMs - now);
-    }
-    return series.windowMs;
+    return retryAfter(series.buckets, series.bucketMs, series.windowMs, now, excess);
   }
 
   private sweep(now: number): void {
@@ -119,4 +113,103 @@ export class MemoryRateLimiter implements RateLimiter {
 
 function seriesKey(counter: LimitCounter): string {
   return `${counter.name}:${counter.windowMs}:${counter.key}`;
+}
+
+function bucketMsOf(counter: LimitCounter): number {
+  return Math.max(1, Math.ceil(counter.windowMs / WINDOW_BUCKETS));
+}
+
+/** How long until enough old points leave the window for `excess` more to fit. */
+function retryAfter(buckets: Iterable<[number, number]>, bucketMs: number, windowMs: number, now: number, excess: number): number {
+  let freed = 0;
+  for (const [index, points] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    freed += points;
+    if (freed >= excess) return Math.max(0, (index + 1) * bucketMs + windowMs - now);
+  }
+  return windowMs;
+}
+
+/**
+ * Check, and with ARGV[2] = 1 consume, every counter at once, atomically (a script runs alone in Redis).
+ * KEYS: one hash per counter, bucket index -> points. ARGV: now, consume, then per counter bucketMs,
+ * points, limit, windowMs. Returns {0} when all fit, else {i, field, value, ...} of the first that does not.
+ */
+const LIMIT_SCRIPT = `
+local now = tonumber(ARGV[1])
+local function counter(i)
+  local b = 2 + (i - 1) * 4
+  return tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
+end
+for i, key in ipairs(KEYS) do
+  local bucketMs, points, limit, windowMs = counter(i)
+  local oldest = math.floor((now - windowMs) / bucketMs) + 1
+  local fields = redis.call('HGETALL', key)
+  local used = 0
+  local kept = {}
+  for j = 1, #fields, 2 do
+    if tonumber(fields[j]) >= oldest then
+      used = used + tonumber(fields[j + 1])
+      table.insert(kept, fields[j])
+      table.insert(kept, fields[j + 1])
+    end
+  end
+  if used + points > limit then
+    local out = { i }
+    for _, v in ipairs(kept) do table.insert(out, v) end
+    return out
+  end
+end
+if ARGV[2] == '1' then
+  for i, key in ipairs(KEYS) do
+    local bucketMs, points, limit, windowMs = counter(i)
+    local oldest = math.floor((now - windowMs) / bucketMs) + 1
+    local fields = redis.call('HKEYS', key)
+    for _, f in ipairs(fields) do
+      if tonumber(f) < oldest then redis.call('HDEL', key, f) end
+    end
+    redis.call('HINCRBY', key, math.floor(now / bucketMs), points)
+    redis.call('PEXPIRE', key, windowMs + bucketMs)
+  end
+end
+return { 0 }
+`;
+
+/**
+ * The same sliding windows in Redis, shared by every node: time still comes from the service's clock
+ * (tests move it). While Redis cannot be reached, sending is refused for a while rather than let
+ * through uncounted (the error reaches the SMTP client as a temporary failure).
+ */
+export class RedisRateLimiter implements RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly clock: Clock,
+    private readonly prefix = 'facteur:limit:',
+  ) {}
+
+  check(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
+    return this.run(counters, false);
+  }
+
+  consume(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
+    return this.run(counters, true);
+  }
+
+  private async run(counters: readonly LimitCounter[], consume: boolean): Promise<LimitVerdict> {
+    if (counters.length === 0) return { ok: true };
+    const now = this.clock.now();
+    const keys = counters.map((counter) => this.prefix + seriesKey(counter));
+    const args = [now, consume ? 1 : 0, ...counters.flatMap((c) => [bucketMsOf(c), c.points, c.limit, c.windowMs])];
+    const reply = (await this.redis.eval(LIMIT_SCRIPT, keys.length, ...keys, ...args)) as Array<string | number>;
+    const failed = Number(reply[0]);
+    if (failed === 0) return { ok: true };
+    const counter = counters[failed - 1] as LimitCounter;
+    const buckets: Array<[number, number]> = [];
+    let used = 0;
+    for (let j = 1; j < reply.length; j += 2) {
+      const points = Number(reply[j + 1]);
+      buckets.push([Number(reply[j]), points]);
+      used += points;
+    }
+    return { ok: false, counter, retryAfterMs: retryAfter(buckets, bucketMsOf(counter), counter.windowMs, now, used + counter.points - counter.limit) };
+  }
 }
