@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.ts';
+import { createContext } from '../src/context.ts';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { type Service, startService } from '../src/main.ts';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
@@ -163,4 +164,30 @@ test('R-A1 failed logins on one node count on the other: after the limit, the ri
   const b = await RawImap.open(nodeB.imapPort as number);
   assert.match((await b.command(`LOGIN ${GUARDED} ${PASSWORD}`)).tagged, /^a1 NO \[UNAVAILABLE\]/);
   b.close();
+});
+
+test('R-M3 after the feed between nodes was cut, IDLE sessions read the store again: a change whose message was lost still arrives', async (t) => {
+  if (!nodeA || !nodeB) return t.skip('FACTEUR_TEST_REDIS_URL is not set: change feed between nodes NOT tested');
+  const watcher = await loggedIn(nodeA.imapPort as number);
+  const selected = await watcher.command('SELECT INBOX');
+  const count = Number(/^\* (\d+) EXISTS/m.exec(selected.lines.join('\n'))?.[1]);
+  watcher.send('w2 IDLE\r\n');
+  assert.equal(await watcher.line(), '+ idling');
+  // A writer whose change never reaches Redis: the message a Redis outage would have lost.
+  const silent = await createContext({ ...nodeB.ctx.config, redisUrl: '' });
+  try {
+    const received = await receiveMessage(silent, Readable.from([Buffer.from(message(3))]), { maxBytes: 1 << 20 });
+    const [filed] = await deliverMessage(silent, received, [{ accountId }]);
+    assert.ok(filed?.ok);
+  } finally {
+    await silent.close();
+  }
+  await assert.rejects(watcher.line(300), 'nothing can tell node A yet');
+  // The subscriptions are cut; on reconnecting, node A tells its sessions to look again.
+  assert.ok(nodeA.ctx.redis);
+  await nodeA.ctx.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  assert.equal(await heard(watcher, 'EXISTS after the reconnection', 10_000), `* ${count + 1} EXISTS`);
+  watcher.send('DONE\r\n');
+  await watcher.until('w2');
+  watcher.close();
 });

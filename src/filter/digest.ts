@@ -106,8 +106,8 @@ export async function sendDigestIfDue(ctx: AppContext, accountId: string): Promi
   try {
     const [result] = await deliverMessage(ctx, message, [{ accountId }], {
       within: async (trx, results) => {
-        if (!results[0]?.ok) throw new Error(`digest not filed: ${results[0]?.reason ?? 'unknown'}`);
-        listed = await claimDigest(trx, account, last, now, planned);
+        // Not filed (a full mailbox): nothing is claimed, the messages wait for the next run.
+        if (results[0]?.ok) listed = await claimDigest(trx, account, last, now, planned);
       },
       trace: (results) => [
         {
@@ -121,7 +121,7 @@ export async function sendDigestIfDue(ctx: AppContext, accountId: string): Promi
         },
       ],
     });
-    if (!result?.ok) return 0;
+    if (!result?.ok) throw new Error(`digest not filed: ${result?.reason ?? 'unknown'}`);
   } catch (error) {
     if (error instanceof ClaimLost) return 0;
     throw error;

@@ -6,7 +6,8 @@
  */
 
 export interface MailChange {
-  type: 'new' | 'flags' | 'expunge' | 'mailboxes';
+  /** `resync`: changes of any folder may have been missed (the feed between nodes was down): look again. */
+  type: 'new' | 'flags' | 'expunge' | 'mailboxes' | 'resync';
   accountId: string;
   mailboxId: string;
   uid?: number;
@@ -45,6 +46,11 @@ export class MailChanges {
   publish(change: MailChange): void {
     this.receive(change);
     this.transport?.send(change);
+  }
+
+  /** Tells every listener to read the store again: the transport may have lost changes (it reconnected). */
+  resyncAll(): void {
+    for (const [accountId] of this.listeners) this.receive({ type: 'resync', accountId, mailboxId: '' });
   }
 
   /** A change to tell this node's listeners (made here, or on another node). */

@@ -8,7 +8,7 @@
  * MX does once a message is in, before checking it): a batch waits for the writes announced, at most
  * GATHER_MS, and starts at once when none is announced (a lone writer never waits).
  */
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../store/index.ts';
 
 type Work = (trx: Transaction<Database>) => Promise<unknown>;
@@ -89,17 +89,36 @@ export class GroupCommitter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
-        const results: unknown[] = [];
+        const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
         try {
           await this.db.transaction().execute(async (trx) => {
-            for (const item of batch) results.push(await item.work(trx));
+            if (batch.length === 1) {
+              outcomes.push({ ok: true, value: await (batch[0] as Pending).work(trx) });
+              return;
+            }
+            // Each write under a savepoint: one that fails (a lost compare-and-set, a refused release)
+            // is undone alone, and the others still commit together.
+            for (const item of batch) {
+              await sql`savepoint committer_item`.execute(trx);
+              try {
+                outcomes.push({ ok: true, value: await item.work(trx) });
+                await sql`release savepoint committer_item`.execute(trx);
+              } catch (error) {
+                await sql`rollback to savepoint committer_item`.execute(trx);
+                outcomes.push({ ok: false, error });
+              }
+            }
           });
           this.stats.commits++;
-          this.stats.writes += batch.length;
-          for (const [i, item] of batch.entries()) item.resolve(results[i]);
+          this.stats.writes += outcomes.filter((outcome) => outcome.ok).length;
+          for (const [i, item] of batch.entries()) {
+            const outcome = outcomes[i];
+            if (outcome?.ok) item.resolve(outcome.value);
+            else item.reject(outcome?.error);
+          }
         } catch (error) {
-          // Nothing of the batch was committed. Alone, a failing write fails only itself: the others
-          // are retried one transaction each.
+          // Nothing of the batch was committed (the commit itself failed). Alone, a failing write fails
+          // only itself: the others are retried one transaction each.
           if (batch.length === 1) batch[0]?.reject(error);
           else for (const item of batch) await this.runAlone(item);
         }

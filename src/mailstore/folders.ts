@@ -299,6 +299,9 @@ export async function mailboxStatus(db: Db, mailbox: MailboxesTable): Promise<Ma
  * was told first. A compare-and-set in the group commit: of two sessions, one wins each message.
  */
 export async function claimRecent(ctx: AppContext, mailboxId: string, upToUid: number): Promise<{ from: number; to: number } | undefined> {
+  // A read first: every session told of a new message tries, one wins; the others need no commit.
+  const seen = await ctx.db.selectFrom('mailboxes').select('recent_uid').where('id', '=', mailboxId).executeTakeFirst();
+  if (!seen || Number(seen.recent_uid) >= upToUid) return undefined;
   return ctx.mail.committer.run(async (trx) => {
     for (;;) {
       const row = await trx.selectFrom('mailboxes').select('recent_uid').where('id', '=', mailboxId).executeTakeFirst();

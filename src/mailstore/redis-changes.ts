@@ -4,8 +4,10 @@
  * sending node's id, so a node ignores its own (it told its listeners already).
  *
  * Losing a message costs latency, not data: a session still reads the store by MODSEQ at its next
- * command, at the latest RECHECK_MS after the last read (imap/server/selected.ts). So publishing never
- * waits for Redis, and a Redis that is down is logged, not fatal; ioredis reconnects and subscribes again.
+ * command, at the latest RECHECK_MS after the last read (imap/server/selected.ts), and when the
+ * subscription comes back after Redis was away, every listener is told to look again (an IDLE session
+ * sends no command). So publishing never waits for Redis, and a Redis that is down is logged (once per
+ * outage), not fatal; ioredis reconnects and subscribes again.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -33,10 +35,18 @@ export async function connectRedisChanges(redis: Redis, url: string, changes: Ma
     const received = parse(text);
     if (received && received.node !== node) changes.receive(received.change);
   });
+  // Connected already: a later `ready` is a reconnection, after which changes may have been missed.
+  subscriber.on('ready', () => changes.resyncAll());
+  let publishFailing = false;
+  redis.on('ready', () => {
+    publishFailing = false;
+  });
   return {
     send(change) {
       const message: Envelope = { node, change };
       redis.publish(CHANNEL, JSON.stringify(message)).catch((error: Error) => {
+        if (publishFailing) return;
+        publishFailing = true;
         log.warn({ event: 'changes.redis_publish_failed', account: change.accountId, err: error }, 'changes.redis_publish_failed');
       });
     },

@@ -54,7 +54,7 @@ export async function startPop3(ctx: AppContext, tls: { key: string; cert: strin
     ctx,
     log,
     secureContext: createSecureContext({ key: tls.key, cert: tls.cert }),
-    locks: options.locks ?? (ctx.redis ? new RedisMaildropLocks(ctx.redis) : new MemoryMaildropLocks()),
+    locks: options.locks ?? (ctx.redis ? new RedisMaildropLocks(ctx.redis, log) : new MemoryMaildropLocks()),
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     stats,
     onEnd: (session) => sessions.delete(session),

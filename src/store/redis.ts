@@ -4,6 +4,7 @@
  * Redis is unreachable (no queue that grows meanwhile); ioredis reconnects by itself. An unreachable
  * Redis at start-up stops the start with a message that names the setting.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -34,4 +35,28 @@ function redacted(url: string): string {
   } catch {
     return 'the configured URL';
   }
+}
+
+/**
+ * Runs a Lua script by its SHA-1 (EVALSHA), sending its text only when Redis does not know it yet
+ * (NOSCRIPT: first use, or after a restart): scripts that run per message or per login stay small on the wire.
+ */
+export async function runScript(redis: Redis, script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  const sha = scriptSha(script);
+  try {
+    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!(error as Error).message?.includes('NOSCRIPT')) throw error;
+    return redis.eval(script, keys.length, ...keys, ...args);
+  }
+}
+
+const shas = new Map<string, string>();
+function scriptSha(script: string): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash('sha1').update(script).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
 }

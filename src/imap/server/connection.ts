@@ -128,6 +128,11 @@ export class ImapConnection implements ChangeWaker {
     }
     if (now - Math.max(this.lastInputAt, this.writer.lastWriteAt) < this.timeoutMs) return;
     this.expired = true;
+    if (this.busy) {
+      // A response is stuck half written (the client stopped reading): a BYE would land inside it.
+      this.socket.destroy();
+      return;
+    }
     // Not awaited: a client that stopped reading must not keep the connection open.
     this.writer.line('* BYE Autologout; idle for too long').catch(() => {});
     this.socket.end();
@@ -206,7 +211,7 @@ export class ImapConnection implements ChangeWaker {
         if (this.closed) return;
         if (this.idleNews && this.idleTag !== undefined) {
           this.idleNews = false;
-          await announceChanges(this, { allowExpunge: true, force: true });
+          await this.announceSafely({ allowExpunge: true, force: true });
           continue;
         }
         const event = this.receiver.next();
@@ -241,6 +246,18 @@ export class ImapConnection implements ChangeWaker {
       case 'command':
         await this.runCommand(event.command);
         return;
+    }
+  }
+
+  /**
+   * The untagged news of the selected folder; a failure to read the store (or to claim \Recent) is
+   * logged and the news wait for the next chance, the session goes on.
+   */
+  private async announceSafely(options: { allowExpunge: boolean; force?: boolean }): Promise<void> {
+    try {
+      await announceChanges(this, options);
+    } catch (error) {
+      this.log.error({ err: error, event: 'imap.announce_failed' }, 'imap.announce_failed');
     }
   }
 
@@ -287,7 +304,7 @@ export class ImapConnection implements ChangeWaker {
     if (this.closed) return;
     if (this.session.selected && name !== 'LOGOUT') {
       // NOOP and CHECK are how clients poll (RFC 3501 §6.1.2): they always read the store.
-      await announceChanges(this, { allowExpunge: !holdsExpunges, force: name === 'NOOP' || name === 'CHECK' });
+      await this.announceSafely({ allowExpunge: !holdsExpunges, force: name === 'NOOP' || name === 'CHECK' });
     }
     const text = this.session.utf8 ? result.text : asciiText(result.text);
     await this.writer.line(`${tag} ${result.status} ${result.code ? `[${result.code}] ` : ''}${text}`);

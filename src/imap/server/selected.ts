@@ -70,10 +70,10 @@ function cachedIndex(mailbox: MailboxesTable): CachedIndex | undefined {
   return cached;
 }
 
-/** Keeps `index` as the folder's at `modseq`; from now on its arrays must not change. */
-function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxColumns): void {
+/** Keeps `index` as the folder's at `modseq`; from now on its arrays must not change. False when too large to keep. */
+function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxColumns): boolean {
   const size = index.uids.length;
-  if (size > MAX_CACHED_MESSAGES) return;
+  if (size > MAX_CACHED_MESSAGES) return false;
   const previous = indexCache.get(mailbox.id);
   if (previous) forget(mailbox.id, previous);
   for (const [id, entry] of indexCache) {
@@ -82,6 +82,7 @@ function rememberIndex(mailbox: MailboxesTable, modseq: number, index: MailboxCo
   }
   indexCache.set(mailbox.id, { uidValidity: Number(mailbox.uid_validity), modseq, index });
   cachedMessages += size;
+  return true;
 }
 
 /** Told when the change feed reports a change of the selected folder (a connection in IDLE). */
@@ -122,11 +123,12 @@ export class SelectedMailbox implements ChangeListener {
     readonly readOnly: boolean,
     index: MailboxColumns,
     modseq: number,
+    shared: boolean,
   ) {
     this.uids = index.uids;
     this.modseqs = index.modseqs;
     this.flags = index.flags;
-    this.shared = true;
+    this.shared = shared;
     this.syncedModseq = modseq;
   }
 
@@ -134,7 +136,7 @@ export class SelectedMailbox implements ChangeListener {
     // The index is read after the folder row, so nothing between the two is missed: a later change has a higher MODSEQ.
     const cached = cachedIndex(mailbox);
     if (cached) {
-      const view = new SelectedMailbox(mailbox, readOnly, cached.index, cached.modseq);
+      const view = new SelectedMailbox(mailbox, readOnly, cached.index, cached.modseq, true);
       if (cached.modseq < Number(mailbox.highest_modseq)) {
         // Caught up like a session between commands; nothing is reported (SELECT reports the result).
         await view.sync(db, true);
@@ -146,14 +148,13 @@ export class SelectedMailbox implements ChangeListener {
     const loaded = await loadMailboxColumns(db, mailbox.id);
     // Exact copies: the loaded arrays grew by pushes, up to twice their length.
     const index = { uids: loaded.uids.slice(), modseqs: loaded.modseqs.slice(), flags: loaded.flags.slice() };
-    rememberIndex(mailbox, Number(mailbox.highest_modseq), index);
-    return new SelectedMailbox(mailbox, readOnly, index, Number(mailbox.highest_modseq));
+    const shared = rememberIndex(mailbox, Number(mailbox.highest_modseq), index);
+    return new SelectedMailbox(mailbox, readOnly, index, Number(mailbox.highest_modseq), shared);
   }
 
   /** Gives this view's arrays to the index cache; the view copies them again before its next change. */
   private share(mailbox: MailboxesTable): void {
-    rememberIndex(mailbox, this.syncedModseq, { uids: this.uids, modseqs: this.modseqs, flags: this.flags });
-    this.shared = true;
+    this.shared = rememberIndex(mailbox, this.syncedModseq, { uids: this.uids, modseqs: this.modseqs, flags: this.flags });
   }
 
   /** Copy on write: the first change of a view that shares the cache's arrays works on copies of them. */
@@ -177,9 +178,10 @@ export class SelectedMailbox implements ChangeListener {
   }
 
   mailChanged(change: MailChange): void {
-    if (change.mailboxId !== this.mailbox.id && change.type !== 'mailboxes') return;
+    const mine = change.mailboxId === this.mailbox.id || change.type === 'resync';
+    if (!mine && change.type !== 'mailboxes') return;
     this.dirty = true;
-    if (change.mailboxId === this.mailbox.id) this.waker?.selectedMailboxChanged();
+    if (mine) this.waker?.selectedMailboxChanged();
   }
 
   /** Stops listening to the change feed (the folder is left, the connection closed). */

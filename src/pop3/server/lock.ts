@@ -5,7 +5,7 @@
  * open the same maildrop either.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from '../../store/index.ts';
+import { type Redis, runScript } from '../../store/index.ts';
 
 export interface MaildropLocks {
   /** The release function, or undefined when another session holds the maildrop. */
@@ -41,21 +41,27 @@ const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * cannot be reached the maildrop is not opened: the session gets an error, never a second open.
  */
 export class RedisMaildropLocks implements MaildropLocks {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly log?: { warn(obj: object, msg?: string): void },
+  ) {}
 
   async acquire(accountId: string, sessionId: string): Promise<(() => void) | undefined> {
     const key = `facteur:pop3-lock:${accountId}`;
     const token = `${sessionId}:${randomBytes(8).toString('hex')}`;
     if ((await this.redis.set(key, token, 'PX', LEASE_MS, 'NX')) !== 'OK') return undefined;
     const renewal = setInterval(() => {
-      this.redis.eval(RENEW, 1, key, token, LEASE_MS).catch(() => {});
+      // Past the lease without a renewal, another node may open the maildrop: worth a warning.
+      this.redis
+        .eval(RENEW, 1, key, token, LEASE_MS)
+        .catch((error: Error) => this.log?.warn({ event: 'pop3.lock_renew_failed', account: accountId, err: error }, 'pop3.lock_renew_failed'));
     }, RENEW_MS).unref();
     let released = false;
     return () => {
       if (released) return;
       released = true;
       clearInterval(renewal);
-      this.redis.eval(RELEASE, 1, key, token).catch(() => {});
+      runScript(this.redis, RELEASE, [key], [token]).catch(() => {});
     };
   }
 }

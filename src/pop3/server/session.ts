@@ -232,13 +232,22 @@ export class Pop3Session {
     await this.send(mapped.reply);
   }
 
-  /** The maildrop is open and locked: TRANSACTION state (RFC 1939 §4). */
-  enterTransaction(account: { id: string; address: string }, maildrop: Maildrop, release: () => void): void {
+  /**
+   * The maildrop is open and locked: TRANSACTION state (RFC 1939 §4). False when the session ended
+   * while the lock was being taken: the lock is given back at once (a Redis lock would otherwise be
+   * renewed for ever by nobody's session).
+   */
+  enterTransaction(account: { id: string; address: string }, maildrop: Maildrop, release: () => void): boolean {
+    if (this.ended) {
+      release();
+      return false;
+    }
     this.account = account;
     this.maildrop = maildrop;
     this.releaseLock = release;
     this.state = 'transaction';
     this.log = this.log.child({ account: account.id });
+    return true;
   }
 
   enterUpdate(): void {

@@ -10,7 +10,7 @@
  * time comes from the service's clock.
  */
 import type { Clock } from '../../shared/clock.ts';
-import type { Redis } from '../../store/index.ts';
+import { type Redis, runScript } from '../../store/index.ts';
 
 /** One counter a message would add to: `points` more under `key`, at most `limit` within `windowMs`. */
 export interface LimitCounter {
@@ -199,7 +199,7 @@ export class RedisRateLimiter implements RateLimiter {
     const now = this.clock.now();
     const keys = counters.map((counter) => this.prefix + seriesKey(counter));
     const args = [now, consume ? 1 : 0, ...counters.flatMap((c) => [bucketMsOf(c), c.points, c.limit, c.windowMs])];
-    const reply = (await this.redis.eval(LIMIT_SCRIPT, keys.length, ...keys, ...args)) as Array<string | number>;
+    const reply = (await runScript(this.redis, LIMIT_SCRIPT, keys, args)) as Array<string | number>;
     const failed = Number(reply[0]);
     if (failed === 0) return { ok: true };
     const counter = counters[failed - 1] as LimitCounter;

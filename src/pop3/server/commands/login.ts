@@ -46,7 +46,7 @@ export async function logIn(session: Pop3Session, username: string, password: st
     await session.failed(error, 'pop3.open_failed');
     return;
   }
-  session.enterTransaction({ id: account.id, address: account.address }, maildrop, release);
+  if (!session.enterTransaction({ id: account.id, address: account.address }, maildrop, release)) return;
   const { count, octets } = maildrop.stat();
   session.log.info({ event: 'pop3.login', account: account.id, method, messages: count }, 'pop3.login');
   await session.send(formatOk(`maildrop has ${count} messages (${octets} octets)`));
