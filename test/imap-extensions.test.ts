@@ -869,6 +869,31 @@ describe('RFC 3501 §6.4.5 FETCH of body parts', () => {
   });
 });
 
+describe('RFC 3501 §6.4.5 HEADER.FIELDS of a whole folder (how clients sync)', () => {
+  test('UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (...)]) gives each message its fields, a header over 64 KB included', async () => {
+    const imap = await loggedIn();
+    await imap.command('CREATE sync');
+    const raws = [1, 2, 3].map((n) => message(n, { subject: `Sync ${n}` }));
+    raws.push(['From: Big <big@example.test>', `X-Padding: ${'p'.repeat(70_000)}`, 'Subject: Big header', '', 'body', ''].join('\r\n'));
+    raws.push('From: lf@example.test\nSubject: Bare LF\n\nbody\n');
+    for (const raw of raws) await append(imap, 'sync', raw);
+    await imap.command('EXAMINE sync');
+    const reply = await imap.command('UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])');
+    const lit = (s: string) => `{${Buffer.byteLength(s, 'latin1')}}\r\n${s}`;
+    assert.deepEqual(reply.lines, [
+      `* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT FROM)] ${lit('From: Sender 1 <sender1@example.test>\r\nSubject: Sync 1\r\n\r\n')})`,
+      `* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT FROM)] ${lit('From: Sender 2 <sender2@example.test>\r\nSubject: Sync 2\r\n\r\n')})`,
+      `* 3 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT FROM)] ${lit('From: Sender 3 <sender3@example.test>\r\nSubject: Sync 3\r\n\r\n')})`,
+      `* 4 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT FROM)] ${lit('From: Big <big@example.test>\r\nSubject: Big header\r\n\r\n')})`,
+      // The field lines as stored (here with bare LF, as BODY[] gives them), then the blank line.
+      `* 5 FETCH (UID 5 BODY[HEADER.FIELDS (SUBJECT FROM)] ${lit('From: lf@example.test\nSubject: Bare LF\n\r\n')})`,
+    ]);
+    const not = await imap.command('FETCH 2 (BODY.PEEK[HEADER.FIELDS.NOT (FROM TO DATE MESSAGE-ID)]<0.10>)');
+    assert.deepEqual(not.lines, [`* 2 FETCH (BODY[HEADER.FIELDS.NOT (FROM TO DATE MESSAGE-ID)]<0> ${lit('Subject: S')})`]);
+    imap.close();
+  });
+});
+
 describe('authentication: suspended accounts, LOGINDISABLED, throttling', () => {
   test('RFC 5530 a suspended account gets NO [ALERT] with a text for the user', async () => {
     const address = `suspended@${DOMAIN}`;

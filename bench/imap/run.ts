@@ -312,6 +312,34 @@ async function bigFolder(port: number, user: string, password: string, label: st
   return { selects, fetchMs: fetch.ms, fetchBytes: fetch.bytes, searches, exists };
 }
 
+/** What Thunderbird asks when it syncs a folder: sizes, flags and a set of header fields of every message. */
+const HEADER_SYNC =
+  'UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC SUBJECT DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO)])';
+
+/** The header sync of a load account's INBOX (MESSAGES real messages), twice: cold, then warm. */
+async function headerSync(port: number, user: string, password: string, label: string): Promise<{ ms: number[]; bytes: number }> {
+  const imap = await RawImap.open(port);
+  const login = await imap.command(`LOGIN ${user} ${password}`);
+  if (login.status !== 'OK') throw new Error(`${label} login: ${login.lines.join(' | ')}`);
+  await imap.command('EXAMINE INBOX');
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 2; i++) {
+    const r = await imap.command(HEADER_SYNC);
+    if (r.status !== 'OK') throw new Error(`${label} header sync: ${r.status}`);
+    ms.push(r.ms);
+    bytes = r.bytes;
+  }
+  imap.close();
+  return { ms, bytes };
+}
+
+function printHeaderSync(label: string, f: { ms: number[]; bytes: number }): string {
+  const line = `${label}: header sync of ${MESSAGES} messages (Thunderbird's UID FETCH of sizes, flags and 14 header fields) ${f.ms.map((m) => m.toFixed(0)).join(' ms, then ')} ms (${(f.bytes / MB).toFixed(1)} MB)`;
+  console.log(line);
+  return line;
+}
+
 function printBig(label: string, f: BigFigures): string {
   const warm = [...f.selects.slice(1)].sort((a, b) => a - b);
   const line =
@@ -437,15 +465,19 @@ try {
     const bigChild = await startFacteur(env, 'big');
     facteur = bigChild;
     const bigFacteur = await bigFolder(imapPort, BIG_USER, PASSWORD, 'Facteur');
+    const syncFacteur = await headerSync(imapPort, loadUser(0), PASSWORD, 'Facteur');
     const bigRss = await rss(bigChild.pid as number);
     await stopFacteur(bigChild);
     facteur = undefined;
-    lines.push(`${printBig('Facteur', bigFacteur)}; RSS after ${(bigRss / MB).toFixed(0)} MB`);
+    lines.push(`${printBig('Facteur', bigFacteur)}; RSS after ${(bigRss / MB).toFixed(0)} MB`, printHeaderSync('Facteur', syncFacteur));
     const warmSelect = percentile(
       [...bigFacteur.selects.slice(1)].sort((a, b) => a - b),
       0.5,
     );
-    if (dovecot && !values['no-dovecot-big']) lines.push(printBig('Dovecot', await bigFolder(dovecot.port, 'big@bench.test', DOVECOT_PASSWORD, 'Dovecot')));
+    if (dovecot && !values['no-dovecot-big']) {
+      lines.push(printBig('Dovecot', await bigFolder(dovecot.port, 'big@bench.test', DOVECOT_PASSWORD, 'Dovecot')));
+      lines.push(printHeaderSync('Dovecot', await headerSync(dovecot.port, loadUser(0), DOVECOT_PASSWORD, 'Dovecot')));
+    }
     lines.push(`${BIG}-message SELECT target < 200 ms: ${warmSelect < 200 ? 'met' : 'NOT met'} (warm median ${warmSelect.toFixed(0)} ms)`);
   }
 

@@ -21,6 +21,7 @@ export {
   setSubscribed,
 } from './folders.ts';
 export { collectGarbage, type GcResult, ORPHAN_GRACE_MS } from './gc.ts';
+export { headerBlockOf, MAX_HEADER_BLOCK_BYTES, readHeaderBlocks } from './headers.ts';
 export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 export {
   type CopyResult,

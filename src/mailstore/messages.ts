@@ -127,12 +127,18 @@ async function byUidChunks<R extends { uid: number }>(uids: number[], read: (par
   return out.sort((a, b) => Number(a.uid) - Number(b.uid));
 }
 
-/** The stored rows of some messages of a folder, in UID order. */
-export function readMessages(db: Db, mailboxId: string, uids: number[]): Promise<StoredMessage[]> {
+/**
+ * The stored rows of some messages of a folder, in UID order. Without `metadata`, the rows come with
+ * an empty one: the metadata is kilobytes of JSON per message that a listing or a whole-message fetch
+ * does not use.
+ */
+export function readMessages(db: Db, mailboxId: string, uids: number[], options: { metadata?: boolean } = {}): Promise<StoredMessage[]> {
+  const metadata = options.metadata ?? true;
   return byUidChunks(uids, (part) =>
     db
       .selectFrom('messages')
-      .select(['id', 'uid', 'modseq', 'blob_id', 'size', 'internal_date', 'flags', 'metadata'])
+      .select(['id', 'uid', 'modseq', 'blob_id', 'size', 'internal_date', 'flags'])
+      .select(metadata ? sql<string>`metadata`.as('metadata') : sql<string>`''`.as('metadata'))
       .where('mailbox_id', '=', mailboxId)
       .where('uid', 'in', part)
       .execute(),

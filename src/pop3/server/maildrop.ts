@@ -48,7 +48,7 @@ export class Maildrop {
     const uids = (await loadMailboxIndex(ctx.db, inbox.id)).map((entry) => entry.uid);
     const messages: MaildropMessage[] = [];
     for (let i = 0; i < uids.length; i += SNAPSHOT_BATCH) {
-      for (const row of await readMessages(ctx.db, inbox.id, uids.slice(i, i + SNAPSHOT_BATCH))) {
+      for (const row of await readMessages(ctx.db, inbox.id, uids.slice(i, i + SNAPSHOT_BATCH), { metadata: false })) {
         const uid = Number(row.uid);
         messages.push({
           number: messages.length + 1,
@@ -89,7 +89,7 @@ export class Maildrop {
 
   /** Whether the message is still stored (another session, e.g. IMAP, may have expunged it since login). */
   async stillStored(message: MaildropMessage): Promise<boolean> {
-    return (await readMessages(this.ctx.db, this.mailboxId, [message.uid])).length === 1;
+    return (await readMessages(this.ctx.db, this.mailboxId, [message.uid], { metadata: false })).length === 1;
   }
 
   content(message: MaildropMessage): Readable {

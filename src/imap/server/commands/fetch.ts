@@ -5,7 +5,7 @@
  * time, so memory does not grow with message or folder size.
  */
 import type { Readable } from 'node:stream';
-import { expungedSince, readContent, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
+import { expungedSince, readContent, readHeaderBlocks, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
 import type { MessageMetadata } from '../../../mime/index.ts';
 import {
   contains,
@@ -65,13 +65,56 @@ async function readBytes(ctx: CommandContext, row: StoredMessage, range: { start
 
 async function sectionItem(ctx: CommandContext, row: StoredMessage, range: SectionRange | undefined, partial: Partial | undefined): Promise<Item> {
   if (!range) return literal(Buffer.alloc(0));
-  if (range.filter) {
-    const header = filterHeader(await readBytes(ctx, row, range), range.filter.names, range.filter.not);
-    if (!partial) return literal(header);
-    const cut = applyPartial({ start: 0, end: header.length }, partial);
-    return literal(header.subarray(cut.start, cut.end));
-  }
+  if (range.filter) return filteredHeader(await readBytes(ctx, row, range), range.filter.names, range.filter.not, partial);
   return contentLiteral(ctx, row, applyPartial(range, partial));
+}
+
+/** RFC 3501 §6.4.5 HEADER.FIELDS (.NOT): the fields kept, then the partial range of that. */
+function filteredHeader(header: Buffer, names: string[], not: boolean, partial: Partial | undefined): Item {
+  const kept = filterHeader(header, names, not);
+  if (!partial) return literal(kept);
+  const cut = applyPartial({ start: 0, end: kept.length }, partial);
+  return literal(kept.subarray(cut.start, cut.end));
+}
+
+/** Items that need the parsed metadata (whole-message bodies and a folder sync's header fields do without). */
+function needsMetadata(item: FetchItem): boolean {
+  if (item.kind === 'simple') return ['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'RFC822.HEADER', 'RFC822.TEXT'].includes(item.name);
+  if (item.kind === 'section') return !isTopHeaderFields(item) && !(item.section.part.length === 0 && !item.section.text);
+  return true;
+}
+
+/**
+ * The rows of a batch, with their metadata only when an item needs it, and the header blocks of a
+ * folder sync read in one go; a message whose header block could not be read that way (a content kept
+ * as a file, a header over 64 KB) gets its metadata after all, to find its header the usual way.
+ */
+async function readBatch(
+  ctx: CommandContext,
+  selected: SelectedMailbox,
+  batch: Array<{ uid: number }>,
+  withMetadata: boolean,
+  withHeaderFields: boolean,
+): Promise<{ rows: StoredMessage[]; headerBlocks: Map<string, Buffer> | undefined }> {
+  const uids = batch.map((t) => t.uid);
+  let rows = await readMessages(ctx.app.db, selected.id, uids, { metadata: withMetadata });
+  if (!withHeaderFields || rows.length === 0) return { rows, headerBlocks: undefined };
+  const headerBlocks = await readHeaderBlocks(
+    ctx.app,
+    rows.map((row) => row.blob_id),
+  );
+  const lacking = withMetadata ? [] : rows.filter((row) => !headerBlocks.has(row.blob_id)).map((row) => Number(row.uid));
+  if (lacking.length > 0) {
+    const full = new Map((await readMessages(ctx.app.db, selected.id, lacking)).map((row) => [Number(row.uid), row]));
+    // A row gone between the two reads was expunged meanwhile: left out, like any such message.
+    rows = rows.flatMap((row) => (headerBlocks.has(row.blob_id) ? [row] : (full.get(Number(row.uid)) ?? [])));
+  }
+  return { rows, headerBlocks };
+}
+
+/** HEADER.FIELDS (.NOT) of the message itself: what mail clients fetch of every message when they sync a folder. */
+function isTopHeaderFields(item: FetchItem): boolean {
+  return item.kind === 'section' && item.section.part.length === 0 && (item.section.text === 'HEADER.FIELDS' || item.section.text === 'HEADER.FIELDS.NOT');
 }
 
 /** The byte range of a section; the whole message (BODY[], RFC822) needs only the row, not its parsed metadata. */
@@ -87,6 +130,7 @@ async function fetchItems(
   uid: number,
   selected: SelectedMailbox,
   row: StoredMessage | undefined,
+  headerBlocks: Map<string, Buffer> | undefined,
 ): Promise<Item[]> {
   const out: Item[] = [];
   // Parsed at first need: FLAGS, sizes, dates and whole-message bodies do without.
@@ -131,7 +175,9 @@ async function fetchItems(
           break;
       }
     } else if (item.kind === 'section' && row) {
-      out.push(item.response, await sectionItem(ctx, row, rangeOf(row, metadata, item.section), item.partial));
+      const block = isTopHeaderFields(item) ? headerBlocks?.get(row.blob_id) : undefined;
+      if (block) out.push(item.response, filteredHeader(block, item.section.fields ?? [], item.section.text === 'HEADER.FIELDS.NOT', item.partial));
+      else out.push(item.response, await sectionItem(ctx, row, rangeOf(row, metadata, item.section), item.partial));
     } else if (item.kind === 'binary' && row) {
       out.push(item.response, await binaryItem(ctx.app, row, metadata(), item.part, item.partial));
     } else if (item.kind === 'binary-size' && row) {
@@ -210,18 +256,14 @@ export const fetch = defineCommand({
       return ok('FETCH completed');
     }
     const withRows = needsRow(args.items);
+    const withHeaderFields = args.items.some(isTopHeaderFields);
     const encodeOptions = { utf8Accept: ctx.session.utf8 };
     const withFlags = [...args.items, { kind: 'simple', name: 'FLAGS', response: 'FLAGS' } as FetchItem];
     const asksFlags = args.items.some((it) => it.response === 'FLAGS');
+    const withMetadata = args.items.some(needsMetadata);
     for (let i = 0; i < targets.length; i += FETCH_BATCH) {
       const batch = targets.slice(i, i + FETCH_BATCH);
-      const rows = withRows
-        ? await readMessages(
-            ctx.app.db,
-            selected.id,
-            batch.map((t) => t.uid),
-          )
-        : [];
+      const { rows, headerBlocks } = withRows ? await readBatch(ctx, selected, batch, withMetadata, withHeaderFields) : { rows: [], headerBlocks: undefined };
       const byUid = new Map(rows.map((row) => [Number(row.uid), row]));
       // The responses of several messages go out in one write; a streamed body is copied in its turn.
       let pending: OutputChunk[] = [];
@@ -231,7 +273,7 @@ export const fetch = defineCommand({
         if (withRows && !row) continue; // expunged meanwhile by another session: reported later
         // A message that just got \Seen reports its new flags (RFC 3501 §6.4.5).
         const items = seenNow.has(uid) && !asksFlags ? withFlags : args.items;
-        const values = await fetchItems(ctx, items, seq, uid, selected, row);
+        const values = await fetchItems(ctx, items, seq, uid, selected, row, headerBlocks);
         pending.push(UNTAGGED_PREFIX);
         for (const chunk of encodeItems<StreamedLiteral>([seq, 'FETCH', values], encodeOptions)) {
           pending.push(chunk);
