@@ -93,7 +93,10 @@ export async function ensureTlsCredentials(options: TlsOptions): Promise<TlsCred
 }
 
 /** A new RSA 2048 key and a self-signed certificate for `hostname`, localhost, 127.0.0.1 and ::1. */
-export async function generateSelfSigned(hostname: string, options: { notBefore?: Date; notAfter?: Date } = {}): Promise<{ key: string; cert: string }> {
+export async function generateSelfSigned(
+  hostname: string,
+  options: { notBefore?: Date; notAfter?: Date /** Random bytes of the serial number (tests give their own). */; serialRandom?: Buffer } = {},
+): Promise<{ key: string; cert: string }> {
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   // Loaded only to make a certificate: node-forge is large, and most starts find theirs on disk.
@@ -103,10 +106,7 @@ export async function generateSelfSigned(hostname: string, options: { notBefore?
   const start = options.notBefore ?? new Date();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(signingKey.n, signingKey.e);
-  // 16 random bytes, high bit cleared so the DER INTEGER stays positive.
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
-  cert.serialNumber = serial.toString('hex');
+  cert.serialNumber = serialNumberHex(options.serialRandom ?? randomBytes(16));
   // An hour of slack for peers whose clock is a little behind.
   cert.validity.notBefore = new Date(start.getTime() - 60 * 60 * 1000);
   cert.validity.notAfter = options.notAfter ?? new Date(start.getTime() + SELF_SIGNED_VALIDITY_DAYS * DAY_MS);
@@ -123,6 +123,18 @@ export async function generateSelfSigned(hostname: string, options: { notBefore?
   ]);
   cert.sign(signingKey, forge.md.sha256.create());
   return { key, cert: forge.pki.certificateToPem(cert) };
+}
+
+/**
+ * A certificate serial from random bytes, as the hex node-forge writes into a DER INTEGER as is: the
+ * first byte in 0x40-0x7f. Its high bit clear keeps the number positive; a bit of it set keeps the
+ * encoding minimal, which OpenSSL 3 requires (a leading 0x00 before a byte under 0x80 is "illegal
+ * padding": about one certificate in 256 was unreadable).
+ */
+export function serialNumberHex(random: Buffer): string {
+  const serial = Buffer.from(random);
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
+  return serial.toString('hex');
 }
 
 function subjectAltNames(hostname: string): pki.AltName[] {

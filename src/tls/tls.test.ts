@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
-import { ensureTlsCredentials, generateSelfSigned, type TlsLog } from './index.ts';
+import { ensureTlsCredentials, generateSelfSigned, serialNumberHex, type TlsLog } from './index.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -233,4 +233,11 @@ describe('ensureTlsCredentials', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+});
+
+test('a self-signed certificate is readable whatever its random serial: no DER INTEGER with a needless leading zero', async () => {
+  for (const first of [0x00, 0x80, 0xff]) assert.match(serialNumberHex(Buffer.from([first, 0x01, 0x02])).slice(0, 2), /^[4-7][0-9a-f]$/);
+  // Random bytes 00 10 ...: before the fix, the serial began 00 10, which OpenSSL 3 refused ("illegal padding").
+  const { cert } = await generateSelfSigned('mail.example.test', { serialRandom: Buffer.from('0010203040506070', 'hex') });
+  assert.match(new X509Certificate(cert).serialNumber, /^[4-7]/);
 });
