@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
-import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { setupMailAccount } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'clients.test';
@@ -39,13 +39,7 @@ function imapflow(): ImapFlow {
 
 before(async () => {
   service = await startTestService({ overrides: { roles: ['web', 'imap'], ports: { http: 0, imap: 0, imaps: 0 } } });
-  const operator = await operatorClient(service);
-  const setup = await setupCustomer(service, operator, 'Clients', { standard: 2 });
-  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: DOMAIN });
-  await waitForOperation(setup.admin, added.body.id);
-  const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
-  expectStatus(account, 201);
-  accountId = account.body.id;
+  ({ accountId } = await setupMailAccount(service, 'Clients', { address: USER, password: PASSWORD }, { standard: 2 }));
   for (let n = 1; n <= 5; n++) await deliver(`Hello ${n}`, `Body of message ${n}`);
 });
 after(() => service.close());

@@ -34,7 +34,7 @@ import {
   receiveMessage,
   updateFlags,
 } from '../src/mailstore/index.ts';
-import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { setupMailAccount } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'mbsync.test';
@@ -289,13 +289,7 @@ async function mbsync(label: string): Promise<{ output: string; ms: number }> {
 before(async () => {
   mbsyncVersion = await findMbsync();
   service = await startTestService({ overrides: { roles: ['web', 'imap'], ports: { http: 0, imap: 0, imaps: 0 } } });
-  const operator = await operatorClient(service);
-  const setup = await setupCustomer(service, operator, 'Mbsync', { standard: 1 });
-  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: DOMAIN });
-  await waitForOperation(setup.admin, added.body.id);
-  const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
-  expectStatus(account, 201);
-  accountId = account.body.id;
+  ({ accountId } = await setupMailAccount(service, 'Mbsync', { address: USER, password: PASSWORD }, { standard: 1 }));
   if (!mbsyncVersion) return;
 
   work = path.join(service.dataDir, 'mbsync');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
-import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
@@ -61,13 +61,7 @@ before(async () => {
     overrides: { roles: ['web', 'imap'], ports: { http: 0, imap: 0, imaps: 0 }, mailAccess: { allowPlaintextOnLoopback: true } },
   });
   port = service.imapPort as number;
-  const operator = await operatorClient(service);
-  const setup = await setupCustomer(service, operator, 'Imap', { standard: 2 });
-  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: DOMAIN });
-  await waitForOperation(setup.admin, added.body.id);
-  const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
-  expectStatus(account, 201);
-  accountId = account.body.id;
+  ({ accountId } = await setupMailAccount(service, 'Imap', { address: USER, password: PASSWORD }, { standard: 2 }));
   for (let n = 1; n <= 3; n++) await deliver(sampleMessage(n));
 });
 after(() => service.close());

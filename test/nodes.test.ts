@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { createContext } from '../src/context.ts';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { type Service, startService } from '../src/main.ts';
-import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { expectStatus, setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
@@ -73,13 +73,9 @@ before(async () => {
     },
   });
   nodeB = await startService(config);
-  const operator = await operatorClient(nodeA);
-  const setup = await setupCustomer(nodeA, operator, 'Nodes', { standard: 2 });
-  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: DOMAIN });
-  await waitForOperation(setup.admin, added.body.id);
-  const account = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: USER, classId: 'standard', password: PASSWORD });
-  expectStatus(account, 201);
-  accountId = account.body.id;
+  const created = await setupMailAccount(nodeA, 'Nodes', { address: USER, password: PASSWORD });
+  accountId = created.accountId;
+  const setup = created.setup;
   expectStatus(
     await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: GUARDED, classId: 'standard', password: PASSWORD }),
     201,

@@ -140,3 +140,27 @@ export function expectProblem(reply: Reply, status: number, code: string, field?
   assert.equal(typeof reply.body.detail, 'string');
   assert.ok(reply.body.detail.length > 0);
 }
+
+/**
+ * A customer with a verified domain and one mail account on it (class `standard`), through the API as
+ * the customer's admin would: what the mail access tests start from. Returns the setup and the account id.
+ */
+export async function setupMailAccount(
+  service: TestService,
+  name: string,
+  account: { address: string; password: string },
+  licences: Record<string, number> = { standard: 2 },
+): Promise<{ setup: CustomerSetup; accountId: string }> {
+  const operator = await operatorClient(service);
+  const setup = await setupCustomer(service, operator, name, licences);
+  const domain = account.address.slice(account.address.indexOf('@') + 1);
+  const added = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/domains`, { name: domain });
+  await waitForOperation(setup.admin, added.body.id);
+  const created = await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, {
+    address: account.address,
+    classId: 'standard',
+    password: account.password,
+  });
+  expectStatus(created, 201);
+  return { setup, accountId: created.body.id };
+}
