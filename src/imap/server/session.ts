@@ -23,8 +23,6 @@ export class Session {
   qresync = false;
   /** RFC 6855: UTF8=ACCEPT enabled: strings may carry UTF-8 quoted. */
   utf8 = false;
-  /** Set while IDLE runs (RFC 2177). */
-  idling: { tag: string } | undefined;
 
   constructor(
     readonly id: string,
