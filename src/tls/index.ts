@@ -92,11 +92,15 @@ export async function ensureTlsCredentials(options: TlsOptions): Promise<TlsCred
   };
 }
 
+export interface SelfSignedOptions {
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Random bytes of the serial number, at least one (tests give their own). */
+  serialRandom?: Buffer;
+}
+
 /** A new RSA 2048 key and a self-signed certificate for `hostname`, localhost, 127.0.0.1 and ::1. */
-export async function generateSelfSigned(
-  hostname: string,
-  options: { notBefore?: Date; notAfter?: Date /** Random bytes of the serial number (tests give their own). */; serialRandom?: Buffer } = {},
-): Promise<{ key: string; cert: string }> {
+export async function generateSelfSigned(hostname: string, options: SelfSignedOptions = {}): Promise<{ key: string; cert: string }> {
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   // Loaded only to make a certificate: node-forge is large, and most starts find theirs on disk.
@@ -132,6 +136,7 @@ export async function generateSelfSigned(
  * padding": about one certificate in 256 was unreadable).
  */
 export function serialNumberHex(random: Buffer): string {
+  if (random.length === 0) throw new Error('a serial number needs at least one random byte');
   const serial = Buffer.from(random);
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   return serial.toString('hex');
