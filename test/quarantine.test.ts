@@ -11,9 +11,9 @@ import { expireQuarantine } from '../src/filter/quarantine.ts';
 import { JOBS, runJob } from '../src/jobs/index.ts';
 import { quotaOf } from '../src/mailstore/index.ts';
 import { DAY_MS } from '../src/shared/clock.ts';
-import { type ApiClient, expectProblem, expectStatus, operatorClient } from './helpers/client.ts';
-import { facteur, facteurJson, holdFor, inboxSubjects, type MailCustomer, setupMailCustomer } from './helpers/filter.ts';
-import { startTestService, type TestService } from './helpers/service.ts';
+import { type ApiClient, expectProblem, expectStatus } from './helpers/client.ts';
+import { facteur, facteurJson, holdFor, inboxSubjects, type MailCustomer, startWithTwoCustomers } from './helpers/filter.ts';
+import type { TestService } from './helpers/service.ts';
 
 let service: TestService;
 let operator: ApiClient;
@@ -21,10 +21,7 @@ let acme: MailCustomer;
 let other: MailCustomer;
 
 before(async () => {
-  service = await startTestService();
-  operator = await operatorClient(service);
-  acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', ['alice', 'bob']);
-  other = await setupMailCustomer(service, operator, 'Other', 'other.test', ['carol']);
+  ({ service, operator, acme, other } = await startWithTwoCustomers(['alice', 'bob'], ['carol']));
 });
 after(() => service.close());
 

@@ -9,20 +9,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DMARC_REJECT_SYMBOL, decide, decideForRecipient } from '../src/filter/decide.ts';
 import { matchSender, normalizePattern } from '../src/filter/sender-rules.ts';
-import { type ApiClient, expectProblem, expectStatus, operatorClient } from './helpers/client.ts';
-import { facteur, facteurJson, type MailCustomer, setupMailCustomer, verdictOf } from './helpers/filter.ts';
-import { startTestService, type TestService } from './helpers/service.ts';
+import { expectProblem, expectStatus } from './helpers/client.ts';
+import { facteur, facteurJson, type MailCustomer, startWithTwoCustomers, verdictOf } from './helpers/filter.ts';
+import type { TestService } from './helpers/service.ts';
 
 let service: TestService;
-let operator: ApiClient;
 let acme: MailCustomer;
 let other: MailCustomer;
 
 before(async () => {
-  service = await startTestService();
-  operator = await operatorClient(service);
-  acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', ['alice', 'bob']);
-  other = await setupMailCustomer(service, operator, 'Other', 'other.test', ['carol']);
+  ({ service, acme, other } = await startWithTwoCustomers(['alice', 'bob'], ['carol']));
 });
 after(() => service.close());
 

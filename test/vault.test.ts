@@ -11,9 +11,9 @@ import { purgeVault, vaultOutbound } from '../src/filter/vault.ts';
 import { JOBS, runJob } from '../src/jobs/index.ts';
 import { receiveMessage } from '../src/mailstore/index.ts';
 import { DAY_MS } from '../src/shared/clock.ts';
-import { type ApiClient, expectProblem, expectStatus, operatorClient } from './helpers/client.ts';
-import { facteur, facteurJson, type MailCustomer, rawMessage, setupMailCustomer } from './helpers/filter.ts';
-import { startTestService, type TestService } from './helpers/service.ts';
+import { type ApiClient, expectProblem, expectStatus } from './helpers/client.ts';
+import { facteur, facteurJson, type MailCustomer, rawMessage, startWithTwoCustomers } from './helpers/filter.ts';
+import type { TestService } from './helpers/service.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
@@ -23,10 +23,7 @@ let acme: MailCustomer;
 let other: MailCustomer;
 
 before(async () => {
-  service = await startTestService();
-  operator = await operatorClient(service);
-  acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', ['alice']);
-  other = await setupMailCustomer(service, operator, 'Other', 'other.test', ['carol']);
+  ({ service, operator, acme, other } = await startWithTwoCustomers(['alice'], ['carol']));
 });
 after(() => service.close());
 

@@ -17,16 +17,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { createResolver } from '../../src/dns/index.ts';
 import { GLOBAL_SCOPE, train } from '../../src/filter/bayes.ts';
-import { type FilterContext, messageInput } from '../../src/filter/checks/message.ts';
-import { builtinChecks, runChecks } from '../../src/filter/pipeline.ts';
+import { messageInput } from '../../src/filter/checks/message.ts';
+import { runChecks } from '../../src/filter/pipeline.ts';
 import type { Verdict } from '../../src/filter/types.ts';
-import { createLogger } from '../../src/log/index.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
-import { openStore } from '../../src/store/index.ts';
 import { loadPartition, mulberry32, PARTITIONS, type Sample, SEED, shuffled } from './corpus.ts';
+import { benchPipeline } from './pipeline.ts';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -45,21 +41,9 @@ async function main(): Promise<void> {
   console.log(`corpus: ${PARTITIONS.spam} ${spam.length} spam, ${PARTITIONS.ham} ${ham.length} ham; seed ${SEED}`);
   console.log(`train half: ${spamTrain.length} spam + ${hamTrain.length} ham; test half: ${spamTest.length} spam + ${hamTest.length} ham`);
 
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'facteur-bench-filter-'));
-  const databaseUrl = process.env.BENCH_DATABASE_URL ?? '';
-  const store = await openStore({ databaseUrl, dataDir });
-  const clock = new ManualClock(Date.now());
-  const config = loadConfig({ env: {}, overrides: { logLevel: 'silent', dataDir } });
-  const ctx: FilterContext = {
-    config,
-    db: store.db,
-    resolver: createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200 }),
-    clock,
-    log: createLogger('silent'),
-  };
-  const checks = builtinChecks(ctx);
+  const { ctx, checks, clock, config, engine, close } = await benchPipeline(process.env.BENCH_DATABASE_URL ?? '');
   const threshold = config.filter.quarantineScore;
-  console.log(`engine: ${store.engine}; quarantine score ${threshold}; no DNS zones configured (no lookups); time budget ${config.filter.timeBudgetMs} ms`);
+  console.log(`engine: ${engine}; quarantine score ${threshold}; no DNS zones configured (no lookups); time budget ${config.filter.timeBudgetMs} ms`);
 
   const run = async (sample: Sample): Promise<Verdict> => {
     clock.set(sample.receivedAt);
@@ -116,8 +100,7 @@ async function main(): Promise<void> {
   );
   console.log(`  all test messages (n=${all.length}): median ${percentile(all, 0.5).toFixed(2)} ms, p99 ${percentile(all, 0.99).toFixed(2)} ms`);
 
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
 
   if (process.env.BENCH_SA !== '0') await spamAssassin(spamTrain, hamTrain, spamTest, hamTest);
 }

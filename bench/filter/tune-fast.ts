@@ -5,28 +5,17 @@
  *
  *   node --import tsx bench/filter/tune-fast.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/index.ts';
-import { createResolver } from '../../src/dns/index.ts';
 import { type CombineOptions, combine, tokenize } from '../../src/filter/bayes.ts';
 import { type BayesMapping, bayesSymbol } from '../../src/filter/checks/bayes.ts';
-import { type FilterContext, messageInput, readMessage } from '../../src/filter/checks/message.ts';
-import { builtinChecks, runChecks } from '../../src/filter/pipeline.ts';
-import { createLogger } from '../../src/log/index.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
-import { openStore } from '../../src/store/index.ts';
+import { messageInput, readMessage } from '../../src/filter/checks/message.ts';
+import { runChecks } from '../../src/filter/pipeline.ts';
 import { tuningSplit } from './corpus.ts';
+import { benchPipeline } from './pipeline.ts';
 
 const { spamA: sA, spamB: sB, hamA: hA, hamB: hB } = tuningSplit();
 
-const dataDir = mkdtempSync(path.join(tmpdir(), 'facteur-tune-'));
-const store = await openStore({ databaseUrl: '', dataDir });
-const clock = new ManualClock(Date.now());
-const config = loadConfig({ env: {}, overrides: { logLevel: 'silent', dataDir } });
-const ctx: FilterContext = { config, db: store.db, resolver: createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200 }), clock, log: createLogger('silent') };
-const checks = builtinChecks(ctx);
+const { ctx, checks, clock, config, close } = await benchPipeline();
 const threshold = config.filter.quarantineScore;
 
 interface Item {
@@ -52,8 +41,7 @@ for (const [fold, list] of [
     items.push({ file: path.basename(s.file), kind: s.kind, fold, base: verdict.score, tokens });
   }
 }
-await store.close();
-rmSync(dataDir, { recursive: true, force: true });
+await close();
 
 function evaluate(options: CombineOptions = {}, verbose = false, mapping: BayesMapping = {}) {
   const hamP = [0, 0, 0, 0];

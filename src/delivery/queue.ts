@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, persistContent, readContent, receiveMessage } from '../mailstore/index.ts';
+import { deliverMessage, persistContent, readContent, receiveMessage, releaseContents } from '../mailstore/index.ts';
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
@@ -220,14 +220,7 @@ async function finalizeRows(
     .where('status', '=', 'sending')
     .executeTakeFirst();
   const settled = Number(result.numUpdatedRows);
-  if (settled > 0) {
-    const blobId = rows[0]?.blob_id as string;
-    await trx
-      .updateTable('blobs')
-      .set((eb) => ({ refcount: eb('refcount', '-', settled) }))
-      .where('id', '=', blobId)
-      .execute();
-  }
+  if (settled > 0) await releaseContents(trx, Array<string>(settled).fill(rows[0]?.blob_id as string));
   return settled;
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, type IncomingMessage, persistContent, readContent } from '../mailstore/index.ts';
+import { deliverMessage, type IncomingMessage, persistContent, readContent, releaseContents } from '../mailstore/index.ts';
 import { loadMailparser, type MessageMetadata } from '../mime/index.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { DAY_MS } from '../shared/clock.ts';
@@ -267,17 +267,11 @@ async function removeRows(trx: Transaction<Database>, rows: Array<Pick<Quarantin
   const ids = rows.map((row) => row.id);
   const removed = Number((await trx.deleteFrom('quarantine').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
   await trx.deleteFrom('digest_links').where('quarantine_id', 'in', ids).execute();
-  const perBlob = new Map<string, number>();
-  for (const row of rows) perBlob.set(row.blob_id, (perBlob.get(row.blob_id) ?? 0) + 1);
-  if (removed === rows.length) {
-    for (const [blobId, count] of perBlob) {
-      await trx
-        .updateTable('blobs')
-        .set((eb) => ({ refcount: eb('refcount', '-', count) }))
-        .where('id', '=', blobId)
-        .execute();
-    }
-  }
+  if (removed === rows.length)
+    await releaseContents(
+      trx,
+      rows.map((row) => row.blob_id),
+    );
   return removed;
 }
 

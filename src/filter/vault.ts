@@ -6,7 +6,7 @@
  */
 import { buffer } from 'node:stream/consumers';
 import type { AppContext } from '../context.ts';
-import { persistContent, readContent } from '../mailstore/index.ts';
+import { persistContent, readContent, releaseContents } from '../mailstore/index.ts';
 import { DAY_MS } from '../shared/clock.ts';
 import { AppError, invalid, notFound, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -185,18 +185,13 @@ export async function purgeVault(ctx: AppContext): Promise<{ purged: number }> {
       .execute();
     if (rows.length === 0) break;
     purged += await ctx.db.transaction().execute(async (trx) => {
-      let count = 0;
+      const released: string[] = [];
       for (const row of rows) {
         const deleted = Number((await trx.deleteFrom('malware_vault').where('id', '=', row.id).executeTakeFirst()).numDeletedRows);
-        if (deleted === 0) continue;
-        count++;
-        await trx
-          .updateTable('blobs')
-          .set((eb) => ({ refcount: eb('refcount', '-', 1) }))
-          .where('id', '=', row.blob_id)
-          .execute();
+        if (deleted > 0) released.push(row.blob_id);
       }
-      return count;
+      await releaseContents(trx, released);
+      return released.length;
     });
     if (rows.length < PURGE_BATCH) break;
   }

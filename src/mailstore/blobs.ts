@@ -59,6 +59,23 @@ export async function persistContent(ctx: Pick<AppContext, 'blobs'>, trx: Transa
     .execute();
 }
 
+/**
+ * Gives back, in the caller's transaction, one reference to a content per id listed (an id listed
+ * twice loses two): what a removed message, held copy, vault entry or queue entry held. A content left
+ * with none is the garbage collector's (gc.ts).
+ */
+export async function releaseContents(trx: Transaction<Database>, ids: Iterable<string>): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (const [id, count] of counts) {
+    await trx
+      .updateTable('blobs')
+      .set((eb) => ({ refcount: eb('refcount', '-', count) }))
+      .where('id', '=', id)
+      .execute();
+  }
+}
+
 /** Reads a blob's content, or the bytes [start, end) of it, from the database or its file. */
 export function readContent(ctx: AppContext, id: string, range?: ByteRange): Readable {
   return Readable.from(

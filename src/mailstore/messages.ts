@@ -8,6 +8,7 @@ import type { AppContext } from '../context.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, MailboxesTable, MessagesTable } from '../store/index.ts';
+import { releaseContents } from './blobs.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -313,10 +314,8 @@ export async function removeMessages(
   trx: Transaction<Database>,
   messages: Array<Pick<MessagesTable, 'id' | 'blob_id' | 'size' | 'account_id'>>,
 ): Promise<void> {
-  const perBlob = new Map<string, number>();
   const perAccount = new Map<string, { bytes: number; count: number }>();
   for (const message of messages) {
-    perBlob.set(message.blob_id, (perBlob.get(message.blob_id) ?? 0) + 1);
     const usage = perAccount.get(message.account_id) ?? { bytes: 0, count: 0 };
     usage.bytes += Number(message.size);
     usage.count += 1;
@@ -332,13 +331,10 @@ export async function removeMessages(
       )
       .execute();
   }
-  for (const [blobId, count] of perBlob) {
-    await trx
-      .updateTable('blobs')
-      .set((eb) => ({ refcount: eb('refcount', '-', count) }))
-      .where('id', '=', blobId)
-      .execute();
-  }
+  await releaseContents(
+    trx,
+    messages.map((m) => m.blob_id),
+  );
   for (const [accountId, usage] of perAccount) {
     await trx
       .updateTable('mail_usage')

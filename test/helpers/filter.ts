@@ -9,8 +9,8 @@ import { holdMessage, type QuarantineEntry, type QuarantineReason } from '../../
 import type { Verdict } from '../../src/filter/types.ts';
 import { findMailbox, loadMailboxIndex, readMessages, receiveMessage } from '../../src/mailstore/index.ts';
 import { cliEnv, type Run, runFacteur } from './cli.ts';
-import { type ApiClient, ApiClient as Client, expectStatus, setupCustomer, waitForOperation } from './client.ts';
-import type { TestService } from './service.ts';
+import { type ApiClient, ApiClient as Client, expectStatus, operatorClient, setupCustomer, waitForOperation } from './client.ts';
+import { startTestService, type TestService } from './service.ts';
 
 export interface TestAccount {
   id: string;
@@ -143,4 +143,22 @@ export async function facteurJson(service: TestService, args: string[]): Promise
   const run = await facteur(service, [...args, '--json']);
   assert.equal(run.code, 0, `facteur ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
   return JSON.parse(run.stdout);
+}
+
+export interface TwoCustomers {
+  service: TestService;
+  operator: ApiClient;
+  /** Customer Acme, domain acme.test. */
+  acme: MailCustomer;
+  /** Customer Other, domain other.test: for the tests of isolation between customers. */
+  other: MailCustomer;
+}
+
+/** The filter tests' fixture: a running service and two mail customers with the given local parts. */
+export async function startWithTwoCustomers(acmeLocals: string[], otherLocals: string[]): Promise<TwoCustomers> {
+  const service = await startTestService();
+  const operator = await operatorClient(service);
+  const acme = await setupMailCustomer(service, operator, 'Acme', 'acme.test', acmeLocals);
+  const other = await setupMailCustomer(service, operator, 'Other', 'other.test', otherLocals);
+  return { service, operator, acme, other };
 }

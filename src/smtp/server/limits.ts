@@ -133,6 +133,7 @@ function retryAfter(buckets: Iterable<[number, number]>, bucketMs: number, windo
  * Check, and with ARGV[2] = 1 consume, every counter at once, atomically (a script runs alone in Redis).
  * KEYS: one hash per counter, bucket index -> points. ARGV: now, consume, then per counter bucketMs,
  * points, limit, windowMs. Returns {0} when all fit, else {i, field, value, ...} of the first that does not.
+ * Buckets older than the window, seen while counting, are deleted when consuming.
  */
 const LIMIT_SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -140,17 +141,19 @@ local function counter(i)
   local b = 2 + (i - 1) * 4
   return tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
 end
+local stale = {}
 for i, key in ipairs(KEYS) do
   local bucketMs, points, limit, windowMs = counter(i)
   local oldest = math.floor((now - windowMs) / bucketMs) + 1
   local fields = redis.call('HGETALL', key)
-  local used = 0
-  local kept = {}
+  local used, kept, old = 0, {}, {}
   for j = 1, #fields, 2 do
     if tonumber(fields[j]) >= oldest then
       used = used + tonumber(fields[j + 1])
       table.insert(kept, fields[j])
       table.insert(kept, fields[j + 1])
+    else
+      table.insert(old, fields[j])
     end
   end
   if used + points > limit then
@@ -158,15 +161,12 @@ for i, key in ipairs(KEYS) do
     for _, v in ipairs(kept) do table.insert(out, v) end
     return out
   end
+  stale[i] = old
 end
 if ARGV[2] == '1' then
   for i, key in ipairs(KEYS) do
-    local bucketMs, points, limit, windowMs = counter(i)
-    local oldest = math.floor((now - windowMs) / bucketMs) + 1
-    local fields = redis.call('HKEYS', key)
-    for _, f in ipairs(fields) do
-      if tonumber(f) < oldest then redis.call('HDEL', key, f) end
-    end
+    local bucketMs, points, _, windowMs = counter(i)
+    if #stale[i] > 0 then redis.call('HDEL', key, unpack(stale[i])) end
     redis.call('HINCRBY', key, math.floor(now / bucketMs), points)
     redis.call('PEXPIRE', key, windowMs + bucketMs)
   end
