@@ -57,7 +57,9 @@ test('writes announced in advance share one commit; the batch starts when the la
   const done = [committer.announce(), committer.announce(), committer.announce()];
   const writes: Promise<unknown>[] = [];
   for (const [i, arrived] of done.entries()) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    // A turn of the event loop between arrivals (not a timer: on a loaded CI machine three 1 ms timers
+    // took longer than GATHER_MS, and the batch rightly started without the last write).
+    await new Promise((resolve) => setImmediate(resolve));
     arrived();
     writes.push(committer.run(setting(`batch-${i}`)));
   }
