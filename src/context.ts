@@ -9,7 +9,7 @@ import type { Config } from './config/index.ts';
 import { createResolver, type DnsResolver } from './dns/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
 import { GroupCommitter, MailChanges } from './mailstore/index.ts';
-import { type Clock, systemClock } from './shared/clock.ts';
+import { type Clock, clockStartingAt, systemClock } from './shared/clock.ts';
 import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis } from './store/index.ts';
 
 export interface AppContext {
@@ -56,7 +56,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     engine: store.engine,
     blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
     resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
-    clock: options.clock ?? systemClock,
+    clock: options.clock ?? (config.clockStart ? clockStartingAt(Date.parse(config.clockStart)) : systemClock),
     log,
     throttle: new LoginThrottle(
       {

@@ -289,8 +289,8 @@ test('R-T2 CLI: an unknown class or exhausted licences exit non-zero with a clea
 });
 
 test('R-T6 CLI: facteur jobs run-due renews a subscription that is due, once, and is safe to run twice', async () => {
-  // Put the subscription at the end of its period (the CLI runs on the system clock).
-  const end = Date.now() - 60_000;
+  // Put the subscription at the end of its period (the CLI runs on the test's clock).
+  const end = service.clock.now() - 60_000;
   await service.ctx.db
     .updateTable('subscriptions')
     .set({ activated_at: addMonths(end, -12), current_period_start: addMonths(end, -12), current_period_end: end })

@@ -95,6 +95,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     throw new ConfigError('invalid setting databaseUrl (FACTEUR_DATABASE_URL): expected a postgres:// URL or nothing');
   }
+  if (config.clockStart && Number.isNaN(Date.parse(config.clockStart))) {
+    throw new ConfigError(`invalid setting clockStart (FACTEUR_CLOCK_START): expected an ISO 8601 instant (got ${JSON.stringify(config.clockStart)})`);
+  }
   config.dataDir = path.resolve(config.dataDir);
   if (!config.publicUrl) config.publicUrl = `http://${config.hostname}:${config.ports.http}`;
   if (config.dns.mxHosts.length === 0) config.dns.mxHosts = [config.hostname];

@@ -198,6 +198,11 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    clockStart: T.String({
+      default: '',
+      description:
+        "An ISO 8601 instant the service's clock starts from, then running at normal speed; empty for the system clock. For tests and drills that replay a date (a CLI process then shares the test's time); never in production.",
+    }),
     logLevel: T.Union(
       [T.Literal('fatal'), T.Literal('error'), T.Literal('warn'), T.Literal('info'), T.Literal('debug'), T.Literal('trace'), T.Literal('silent')],
       {
@@ -247,4 +252,5 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_DELIVERY_CONCURRENCY: 'delivery.concurrencyPerDomain',
   FACTEUR_ALLOW_PLAINTEXT_LOOPBACK: 'mailAccess.allowPlaintextOnLoopback',
   FACTEUR_LOG_LEVEL: 'logLevel',
+  FACTEUR_CLOCK_START: 'clockStart',
 };

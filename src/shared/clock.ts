@@ -6,6 +6,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** A clock that starts at a given instant and then runs at the system clock's speed. */
+export function clockStartingAt(startMs: number, system: Clock = systemClock): Clock {
+  const offset = startMs - system.now();
+  return { now: () => system.now() + offset };
+}
+
 /** A clock that tests set and advance by hand. */
 export class ManualClock implements Clock {
   constructor(private current = Date.now()) {}

@@ -95,13 +95,17 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
     dns,
     clock,
     dataDir,
-    env: {
-      FACTEUR_DATA_DIR: dataDir,
-      FACTEUR_DATABASE_URL: databaseUrl,
-      FACTEUR_DNS_SERVERS: dns.address,
-      FACTEUR_HOSTNAME: 'mail.provider.test',
-      FACTEUR_DKIM_KEY_BITS: '1024',
-      FACTEUR_LOG_LEVEL: 'silent',
+    /** Read at each spawn: the test's clock as it is then (a process a test starts never runs on the date of the run). */
+    get env() {
+      return {
+        FACTEUR_DATA_DIR: dataDir,
+        FACTEUR_DATABASE_URL: databaseUrl,
+        FACTEUR_DNS_SERVERS: dns.address,
+        FACTEUR_HOSTNAME: 'mail.provider.test',
+        FACTEUR_DKIM_KEY_BITS: '1024',
+        FACTEUR_LOG_LEVEL: 'silent',
+        FACTEUR_CLOCK_START: new Date(clock.now()).toISOString(),
+      };
     },
     async close() {
       await service.close();
