@@ -137,6 +137,17 @@ describe('RFC 3501 §7.2.6 FLAGS: a keyword is announced before any FETCH shows 
     // The session's own APPEND into its selected folder: FLAGS before the EXISTS it is told of.
     const own = await append(reader, 'Shared', message(4), '$Own');
     assert.ok(indexOf(own, /^\* FLAGS /) < indexOf(own, /^\* 4 EXISTS/), own.join('\n'));
+
+    // RFC 2177 IDLE: the change feed wakes the session, which still says FLAGS before the FETCH.
+    await ok(writer, 'SELECT Shared');
+    reader.send('idle1 IDLE\r\n');
+    assert.match(await reader.line(), /^\+ /);
+    await ok(writer, 'STORE 2 +FLAGS.SILENT ($Idle)');
+    assert.equal(await reader.line(), flagsLine(' $Stored $Appended $FromCopy $Own $Idle'));
+    assert.match(await reader.line(), permanentLine(' $Stored $Appended $FromCopy $Own $Idle'));
+    assert.match(await reader.line(), /^\* 2 FETCH \(UID 2 FLAGS \(\$Appended \$Idle( \\Recent)?\)\)$/);
+    reader.send('DONE\r\n');
+    assert.match((await reader.until('idle1')).tagged, /^idle1 OK /);
     writer.close();
     reader.close();
   });
