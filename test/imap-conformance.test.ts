@@ -309,6 +309,12 @@ describe('RFC 5258 LIST-EXTENDED', () => {
     assert.match((await imap.command('UNSUBSCRIBE Gone')).tagged, /^a\d+ NO \[NONEXISTENT\] /);
     await ok(imap, 'CREATE Gone');
     assert.deepEqual(await ok(imap, 'LIST (SUBSCRIBED) "" "Gone"'), [], 'not subscribed any more');
+    // A folder renamed to a subscribed name that lost its folder takes the subscription.
+    await ok(imap, 'SUBSCRIBE Gone');
+    await ok(imap, 'DELETE Gone');
+    await ok(imap, 'CREATE Other');
+    await ok(imap, 'RENAME Other Gone');
+    assert.deepEqual(await ok(imap, 'LIST (SUBSCRIBED) "" "Gone"'), ['* LIST (\\HasNoChildren \\Subscribed) "/" "Gone"']);
     imap.close();
   });
 });

@@ -177,9 +177,12 @@ export async function renameMailbox(ctx: AppContext, accountId: string, fromName
       return;
     }
     for (const row of await withInferiors(trx, accountId, from)) {
+      const name = to + row.name.slice(from.length);
+      // A subscription the new name kept from a deleted folder applies to the folder that now has it.
+      const subscribed = (await takeLostSubscription(trx, accountId, name)) || Boolean(row.subscribed);
       await trx
         .updateTable('mailboxes')
-        .set({ name: to + row.name.slice(from.length) })
+        .set({ name, subscribed: subscribed ? 1 : 0 })
         .where('id', '=', row.id)
         .execute();
     }
