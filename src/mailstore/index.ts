@@ -14,6 +14,7 @@ export {
   findMailbox,
   HIERARCHY_DELIMITER,
   isInbox,
+  listLostSubscriptions,
   type MailboxStatus,
   mailboxStatus,
   normalizeMailboxName,
