@@ -149,7 +149,8 @@ test('R-M6 an alias: the alias address and each account it expands to, by addres
     assert.ok(steps.includes(expected), `${expected} in ${steps.join(', ')}`);
   }
   const expanded = byAlias.find((s) => s.step === 'expanded');
-  assert.deepEqual((expanded?.detail.to as string[]).sort(), [ALICE, BOB]);
+  assert.ok(expanded, 'the expanded step');
+  assert.deepEqual((expanded.detail.to as string[]).sort(), [ALICE, BOB]);
   assert.deepEqual(stepsOf(await trace(acme, { messageId: id })), steps);
   assert.deepEqual(await trace(other, { messageId: id }), []);
 });
