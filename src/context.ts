@@ -62,6 +62,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       {
         failuresPerAccount: config.auth.loginFailuresPerAccount,
         failuresPerIp: config.auth.loginFailuresPerIp,
+        failuresPerNetwork: config.auth.loginFailuresPerNetwork,
         windowSeconds: config.auth.loginWindowSeconds,
       },
       redis,

@@ -82,7 +82,7 @@ export async function verifyMailLogin(ctx: AppContext, input: { username: string
     await ctx.throttle.recordFailure(key, input.ip);
     throw INVALID_CREDENTIALS();
   }
-  await ctx.throttle.recordSuccess(key);
+  await ctx.throttle.recordSuccess(key, input.ip);
   // As at the portal: a disabled, suspended or blocked account (or one whose service ended) has no mail access.
   if (account.status !== 'active') {
     throw new AppError(

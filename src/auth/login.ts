@@ -115,7 +115,7 @@ export async function loginWithPassword(ctx: AppContext, input: { email: string;
       text('This account is suspended or disabled: contact support', 'Ce compte est suspendu ou désactivé : contactez le support'),
     );
   }
-  await ctx.throttle.recordSuccess(key);
+  await ctx.throttle.recordSuccess(key, input.ip);
   const stage: SessionStage = holder.totpEnabled ? 'totp' : holder.role === 'user' ? 'full' : 'enrol';
   const session = await createSession(ctx, { role: holder.role, id: holder.id, customerId: holder.customerId }, stage);
   ctx.log.info({ event: 'auth.login', principal: holder.id, stage }, 'auth.login');

@@ -67,8 +67,13 @@ export const ConfigSchema = T.Object(
       {
         sessionTtlMinutes: T.Integer({ default: 12 * 60, minimum: 5 }),
         minPasswordLength: T.Integer({ default: 10, minimum: 8, maximum: 128 }),
-        loginFailuresPerAccount: T.Integer({ default: 10, minimum: 1, description: 'Failed logins per account per window before throttling.' }),
-        loginFailuresPerIp: T.Integer({ default: 50, minimum: 1 }),
+        loginFailuresPerAccount: T.Integer({
+          default: 10,
+          minimum: 1,
+          description: 'Failed logins of one account from one client IP per window before that pair is throttled (never the account alone).',
+        }),
+        loginFailuresPerIp: T.Integer({ default: 50, minimum: 1, description: 'Failed logins from one client IP per window, any account.' }),
+        loginFailuresPerNetwork: T.Integer({ default: 200, minimum: 1, description: 'Failed logins from one IPv4 /24 or IPv6 /64 per window.' }),
         loginWindowSeconds: T.Integer({ default: 15 * 60, minimum: 1 }),
         secureCookies: T.Union([T.Literal('auto'), T.Boolean()], { default: 'auto', description: "'auto': Secure when publicUrl is https." }),
       },

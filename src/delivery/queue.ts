@@ -22,8 +22,9 @@ import { deliverMessage, persistContent, readContent, receiveMessage, releaseCon
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
-import { recordTrace, type TraceStep } from '../trace/index.ts';
+import { bareMessageId, recordTrace, type TraceStep } from '../trace/index.ts';
 import { buildDsn, type DsnRecipient, readHeaderBlock } from './dsn.ts';
+import { loadListOfMail, recordListBounce } from './list-mail.ts';
 import { type DeliveryFailure, MAX_RECIPIENTS_PER_TRANSACTION, RemoteSession, resolveDestination, type SessionOptions } from './remote.ts';
 import { isHostedDomain, routeRecipient } from './routing.ts';
 import { forwardingSender } from './srs.ts';
@@ -40,7 +41,13 @@ export interface OutboundMessage {
   /** The envelope sender; '' for the null sender (a bounce). */
   sender: string;
   recipients: string[];
+  /** A sender per recipient instead (a list's bounce address per member, VERP); used as given. */
+  recipientSenders?: string[];
   blob: BlobRef;
+  /** The Message-ID of the content, kept on the rows so every step of their delivery is traced with it (R-M6). */
+  messageId?: string | null;
+  /** For the trace: the SMTP session the message came in by, and the alias or list that sent it on. */
+  origin?: { sessionId?: string; via?: string };
 }
 
 export interface DeliveryRunSummary {
@@ -67,14 +74,14 @@ function wakeWorkers(ctx: AppContext): void {
 }
 
 async function insertRows(ctx: AppContext, trx: Transaction<Database>, message: OutboundMessage, now: number, lifetimeMs: number): Promise<string[]> {
-  const rows = message.recipients.map((recipient) => {
+  const rows = message.recipients.map((recipient, i) => {
     const address = normalizeAddress(recipient);
     if (!address)
       throw invalid('invalid-address', 'recipients', `"${recipient}" is not a valid e-mail address`, `« ${recipient} » n'est pas une adresse e-mail valide`);
     return {
       id: newQueueId(),
       customer_id: message.customerId,
-      sender: message.sender.trim(),
+      sender: (message.recipientSenders?.[i] ?? message.sender).trim(),
       recipient: recipient.trim(),
       domain: address.domain,
       blob_id: message.blob.id,
@@ -88,6 +95,7 @@ async function insertRows(ctx: AppContext, trx: Transaction<Database>, message: 
       created_at: now,
       expires_at: now + lifetimeMs,
       dsn_sent: 0 as const,
+      message_id: bareMessageId(message.messageId),
     };
   });
   if (rows.length === 0) return [];
@@ -123,9 +131,15 @@ export async function enqueueOutbound(ctx: AppContext, input: OutboundMessage): 
       direction: 'outbound' as const,
       customerId: message.customerId,
       sessionId: id,
-      sender: message.sender,
+      messageId: message.messageId ?? null,
+      sender: message.recipientSenders?.[i] ?? message.sender,
       recipient: message.recipients[i] ?? null,
-      detail: sender === input.sender.trim() ? { size: message.blob.size } : { size: message.blob.size, originalSender: input.sender.trim() },
+      detail: {
+        size: message.blob.size,
+        ...(sender === input.sender.trim() ? {} : { originalSender: input.sender.trim() }),
+        ...(input.origin?.sessionId ? { session: input.origin.sessionId } : {}),
+        ...(input.origin?.via ? { via: input.origin.via } : {}),
+      },
     })),
   );
   wakeWorkers(ctx);
@@ -141,6 +155,7 @@ function traceRows(ctx: AppContext, rows: QueueRow[], step: TraceStep, detail: (
       direction: 'outbound' as const,
       customerId: row.customer_id,
       sessionId: row.id,
+      messageId: row.message_id ?? null,
       sender: row.sender,
       recipient: row.recipient,
       detail: detail(row),
@@ -315,6 +330,22 @@ async function sendDsn(
   now: number,
   items: { row: QueueRow; failure: DeliveryFailure }[],
 ): Promise<OutboundMessage | undefined> {
+  const route = await routeRecipient(ctx, original.sender, { sender: null });
+  // A list's copy: the bounce is counted for the member (list-mail.ts), and no report goes anywhere.
+  if (route.kind === 'list-bounce') {
+    const list = await loadListOfMail(ctx, route.listId);
+    for (const { row, failure } of items) {
+      await recordListBounce(ctx, {
+        listId: route.listId,
+        member: route.member,
+        customerId: list?.customerId ?? original.customer_id,
+        sessionId: row.id,
+        messageId: row.message_id ?? null,
+        detail: { status: failure.status, error: failure.diagnostic },
+      });
+    }
+    return undefined;
+  }
   const recipients: DsnRecipient[] = items.map(({ row, failure }) => ({
     recipient: row.recipient,
     action: 'failed',
@@ -332,7 +363,6 @@ async function sendDsn(
     recipients,
     originalHeaders: await readHeaderBlock(readContent(ctx, original.blob_id)),
   });
-  const route = await routeRecipient(ctx, original.sender, { sender: null });
   let external: string[] = [];
   if (route.kind === 'local') external = route.external;
   else if (route.kind === 'unknown') {
@@ -342,7 +372,7 @@ async function sendDsn(
       return undefined;
     }
     external = [original.sender];
-  } else {
+  } else if (route.kind === 'refused') {
     ctx.log.warn({ event: 'delivery.dsn_dropped', sender: original.sender, reason: route.reason }, 'delivery.dsn_dropped');
     return undefined;
   }

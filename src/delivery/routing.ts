@@ -17,6 +17,7 @@ import type { AppContext } from '../context.ts';
 import { type Address, addressKey, normalizeAddress, normalizeDomain } from '../shared/addresses.ts';
 import { type Text, text } from '../shared/errors.ts';
 import type { AccountsTable, ListsTable, SubscriptionsTable } from '../store/index.ts';
+import { bounceParts, memberOfBounceToken } from './list-mail.ts';
 import { isSrsAddress, reverseSrs } from './srs.ts';
 
 /** Nesting of aliases and lists followed from the recipient; deeper branches are not expanded. */
@@ -51,7 +52,9 @@ export type Route =
    * Hosted, but refused (550 5.2.1 for a disabled account or an ended service, 550 5.7.1 for a list's
    * posting policy, 550 5.1.1 for an SRS address that is forged or too old).
    */
-  | { kind: 'refused'; reason: RefusalReason; text: Text };
+  | { kind: 'refused'; reason: RefusalReason; text: Text }
+  /** A list's bounce address (list-mail.ts): what comes to it is a report on one member's copy, never passed on. */
+  | { kind: 'list-bounce'; listId: string; member: string };
 
 export interface RouteOptions {
   /** The envelope sender (null for a bounce), checked against the posting policy of mailing lists. */
@@ -149,6 +152,12 @@ export async function isHostedDomain(ctx: AppContext, domain: string): Promise<b
   if (!ascii) return false;
   const row = await ctx.db.selectFrom('domain_names').select('name').where('name', '=', ascii).executeTakeFirst();
   return row !== undefined;
+}
+
+/** The customer a hosted domain (or domain alias, in ASCII) belongs to. */
+export async function customerOfDomain(ctx: AppContext, domain: string): Promise<string | null> {
+  const row = await ctx.db.selectFrom('domain_names').select('customer_id').where('domain_names.name', '=', domain).executeTakeFirst();
+  return row?.customer_id ?? null;
 }
 
 /** A hosted name: the domain it serves (itself, or the target of a domain alias) and that domain's subscription. */
@@ -384,6 +393,12 @@ export async function routeRecipient(ctx: AppContext, recipient: string, options
     return (await routePostmaster(ctx, hosted.domain.domain, options)) ?? UNKNOWN;
   }
   if (!top) return UNKNOWN;
+  // `list+bounces-<token>` would otherwise reach the list itself as a sub-address.
+  const bounce = top.kind === 'list' ? bounceParts(address) : undefined;
+  if (bounce && top.kind === 'list' && top.key.slice(0, top.key.lastIndexOf('@')) === bounce.listKey.slice(0, bounce.listKey.lastIndexOf('@'))) {
+    const member = await memberOfBounceToken(ctx, top.id, bounce.token);
+    return member ? { kind: 'list-bounce', listId: top.id, member } : UNKNOWN;
+  }
 
   if (top.kind === 'account') {
     if (top.subscriptionStatus === 'ended') return refused('service-ended');

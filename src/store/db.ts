@@ -17,6 +17,7 @@ import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
+import * as m014 from './migrations/014-trace-lists.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
 import type { Database } from './schema.ts';
 
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-filter': m008,
   '009-message-index': m009,
   '010-recent': m010,
+  '014-trace-lists': m014,
   '016-lost-subscriptions': m016,
 };
 
@@ -118,7 +120,14 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
 export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
   // With a schema, Kysely's own tables must live there too: by default it looks them up by name in
   // every schema, and another schema's migration tables would pass for this one's.
-  const { error, results } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
+  // Unordered: work developed side by side lands with numbers out of order (014 before 011); each
+  // migration touches its own tables, so one applied later than a higher number is still right.
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message}`, { cause: error });

@@ -213,6 +213,9 @@ export interface ListMembersTable {
   list_id: string;
   address: string;
   created_at: Millis;
+  /** Bounces that came back from this member's copies (migration 014). */
+  bounce_count?: number;
+  last_bounce_at?: Millis | null;
 }
 
 export interface TicketsTable {
@@ -388,7 +391,9 @@ export interface MessageTraceTable {
     | 'deferred'
     | 'bounced'
     | 'expired'
-    | 'deleted';
+    | 'deleted'
+    /** An alias or a list and the recipients it led to (migration 014). */
+    | 'expanded';
   direction: 'inbound' | 'outbound' | 'local';
   sender: string;
   recipient: string | null;
@@ -417,6 +422,8 @@ export interface OutboundQueueTable {
   created_at: Millis;
   expires_at: Millis;
   dsn_sent: Flag;
+  /** The Message-ID (without brackets) of what the row carries, for the trace (migration 014). */
+  message_id?: string | null;
 }
 
 /** Allow and block lists (migration 008): a domain's (account_id null) or an account's. */

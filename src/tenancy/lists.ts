@@ -24,11 +24,18 @@ export interface ListView {
   postingPolicy: ListsTable['posting_policy'];
   moderators: string[];
   members: string[];
+  /** Each member with the bounces counted from its copies (list bounce addresses, delivery/list-mail.ts). */
+  memberDetails: { address: string; bounceCount: number; lastBounceAt: string | null }[];
   createdAt: string;
 }
 
 async function listView(ctx: AppContext, row: ListsTable): Promise<ListView> {
-  const members = await ctx.db.selectFrom('list_members').select('address').where('list_id', '=', row.id).orderBy('address').execute();
+  const members = await ctx.db
+    .selectFrom('list_members')
+    .select(['address', 'bounce_count', 'last_bounce_at'])
+    .where('list_id', '=', row.id)
+    .orderBy('address')
+    .execute();
   return {
     id: row.id,
     address: row.address,
@@ -38,6 +45,11 @@ async function listView(ctx: AppContext, row: ListsTable): Promise<ListView> {
     postingPolicy: row.posting_policy,
     moderators: parseJsonArray(row.moderators),
     members: members.map((m) => m.address),
+    memberDetails: members.map((m) => ({
+      address: m.address,
+      bounceCount: Number(m.bounce_count ?? 0),
+      lastBounceAt: m.last_bounce_at ? new Date(Number(m.last_bounce_at)).toISOString() : null,
+    })),
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

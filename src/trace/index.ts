@@ -108,7 +108,7 @@ async function insertTrace(ctx: AppContext, db: Kysely<Database>, rows: MessageT
 function entryView(row: MessageTraceTable): TraceEntry {
   return {
     id: row.id,
-    at: new Date(row.at).toISOString(),
+    at: new Date(Number(row.at)).toISOString(),
     step: row.step,
     direction: row.direction,
     customerId: row.customer_id,
@@ -151,14 +151,24 @@ export async function searchTrace(ctx: AppContext, scope: string | null, query: 
   const messageId = bareMessageId(query.messageId);
   if (messageId) base = base.where('message_id', '=', messageId);
   const matches = await base.orderBy('at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
-  // Bring in the other steps of the same sessions (e.g. "received" has no recipient of its own).
-  const sessions = [...new Set(matches.map((m) => m.session_id).filter((s): s is string => s !== null))];
+  // Bring in the other steps of the same sessions (e.g. "received" has no recipient of its own) and of
+  // the same messages (a forward's queue entry is a transfer of its own, tied by the Message-ID).
+  const sessions = [...new Set(matches.map((m) => m.session_id).filter((s): s is string => s !== null))].slice(0, 500);
+  const messages = [...new Set(matches.map((m) => m.message_id).filter((s): s is string => s !== null))].slice(0, 100);
   let related: MessageTraceTable[] = [];
-  if (sessions.length > 0) {
-    let more = ctx.db.selectFrom('message_trace').selectAll().where('session_id', 'in', sessions.slice(0, 500));
+  if (sessions.length > 0 || messages.length > 0) {
+    let more = ctx.db
+      .selectFrom('message_trace')
+      .selectAll()
+      .where((eb) => {
+        const either = [];
+        if (sessions.length > 0) either.push(eb('session_id', 'in', sessions));
+        if (messages.length > 0) either.push(eb('message_id', 'in', messages));
+        return eb.or(either);
+      });
     if (scope !== null) more = more.where('customer_id', '=', scope);
-    related = await more.execute();
+    related = await more.limit(query.limit * 20).execute();
   }
   const byId = new Map([...matches, ...related].map((row) => [row.id, row]));
-  return [...byId.values()].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1)).map(entryView);
+  return [...byId.values()].sort((a, b) => Number(b.at) - Number(a.at) || (a.id < b.id ? 1 : -1)).map(entryView);
 }

@@ -61,8 +61,10 @@ export class RawImap {
     for (const waiter of this.waiters.splice(0)) waiter();
   }
 
-  static async open(port: number, options: { tls?: { ca: string } } = {}): Promise<RawImap> {
-    const socket = options.tls ? tlsConnect({ port, host: '127.0.0.1', ca: options.tls.ca, servername: 'localhost' }) : connect(port, '127.0.0.1');
+  /** `localAddress` binds the client's end (e.g. 127.0.0.2: Linux routes all of 127/8 to lo), so the service sees another source. */
+  static async open(port: number, options: { tls?: { ca: string }; localAddress?: string } = {}): Promise<RawImap> {
+    const at = { port, host: '127.0.0.1', ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
+    const socket = options.tls ? tlsConnect({ ...at, ca: options.tls.ca, servername: 'localhost' }) : connect(at);
     await new Promise((resolve, reject) => socket.once(options.tls ? 'secureConnect' : 'connect', resolve).once('error', reject));
     const client = new RawImap(socket);
     await client.line();

@@ -99,8 +99,9 @@ export class ImapConnection implements ChangeWaker {
 
   get plaintextLoginAllowed(): boolean {
     if (this.session.secure) return true;
+    // Loopback is all of 127.0.0.0/8 (RFC 1122 §3.2.1.3), as in POP3.
     const ip = this.session.remoteAddress.replace(/^::ffff:/, '');
-    return this.options.allowPlaintextOnLoopback && (ip === '127.0.0.1' || ip === '::1');
+    return this.options.allowPlaintextOnLoopback && (ip.startsWith('127.') || ip === '::1');
   }
 
   async greet(): Promise<void> {

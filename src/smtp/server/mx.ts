@@ -10,7 +10,20 @@ import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
-import { enqueueOutbound, isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
+import {
+  customerOfDomain,
+  enqueueOutbound,
+  expansionStep,
+  isFailureReport,
+  isHostedDomain,
+  type ListCopies,
+  type LocalTarget,
+  loadListOfMail,
+  type Route,
+  recordListBounce,
+  routeRecipient,
+  sendListCopies,
+} from '../../delivery/index.ts';
 import { holdMessage, type Verdict } from '../../filter/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
@@ -31,18 +44,60 @@ interface RoutedAddress extends SMTPServerAddress {
   /** Destinations outside the service (aliases that forward), sent on through the outbound queue. */
   external?: string[];
   customerId?: string | null;
+  /** The list the recipient is (its copies carry its header fields and bounce to it), or the alias it is. */
+  listId?: string;
+  viaAlias?: string;
+  /** A list's bounce address: the message is a report on that member's copy. */
+  listBounce?: { listId: string; member: string };
+}
+
+/** The 'expanded' steps of the aliases and lists among the recipients (R-M6): the message is found by their address too. */
+function expansionSteps(session: SMTPServerSession, sender: string, messageId: string | null, recipients: RoutedAddress[], lists: ListCopies[]): TraceEvent[] {
+  const common = { direction: 'inbound' as const, sessionId: session.id, messageId, sender };
+  const events = lists.map((l) =>
+    expansionStep(common, { customerId: l.list.customerId, recipient: l.recipient, kind: 'list', accounts: l.accounts, external: l.external }),
+  );
+  for (const rcpt of recipients) {
+    if (!rcpt.viaAlias || rcpt.listId) continue;
+    events.push(
+      expansionStep(common, {
+        customerId: rcpt.customerId ?? null,
+        recipient: rcpt.address,
+        kind: 'alias',
+        accounts: rcpt.targets ?? [],
+        external: rcpt.external ?? [],
+      }),
+    );
+  }
+  return events;
+}
+
+/**
+ * Mail to a list's bounce addresses: an RFC 3464 failure report counts a bounce for the member its
+ * address names; anything else is dropped (logged). Neither is passed on: the poster hears nothing.
+ */
+async function takeListBounces(ctx: AppContext, session: SMTPServerSession, bounces: { listId: string; member: string }[], spool: Spool): Promise<void> {
+  const failed = await isFailureReport(spool.read());
+  for (const bounce of bounces) {
+    if (!failed) {
+      ctx.log.info({ event: 'smtp.list_bounce_ignored', session: session.id, list: bounce.listId }, 'smtp.list_bounce_ignored');
+      continue;
+    }
+    const list = await loadListOfMail(ctx, bounce.listId);
+    await recordListBounce(ctx, {
+      listId: bounce.listId,
+      member: bounce.member,
+      customerId: list?.customerId ?? null,
+      sessionId: session.id,
+      detail: { via: 'dsn' },
+    });
+  }
 }
 
 function replyForRoute(route: Route): Error | undefined {
   if (route.kind === 'unknown') return replyError(REPLIES.unknownUser);
   if (route.kind === 'refused') return replyError(refusalReply(route));
   return undefined;
-}
-
-/** The customer a hosted domain (or domain alias) belongs to. */
-async function customerOfDomain(ctx: AppContext, domain: string): Promise<string | null> {
-  const row = await ctx.db.selectFrom('domain_names').select('customer_id').where('domain_names.name', '=', domain).executeTakeFirst();
-  return row?.customer_id ?? null;
 }
 
 async function traceRefusal(ctx: AppContext, session: SMTPServerSession, recipient: string, domain: string, reply: string): Promise<void> {
@@ -152,6 +207,10 @@ export function mxHandlers(ctx: AppContext) {
         const route = await routeRecipient(ctx, address.address, { sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null });
         // Only an unknown recipient needs the second look: not ours at all is a relay attempt (5.7.1).
         if (route.kind === 'unknown' && !(await isHostedDomain(ctx, parsed.domain))) return callback(replyError(REPLIES.relayDenied));
+        if (route.kind === 'list-bounce') {
+          address.listBounce = { listId: route.listId, member: route.member };
+          return callback();
+        }
         const refusal = replyForRoute(route);
         if (refusal || route.kind !== 'local') {
           const error = refusal ?? replyError(REPLIES.unknownUser);
@@ -163,6 +222,8 @@ export function mxHandlers(ctx: AppContext) {
         announce(session);
         address.targets = route.accounts;
         address.external = route.external;
+        if (route.listId) address.listId = route.listId;
+        if (route.viaAlias) address.viaAlias = route.viaAlias;
         address.customerId = route.accounts[0]?.customerId ?? (await customerOfDomain(ctx, parsed.domain));
         callback();
       })().catch((error) => {
@@ -177,20 +238,33 @@ export function mxHandlers(ctx: AppContext) {
         for await (const chunk of stream as AsyncIterable<Buffer>) if (!stream.sizeExceeded) await spool.write(chunk);
         if (stream.sizeExceeded) return callback(replyError(REPLIES.messageTooBig));
         const recipients = session.envelope.rcptTo as RoutedAddress[];
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const targets = new Map<string, LocalTarget>();
-        const forwards = new Map<string, { customerId: string | null; recipients: Set<string> }>();
+        const forwards = new Map<string, { customerId: string | null; recipients: Set<string>; via: string | undefined }>();
+        const lists: ListCopies[] = [];
         for (const rcpt of recipients) {
+          const list = rcpt.listId ? await loadListOfMail(ctx, rcpt.listId) : undefined;
+          if (list) {
+            lists.push({ list, recipient: rcpt.address, accounts: rcpt.targets ?? [], external: rcpt.external ?? [] });
+            continue;
+          }
           for (const t of rcpt.targets ?? []) targets.set(t.accountId, t);
           for (const destination of rcpt.external ?? []) {
             const key = rcpt.customerId ?? '';
-            const entry = forwards.get(key) ?? { customerId: rcpt.customerId ?? null, recipients: new Set<string>() };
+            const entry = forwards.get(key) ?? { customerId: rcpt.customerId ?? null, recipients: new Set<string>(), via: rcpt.viaAlias };
             entry.recipients.add(destination);
             forwards.set(key, entry);
           }
         }
-        if (targets.size === 0 && forwards.size === 0) return callback(replyError(REPLIES.noValidRecipients));
+        // An account addressed directly (or through an alias) gets one copy: the one without the list's fields.
+        for (const copies of lists) copies.accounts = copies.accounts.filter((t) => !targets.has(t.accountId));
+        const bounces = recipients.flatMap((r) => (r.listBounce ? [r.listBounce] : []));
+        if (bounces.length > 0) await takeListBounces(ctx, session, bounces, spool);
+        const listTargets = lists.flatMap((l) => l.accounts);
+        if (targets.size === 0 && forwards.size === 0 && lists.length === 0) {
+          return callback(bounces.length > 0 ? null : replyError(REPLIES.noValidRecipients), `${REPLIES.accepted.enhanced} ${REPLIES.accepted.text}`);
+        }
 
-        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const auth = await authenticate(Readable.from(spool.read()), {
           ip: session.remoteAddress,
           helo: session.hostNameAppearsAs,
@@ -228,23 +302,32 @@ export function mxHandlers(ctx: AppContext) {
             recipients: recipients.map((r) => r.address),
             auth: authSummary(auth),
           },
-          [...targets.values()],
-          { forwards: forwards.size > 0 },
+          [...targets.values(), ...listTargets],
+          { forwards: forwards.size > 0 || lists.some((l) => l.external.length > 0) },
         );
         if (filtered.refusal) {
-          await traceFiltered(ctx, session, sender, message.metadata.summary.messageId, [...targets.values()], filtered);
+          await traceFiltered(ctx, session, sender, message.metadata.summary.messageId, [...targets.values(), ...listTargets], filtered);
           log.info(
             { event: 'smtp.message_filtered', session: session.id, score: filtered.verdict.score, malware: filtered.verdict.malware?.name },
             'smtp.message_filtered',
           );
           return callback(replyError(filtered.refusal));
         }
+        const messageId = message.metadata.summary.messageId;
+        await recordTrace(ctx, expansionSteps(session, sender, messageId, recipients, lists));
         // Forwarded copies leave with an SRS sender (enqueueOutbound rewrites it), so SPF passes at the next hop.
         for (const forward of forwards.values()) {
-          await enqueueOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob });
+          await enqueueOutbound(ctx, {
+            customerId: forward.customerId,
+            sender,
+            recipients: [...forward.recipients],
+            blob: message.blob,
+            messageId,
+            origin: { sessionId: session.id, ...(forward.via ? { via: forward.via } : {}) },
+          });
         }
         let held = 0;
-        for (const target of targets.values()) {
+        for (const target of [...targets.values(), ...listTargets]) {
           const disposition = filtered.dispositions.get(target.accountId);
           if (disposition?.action !== 'quarantine') continue;
           await holdMessage(ctx, {
@@ -267,7 +350,20 @@ export function mxHandlers(ctx: AppContext) {
           deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
         settle(session);
         const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, { trace: traceOf }) : [];
-        const stored = results.filter((r) => r.ok).length + held;
+        let listSent = 0;
+        for (const copies of lists) {
+          const byAccount = new Map(copies.accounts.map((t) => [t.accountId, t]));
+          const sent = await sendListCopies(ctx, copies, {
+            content: withTrace,
+            maxBytes: maxBytes + trace.length,
+            messageId,
+            sessionId: session.id,
+            inbox: (t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox',
+            trace: (copy, out) => deliveryTrace(session, sender, messageId, byAccount, out, auth, copy.blob.size, filtered.verdict),
+          });
+          listSent += sent.results.filter((r) => r.ok).length + sent.queued;
+        }
+        const stored = results.filter((r) => r.ok).length + held + listSent;
         log.info(
           {
             event: 'smtp.message_stored',

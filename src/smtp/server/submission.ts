@@ -12,8 +12,19 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { verifyMailLogin } from '../../auth/app-passwords.ts';
 import type { AppContext } from '../../context.ts';
-import { enqueueOutbound, isHostedDomain, type LocalTarget, routeRecipient, SUBADDRESS_DELIMITER } from '../../delivery/index.ts';
-import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
+import {
+  customerOfDomain,
+  enqueueOutbound,
+  expansionStep,
+  isHostedDomain,
+  type ListCopies,
+  type LocalTarget,
+  loadListOfMail,
+  routeRecipient,
+  SUBADDRESS_DELIMITER,
+  sendListCopies,
+} from '../../delivery/index.ts';
+import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { parseAddressList } from '../../mime/addresses.ts';
 import { parseHeaderBlock } from '../../mime/header-block.ts';
 import { MAX_HEADER_BLOCK_BYTES } from '../../mime/limits.ts';
@@ -22,6 +33,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../shared/clock.ts';
 import { isAppError } from '../../shared/errors.ts';
 import { newSecret } from '../../shared/ids.ts';
 import type { AccountsTable } from '../../store/index.ts';
+import type { TraceEvent } from '../../trace/index.ts';
 import { formatReceived, formatRfc5322Date } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError, type SmtpReply } from '../proto/replies.ts';
 import { filterOutbound } from './filtering.ts';
@@ -55,6 +67,9 @@ interface RoutedAddress extends SMTPServerAddress {
   key?: string;
   targets?: LocalTarget[];
   remote?: string[];
+  /** The list the recipient is (its copies carry its header fields and bounce to it), or the alias it is. */
+  listId?: string;
+  viaAlias?: string;
 }
 
 /** The reply with a more precise text (same codes). */
@@ -285,10 +300,13 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
         let remote: string[] = [];
         if (await isHostedDomain(ctx, parsed.domain)) {
           const route = await routeRecipient(ctx, address.address, { sender: sender.account.address });
-          if (route.kind === 'unknown') return callback(replyError(REPLIES.unknownUser));
+          // A list's bounce address takes reports from other servers only.
+          if (route.kind === 'unknown' || route.kind === 'list-bounce') return callback(replyError(REPLIES.unknownUser));
           if (route.kind === 'refused') return callback(replyError(refusalReply(route)));
           targets = route.accounts;
           remote = route.external;
+          if (route.listId) address.listId = route.listId;
+          if (route.viaAlias) address.viaAlias = route.viaAlias;
         } else {
           remote = [key];
         }
@@ -406,12 +424,50 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           return callback(replyError(filtered.refusal));
         }
 
+        const messageId = message.metadata.summary.messageId;
+        const common = { direction: 'local' as const, sessionId: session.id, messageId, sender: mailFrom };
         const local = new Map<string, LocalTarget>();
         const remote = new Set<string>();
+        const lists: ListCopies[] = [];
+        const expansions: TraceEvent[] = [];
         for (const rcpt of recipients) {
-          for (const t of rcpt.targets ?? []) local.set(t.accountId, t);
-          for (const r of rcpt.remote ?? []) remote.add(r);
+          const targets = rcpt.targets ?? [];
+          const external = rcpt.remote ?? [];
+          const list = rcpt.listId ? await loadListOfMail(ctx, rcpt.listId) : undefined;
+          if (list) {
+            lists.push({ list, recipient: rcpt.key ?? rcpt.address, accounts: targets, external });
+            expansions.push(expansionStep(common, { customerId: list.customerId, recipient: rcpt.address, kind: 'list', accounts: targets, external }));
+            continue;
+          }
+          if (rcpt.viaAlias) {
+            const customerId = await customerOfDomain(ctx, rcpt.viaAlias.slice(rcpt.viaAlias.lastIndexOf('@') + 1));
+            expansions.push(expansionStep(common, { customerId, recipient: rcpt.address, kind: 'alias', accounts: targets, external }));
+          }
+          for (const t of targets) local.set(t.accountId, t);
+          for (const r of external) remote.add(r);
         }
+        // An account addressed directly (or through an alias) gets one copy: the one without the list's fields.
+        for (const copies of lists) copies.accounts = copies.accounts.filter((t) => !local.has(t.accountId));
+        const submitted: TraceEvent = {
+          ...common,
+          direction: 'outbound',
+          step: 'received',
+          customerId: sender.account.customer_id,
+          recipient: null,
+          detail: { size: message.blob.size, clientIp: session.remoteAddress, account: sender.account.address, recipients: recipients.map((r) => r.address) },
+        };
+        const storedSteps = (results: DeliveryResult[], targets: LocalTarget[]): TraceEvent[] =>
+          results.flatMap((result) => {
+            const target = targets.find((t) => t.accountId === result.accountId);
+            if (!target) return [];
+            const step = { ...common, customerId: target.customerId, recipient: target.address };
+            return [
+              result.ok
+                ? { ...step, step: 'stored' as const, detail: { mailboxId: result.mailboxId, uid: result.uid } }
+                : { ...step, step: 'refused' as const, detail: { reason: result.reason } },
+            ];
+          });
+        const origin = { sessionId: session.id };
         let queued: string[] = [];
         if (remote.size > 0) {
           queued = await enqueueOutbound(ctx, {
@@ -419,11 +475,27 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
             sender: mailFrom,
             recipients: [...remote],
             blob: message.blob,
+            messageId,
+            origin,
           });
+        }
+        let listDelivered = 0;
+        for (const copies of lists) {
+          const sent = await sendListCopies(ctx, copies, {
+            content: signed,
+            maxBytes: sender.maxMessageBytes + signature.length + head.length,
+            messageId,
+            sessionId: session.id,
+            inbox: () => true,
+            trace: (_message, results) => storedSteps(results, copies.accounts),
+          });
+          listDelivered += sent.results.filter((r) => r.ok).length + sent.queued;
         }
         const deliveries: Delivery[] = [...local.values()].map((t) => ({ accountId: t.accountId }));
         deliveries.push({ accountId: sender.account.id, mailbox: 'sent', flags: ['\\Seen'] });
-        const results = await deliverMessage(ctx, message, deliveries);
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: (out) => [submitted, ...expansions, ...storedSteps(out.slice(0, -1), [...local.values()])],
+        });
         const delivered = results.slice(0, -1).filter((r) => r.ok).length;
         const sentCopy = results.at(-1)?.ok === true;
         log.info(
@@ -440,7 +512,7 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           },
           'smtp.message_submitted',
         );
-        if (local.size > 0 && delivered === 0 && remote.size === 0) return callback(replyError(REPLIES.mailboxFull));
+        if (local.size > 0 && delivered === 0 && remote.size === 0 && listDelivered === 0) return callback(replyError(REPLIES.mailboxFull));
         callback(null, `${REPLIES.accepted.enhanced} ${REPLIES.accepted.text}`);
       })()
         .catch((error) => {
