@@ -143,6 +143,7 @@ test('RFC 7888 §5: with LITERAL-, {n+} over 4096 bytes is refused with BAD [TOO
     status: 'BAD',
     code: 'TOOBIG',
     message: events[0]!.type === 'error' ? events[0]!.message : '',
+    literal: { size: big.length, sync: false },
   });
   assert.deepEqual(commands(events), [{ tag: 'b', name: 'NOOP', uid: false, args: [] }]);
   assert.equal(events.length, 2);
