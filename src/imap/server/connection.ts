@@ -313,12 +313,12 @@ export class ImapConnection implements ChangeWaker {
   }
 
   /**
-   * RFC 7888 §4: the bytes of a refused non-synchronizing literal come anyway. Before login, or when
-   * there are many, the connection is closed rather than reading them.
+   * RFC 7888 §4: the bytes of a refused non-synchronizing literal come anyway. When there are more
+   * than a literal may have (a few KB before login), the connection is closed rather than reading them.
    */
   private mustCloseFor(literal: { size: number; sync: boolean }): boolean {
     if (literal.sync) return false;
-    return this.session.state === 'not-authenticated' || literal.size > MAX_DISCARDED_LITERAL_BYTES;
+    return literal.size > (this.session.state === 'not-authenticated' ? MAX_PREAUTH_LITERAL_BYTES : MAX_DISCARDED_LITERAL_BYTES);
   }
 
   private async closeForLiteral(): Promise<void> {

@@ -20,7 +20,8 @@ export const MAX_PREAUTH_COMMAND_BYTES = 64 * 1024;
  */
 export const MAX_COMMAND_BYTES = 8 * 1024 * 1024;
 /**
- * A refused non-synchronizing literal up to this size is read and dropped and the session goes on; a
- * larger one (or any before login) gets BYE and the connection is closed without reading it (RFC 7888 §4).
+ * Once logged in, a refused non-synchronizing literal up to this size is read and dropped and the
+ * session goes on; a larger one (before login: one over MAX_PREAUTH_LITERAL_BYTES) gets BYE and the
+ * connection is closed without reading it (RFC 7888 §4).
  */
 export const MAX_DISCARDED_LITERAL_BYTES = MAX_APPEND_BYTES;
