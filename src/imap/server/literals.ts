@@ -15,6 +15,8 @@ export class SpooledLiteral {
   private readonly spool: Spool;
   /** A failed write (disk full): the rest is dropped, and the command answers NO. */
   private failure: unknown;
+  private disposed = false;
+  private last: Promise<void> = Promise.resolve();
 
   constructor(
     app: AppContext,
@@ -24,8 +26,17 @@ export class SpooledLiteral {
     this.spool = new Spool(path.join(app.config.dataDir, 'tmp'));
   }
 
-  async write(data: Buffer): Promise<void> {
-    if (this.failure || data.length === 0) return;
+  /**
+   * Adds bytes. Writes are chained, so that `dispose` (the client left mid-literal) waits for the one in
+   * flight rather than racing it and leaving a file behind.
+   */
+  write(data: Buffer): Promise<void> {
+    this.last = this.last.then(() => this.append(data));
+    return this.last;
+  }
+
+  private async append(data: Buffer): Promise<void> {
+    if (this.failure || this.disposed || data.length === 0) return;
     if (!this.binary && !this.hasNul && data.includes(0)) this.hasNul = true;
     try {
       await this.spool.write(data);
@@ -44,7 +55,9 @@ export class SpooledLiteral {
     return this.spool.read();
   }
 
-  dispose(): Promise<void> {
-    return this.spool.dispose();
+  async dispose(): Promise<void> {
+    await this.last;
+    this.disposed = true;
+    await this.spool.dispose();
   }
 }
