@@ -5,6 +5,9 @@
  * user's own messages (RFC 4469, RFC 5092).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
@@ -300,4 +303,40 @@ describe('RFC 4469 CATENATE', () => {
     await stillWorks(imap, 'a2');
     imap.close();
   });
+});
+
+test('RFC 3501 §6.3.11 Python imaplib appends a 3 MB message over IMAPS (spooled to a file) and reads the same bytes back', async () => {
+  const script = path.join(service.dataDir, 'imaplib-append.py');
+  await writeFile(
+    script,
+    [
+      'import imaplib, ssl, sys',
+      'ctx = ssl.create_default_context(cafile=sys.argv[2])',
+      'ctx.check_hostname = False',
+      "m = imaplib.IMAP4_SSL('127.0.0.1', int(sys.argv[1]), ssl_context=ctx)",
+      'm.login(sys.argv[3], sys.argv[4])',
+      "line = b'0123456789abcdefghijklmnopqrstuvwxyz' * 27 + b'\\r\\n'",
+      "raw = b'From: py@append.test\\r\\nSubject: big from imaplib\\r\\n\\r\\n' + line * 3300",
+      "typ, data = m.append('literals', '(\\\\Seen)', None, raw)",
+      "assert typ == 'OK' and b'APPENDUID' in data[0], (typ, data)",
+      'uid = data[0].split()[2].rstrip(b"]")',
+      "m.select('literals')",
+      "typ, data = m.uid('FETCH', uid, '(BODY.PEEK[])')",
+      "assert typ == 'OK' and data[0][1] == raw, (typ, len(data[0][1]))",
+      'm.logout()',
+      "print('imaplib append ok', len(raw))",
+    ].join('\n'),
+  );
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('python3', [script, String(service.imapsPort), service.tlsCertFile, USER, PASSWORD]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`imaplib failed (${code}): ${out}`))));
+  });
+  assert.match(output, /imaplib append ok 3/);
 });
