@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
+import { deliverAllOrNone, deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
@@ -232,6 +232,41 @@ describe('RFC 3502 MULTIAPPEND', () => {
     assert.equal(await usedBytes(), before);
     await stillWorks(imap, 'a3');
     imap.close();
+  });
+  test('RFC 3502 all or none at the commit too: the mailstore files no message of the batch when one is refused', async () => {
+    const folder = await service.ctx.db
+      .selectFrom('mailboxes')
+      .select(['id', 'uid_next'])
+      .where('account_id', '=', accountId)
+      .where('name', '=', 'atomic')
+      .executeTakeFirstOrThrow();
+    const receive = (raw: string) => receiveMessage(service.ctx, Readable.from([Buffer.from(raw)]), { maxBytes: 1 << 20 });
+    const first = await receive(message(30));
+    const second = await receive(message(31, 'x'.repeat(5000)));
+    const before = await usedBytes();
+    await setUsage((await quotaBytes()) - first.blob.size - 100);
+    try {
+      const outcome = await deliverAllOrNone(service.ctx, [
+        { message: first, delivery: { accountId, mailbox: { id: folder.id } } },
+        { message: second, delivery: { accountId, mailbox: { id: folder.id } } },
+      ]);
+      assert.deepEqual(outcome, { ok: false, refusal: { ok: false, accountId, reason: 'over-quota' } });
+    } finally {
+      await setUsage(before);
+    }
+    const kept = await service.ctx.db.selectFrom('messages').select('id').where('mailbox_id', '=', folder.id).execute();
+    assert.equal(kept.length, 0);
+    const after = await service.ctx.db.selectFrom('mailboxes').select('uid_next').where('id', '=', folder.id).executeTakeFirstOrThrow();
+    assert.equal(Number(after.uid_next), Number(folder.uid_next), 'no UID used');
+    const outcome = await deliverAllOrNone(service.ctx, [
+      { message: first, delivery: { accountId, mailbox: { id: folder.id } } },
+      { message: second, delivery: { accountId, mailbox: { id: folder.id } } },
+    ]);
+    assert.ok(outcome.ok);
+    assert.deepEqual(
+      outcome.results.map((result) => result.uid),
+      [Number(folder.uid_next), Number(folder.uid_next) + 1],
+    );
   });
 });
 
