@@ -24,6 +24,7 @@ export {
   findMailbox,
   HIERARCHY_DELIMITER,
   isInbox,
+  listLostSubscriptions,
   type MailboxStatus,
   mailboxStatus,
   normalizeMailboxName,
