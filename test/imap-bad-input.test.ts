@@ -69,11 +69,20 @@ describe('RFC 3501 §7.1.3 syntax errors get BAD and the session goes on', () =>
     imap.close();
   });
 
-  test('RFC 7888 §4 a non-synchronizing literal over the limit ({70000+} on LOGIN): BAD, its bytes skipped', async () => {
+  test('RFC 7888 §4 a non-synchronizing literal over the limit ({70000+} on SEARCH, logged in): BAD [TOOBIG], its bytes skipped', async () => {
+    const imap = await loggedIn();
+    await imap.command('SELECT INBOX');
+    imap.send(`a3 SEARCH SUBJECT {70000+}\r\n${'x'.repeat(70000)} ALL\r\n`);
+    assert.match(await imap.line(), /^a3 BAD \[TOOBIG\] /);
+    await stillWorks(imap, 'a4');
+    imap.close();
+  });
+
+  test('RFC 7888 §4 before login, a non-synchronizing literal over 8 KiB ({70000+} on LOGIN): BAD [TOOBIG], then BYE without reading it', async () => {
     const imap = await RawImap.open(port);
     imap.send(`a1 LOGIN {70000+}\r\n${'x'.repeat(70000)} password\r\n`);
-    assert.match(await imap.line(), /^a1 BAD /);
-    assert.match((await imap.command(`LOGIN ${USER} ${PASSWORD}`, 'a2')).tagged, /^a2 OK /, 'the 70000 bytes were not read as commands');
+    assert.match(await imap.line(), /^a1 BAD \[TOOBIG\] /);
+    assert.match(await imap.line(), /^\* BYE /);
     imap.close();
   });
 

@@ -177,3 +177,45 @@ export async function deliverMessage(
   }
   return results;
 }
+
+export type Filed = Extract<DeliveryResult, { ok: true }>;
+export type Refused = Extract<DeliveryResult, { ok: false }>;
+
+/** Thrown inside the transaction to undo the messages already filed in it. */
+class Cancelled extends Error {
+  constructor(readonly refusal: Refused) {
+    super(`delivery cancelled: ${refusal.reason}`);
+  }
+}
+
+/**
+ * Files several received messages in one durable transaction, all or none (IMAP MULTIAPPEND, RFC
+ * 3502 §6.3.11: "no partial appending is permitted"): the first refusal (over quota, no such folder)
+ * undoes the others and is returned. Their UIDs are consecutive in a folder, in the order given.
+ */
+export async function deliverAllOrNone(
+  ctx: AppContext,
+  items: Array<{ message: IncomingMessage; delivery: Delivery }>,
+): Promise<{ ok: true; results: Filed[] } | { ok: false; refusal: Refused }> {
+  const now = ctx.clock.now();
+  let results: Filed[];
+  try {
+    results = await ctx.mail.committer.run(async (trx) => {
+      const out: Filed[] = [];
+      for (const { message, delivery } of items) {
+        await persistContent(ctx, trx, message.blob);
+        const result = await fileOne(trx, message, delivery, now);
+        if (!result.ok) throw new Cancelled(result);
+        out.push(result);
+      }
+      return out;
+    });
+  } catch (error) {
+    if (error instanceof Cancelled) return { ok: false, refusal: error.refusal };
+    throw error;
+  }
+  for (const result of results) {
+    ctx.mail.changes.publish({ type: 'new', accountId: result.accountId, mailboxId: result.mailboxId, uid: result.uid, modseq: result.modseq });
+  }
+  return { ok: true, results };
+}

@@ -5,7 +5,17 @@
 export { INLINE_BLOB_BYTES, persistContent, putContent, readContent, releaseContents } from './blobs.ts';
 export { type ChangeListener, type ChangeTransport, type MailChange, MailChanges } from './changes.ts';
 export { GroupCommitter } from './committer.ts';
-export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
+export {
+  type Delivery,
+  type DeliveryResult,
+  deliverAllOrNone,
+  deliverMessage,
+  type Filed,
+  type IncomingMessage,
+  messageTooBig,
+  type Refused,
+  receiveMessage,
+} from './deliver.ts';
 export {
   checkMailboxName,
   claimRecent,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { test } from 'node:test';
 import {
+  type AppendMessage,
   type Command,
   contains,
   decodeMailboxName,
@@ -186,24 +187,68 @@ test('RFC 7162 §3.1.8, §3.2.5: SELECT (CONDSTORE) and (QRESYNC (...))', () => 
   for (const line of bad) assert.throws(() => parseSelectArgs(argsOf(line)), ProtocolSyntaxError, line);
 });
 
+/** The bytes of a message's only TEXT part, when kept in the command. */
+function textOf(message: AppendMessage | undefined): Buffer {
+  const part = message?.parts[0];
+  assert.ok(part?.kind === 'text' && part.literal.type === 'string');
+  return part.literal.value;
+}
+
 test('RFC 3501 §6.3.11: APPEND with flags, date-time and a literal; RFC 3516 literal8', () => {
   const message = 'Date: Mon, 7 Feb 1994 21:52:25 -0800\r\nSubject: hi\r\n\r\nHello\r\n';
   const append = parseAppendArgs(
     argsOf(`A003 APPEND saved-messages (\\Seen) "17-Jul-1996 02:44:25 -0700" {${message.length}+}\r\n${message}\r\n`.slice(0, -2)),
   );
   assert.equal(append.mailbox, 'saved-messages');
-  assert.deepEqual(append.flags, ['\\Seen']);
-  assert.equal(append.internalDate, Date.UTC(1996, 6, 17, 9, 44, 25));
-  assert.equal(append.message.toString('latin1'), message);
-  assert.equal(append.binary, false);
+  assert.equal(append.messages.length, 1);
+  assert.deepEqual(append.messages[0]?.flags, ['\\Seen']);
+  assert.equal(append.messages[0]?.internalDate, Date.UTC(1996, 6, 17, 9, 44, 25));
+  assert.equal(textOf(append.messages[0]).toString('latin1'), message);
+  assert.equal(append.messages[0]?.catenate, false);
   const plain = parseAppendArgs(argsOf('a APPEND INBOX {3+}\r\nabc'));
-  assert.deepEqual(plain.flags, []);
-  assert.equal(plain.internalDate, undefined);
+  assert.deepEqual(plain.messages[0]?.flags, []);
+  assert.equal(plain.messages[0]?.internalDate, undefined);
   const binary = parseAppendArgs(argsOf(Buffer.concat([Buffer.from('a APPEND INBOX ~{2+}\r\n'), Buffer.from([0, 1]), Buffer.from('\r\n')])));
-  assert.equal(binary.binary, true);
-  const bad = ['a APPEND INBOX "abc"', 'a APPEND INBOX', 'a APPEND INBOX (\\Seen) "31-Feb-2024 00:00:00 +0000" {1+}\r\nx', 'a APPEND INBOX {1+}\r\nx extra'];
+  const part = binary.messages[0]?.parts[0];
+  assert.ok(part?.kind === 'text' && part.literal.binary === true);
+  const bad = [
+    'a APPEND INBOX "abc"',
+    'a APPEND INBOX',
+    'a APPEND INBOX (\\Seen) "31-Feb-2024 00:00:00 +0000" {1+}\r\nx',
+    'a APPEND INBOX {1+}\r\nx extra',
+    'a APPEND INBOX {1+}\r\nx (\\Seen)',
+    'a APPEND INBOX CATENATE ()',
+    'a APPEND INBOX CATENATE (TEXT "quoted")',
+    'a APPEND INBOX CATENATE (BODY {1+}\r\nx)',
+  ];
   for (const line of bad) assert.throws(() => parseAppendArgs(argsOf(line)), ProtocolSyntaxError, line);
   assert.throws(() => parseAppendArgs(argsOf(Buffer.concat([Buffer.from('a APPEND INBOX {1+}\r\n'), Buffer.from([0]), Buffer.from('\r\n')]))), /NUL/);
+});
+
+test('RFC 3502 MULTIAPPEND: several messages, each with its own flags and date', () => {
+  const append = parseAppendArgs(argsOf('a APPEND saved (\\Seen) {3+}\r\none (\\Flagged) " 7-Feb-1994 22:43:04 -0800" {3+}\r\ntwo {5+}\r\nthree'));
+  assert.deepEqual(
+    append.messages.map((m) => [m.flags, m.internalDate, textOf(m).toString()]),
+    [
+      [['\\Seen'], undefined, 'one'],
+      [['\\Flagged'], Date.UTC(1994, 1, 8, 6, 43, 4), 'two'],
+      [[], undefined, 'three'],
+    ],
+  );
+});
+
+test('RFC 4469 §5 CATENATE: TEXT literals and URLs in order, mixed with a plain message (MULTIAPPEND)', () => {
+  const append = parseAppendArgs(
+    argsOf('a APPEND Drafts (\\Draft) CATENATE (URL "/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER" TEXT {2+}\r\nab URL {8+}\r\n;UID=3/1) {1+}\r\nz'),
+  );
+  assert.equal(append.messages.length, 2);
+  const [catenated, plain] = append.messages;
+  assert.equal(catenated?.catenate, true);
+  assert.deepEqual(
+    catenated?.parts.map((p) => (p.kind === 'url' ? p.url : p.literal.type === 'string' ? p.literal.value.toString() : '')),
+    ['/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER', 'ab', ';UID=3/1'],
+  );
+  assert.equal(textOf(plain).toString(), 'z');
 });
 
 test('RFC 3501 §9: date-time parsing and formatting', () => {

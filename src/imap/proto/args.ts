@@ -9,7 +9,7 @@ import { ProtocolSyntaxError } from './errors.ts';
 import { decodeMailboxName, decodeModifiedUtf7, InvalidMailboxNameError } from './mailbox.ts';
 import { ArgReader } from './reader.ts';
 import { parseSequenceSet, type SequenceSet } from './sequence.ts';
-import type { Value } from './values.ts';
+import type { StreamedValue, StringValue, Value } from './values.ts';
 
 /** Options that change how arguments are decoded once the client enabled UTF8=ACCEPT (RFC 6855). */
 export interface ParseOptions {
@@ -270,33 +270,73 @@ function parseQresync(values: readonly Value[]): QresyncParams {
 }
 
 // ---------------------------------------------------------------------------------------------
-// APPEND (RFC 3501 §6.3.11, RFC 3516 §4.4 literal8)
+// APPEND (RFC 3501 §6.3.11, RFC 3502 MULTIAPPEND, RFC 4469 CATENATE, RFC 3516 §4.4 literal8)
 
-export interface AppendArgs {
-  mailbox: string;
+/** A piece of the message to append: bytes the client sent (kept or streamed), or an IMAP URL (CATENATE). */
+export type AppendPart = { kind: 'text'; literal: StringValue | StreamedValue } | { kind: 'url'; url: string };
+
+export interface AppendMessage {
   flags: string[];
   /** Epoch milliseconds of the date-time argument, if given (else the server uses now). */
   internalDate?: number;
-  message: Buffer;
-  /** Sent as a literal8 `~{n}` (RFC 3516): may contain NUL and binary parts. */
-  binary: boolean;
+  /** One text part for a plain APPEND; the CATENATE parts in order otherwise. */
+  parts: AppendPart[];
+  catenate: boolean;
 }
 
+export interface AppendArgs {
+  mailbox: string;
+  /** One per message: several with MULTIAPPEND (RFC 3502). */
+  messages: AppendMessage[];
+}
+
+/**
+ * `mailbox 1*([SP flag-list] [SP date-time] SP (literal / "CATENATE" SP "(" cat-part *(SP cat-part) ")"))`
+ * with `cat-part = "TEXT" SP literal / "URL" SP astring` (RFC 4469 §5, RFC 3502).
+ */
 export function parseAppendArgs(args: readonly Value[], options: ParseOptions = {}): AppendArgs {
   const reader = new ArgReader(args);
   const mailbox = parseMailboxArg(reader.next('mailbox name'), options);
+  const messages: AppendMessage[] = [];
+  do messages.push(parseAppendMessage(reader));
+  while (!reader.done);
+  return { mailbox, messages };
+}
+
+function parseAppendMessage(reader: ArgReader): AppendMessage {
   const list = reader.optionalList();
   const flags = list ? parseFlagValues(list) : [];
   let internalDate: number | undefined;
   const next = reader.peek();
   if (next?.type === 'string' && !next.literal) internalDate = parseDateTime(reader.string('date-time').toString('latin1'));
-  const message = reader.next('message literal');
-  if (message.type !== 'string' || !message.literal) throw new ProtocolSyntaxError('the message must be sent as a literal');
-  reader.end();
-  const binary = message.binary === true;
-  // RFC 3516 §4.4: NUL only in a literal8.
-  if (!binary && message.value.includes(0)) throw new ProtocolSyntaxError('NUL in a message sent as a plain literal (use ~{n})');
-  const result: AppendArgs = { mailbox, flags, message: message.value, binary };
-  if (internalDate !== undefined) result.internalDate = internalDate;
-  return result;
+  let message: AppendMessage;
+  if (reader.peekKeyword() === 'CATENATE') {
+    reader.next('CATENATE');
+    message = { flags, parts: parseCatenateParts(reader.list('CATENATE parts')), catenate: true };
+  } else {
+    message = { flags, parts: [{ kind: 'text', literal: messageLiteral(reader.next('message literal')) }], catenate: false };
+  }
+  if (internalDate !== undefined) message.internalDate = internalDate;
+  return message;
+}
+
+function parseCatenateParts(values: readonly Value[]): AppendPart[] {
+  if (values.length === 0) throw new ProtocolSyntaxError('CATENATE needs at least one part');
+  const reader = new ArgReader(values);
+  const parts: AppendPart[] = [];
+  while (!reader.done) {
+    const kind = reader.keyword('TEXT or URL');
+    if (kind === 'TEXT') parts.push({ kind: 'text', literal: messageLiteral(reader.next('TEXT literal')) });
+    else if (kind === 'URL') parts.push({ kind: 'url', url: reader.text('URL') });
+    else throw new ProtocolSyntaxError(`expected TEXT or URL in CATENATE, got ${kind}`);
+  }
+  return parts;
+}
+
+function messageLiteral(value: Value): StringValue | StreamedValue {
+  if (value.type === 'streamed') return value;
+  if (value.type !== 'string' || !value.literal) throw new ProtocolSyntaxError('the message must be sent as a literal');
+  // RFC 3516 §4.4: NUL only in a literal8 (a streamed literal is checked as it is spooled).
+  if (!value.binary && value.value.includes(0)) throw new ProtocolSyntaxError('NUL in a message sent as a plain literal (use ~{n})');
+  return value;
 }

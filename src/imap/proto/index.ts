@@ -12,6 +12,8 @@
 
 export {
   type AppendArgs,
+  type AppendMessage,
+  type AppendPart,
   type ListArgs,
   type ParseOptions,
   parseAppendArgs,
@@ -93,6 +95,7 @@ export {
   ImapReceiver,
   LITERAL_CONTINUATION_TEXT,
   LITERAL_MINUS_MAX_BYTES,
+  type LiteralAnnouncement,
   type LiteralMode,
   MAX_COMMAND_TEXT_BYTES,
   MAX_LINE_BYTES,
@@ -114,4 +117,15 @@ export {
   type SequenceSet,
 } from './sequence.ts';
 export { MAX_LIST_DEPTH, MAX_NUMBER } from './tokenizer.ts';
-export { type AtomValue, type Command, describeValue, type ListValue, type NilValue, type Partial, type StringValue, type Value } from './values.ts';
+export { type MessagePartUrl, parseImapUrl } from './url.ts';
+export {
+  type AtomValue,
+  type Command,
+  describeValue,
+  type ListValue,
+  type NilValue,
+  type Partial,
+  type StreamedValue,
+  type StringValue,
+  type Value,
+} from './values.ts';

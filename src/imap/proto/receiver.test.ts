@@ -143,6 +143,7 @@ test('RFC 7888 §5: with LITERAL-, {n+} over 4096 bytes is refused with BAD [TOO
     status: 'BAD',
     code: 'TOOBIG',
     message: events[0]!.type === 'error' ? events[0]!.message : '',
+    literal: { size: big.length, sync: false },
   });
   assert.deepEqual(commands(events), [{ tag: 'b', name: 'NOOP', uid: false, args: [] }]);
   assert.equal(events.length, 2);
@@ -412,4 +413,81 @@ test('fuzz: random bytes and mutated commands never throw, stay bounded, and a C
     assert.deepEqual(events[events.length - 1], { type: 'command', command: { tag: 'z9', name: 'NOOP', uid: false, args: [] } }, garbage.toString('latin1'));
   }
   assert.ok(Date.now() - started < 5000);
+});
+
+test('RFC 3501 §7.5 decideLiterals: a literal waits for the server, which sees the command so far; nothing is read until then', () => {
+  const receiver = new ImapReceiver({ decideLiterals: true });
+  receiver.push(bytes('a APPEND INBOX (\\Seen) {5}\r\nhello\r\n'));
+  const event = receiver.next();
+  assert.ok(event?.type === 'literal');
+  const { announcement } = event;
+  assert.deepEqual(
+    { ...announcement, args: announcement.args.length },
+    { tag: 'a', commandName: 'APPEND', uid: false, size: 5, sync: true, binary: false, args: 2, openList: null, depth: 0 },
+  );
+  assert.throws(() => receiver.next(), /waits for acceptLiteral/);
+  assert.equal(receiver.acceptLiteral('keep'), null);
+  assert.deepEqual(commands(receiver.drain())[0]?.args[2], lit('hello'));
+});
+
+test('decideLiterals: a streamed literal comes as literal-data events in order, at any chunk boundary, and leaves a streamed value', () => {
+  const input = bytes('a APPEND INBOX CATENATE (TEXT {10+}\r\n0123456789 TEXT {0}\r\n)\r\nb NOOP\r\n');
+  for (const size of [1, 2, 3, 7, 64]) {
+    const receiver = new ImapReceiver({ decideLiterals: true });
+    const data: string[] = [];
+    const ends: number[] = [];
+    const done: Command[] = [];
+    for (let offset = 0; offset < input.length; offset += size) {
+      receiver.push(input.subarray(offset, offset + size));
+      for (let event = receiver.next(); event; event = receiver.next()) {
+        if (event.type === 'literal') {
+          assert.equal(event.announcement.depth, 1);
+          assert.deepEqual(event.announcement.openList?.at(-1), atom('TEXT'));
+          receiver.acceptLiteral('stream');
+        } else if (event.type === 'literal-data') {
+          data.push(event.data.toString('latin1'));
+          if (event.end) ends.push(data.join('').length);
+        } else if (event.type === 'command') done.push(event.command);
+      }
+    }
+    assert.equal(data.join(''), '0123456789', `chunks of ${size}`);
+    assert.deepEqual(ends, [10, 10], 'an end for each literal, {0} included');
+    assert.deepEqual(done[0]?.args, [
+      atom('INBOX'),
+      atom('CATENATE'),
+      list(atom('TEXT'), { type: 'streamed', size: 10, binary: false, index: 0 }, atom('TEXT'), { type: 'streamed', size: 0, binary: false, index: 1 }),
+    ]);
+    assert.equal(done[1]?.name, 'NOOP');
+  }
+});
+
+test('RFC 7888 §4 decideLiterals: a refused {n+} is skipped without being kept, a refused {n} ends the command', () => {
+  const receiver = new ImapReceiver({ decideLiterals: true });
+  receiver.push(bytes(`a LOGIN {20+}\r\n${'x'.repeat(20)} secret\r\nb APPEND INBOX {9}\r\nc NOOP\r\n`));
+  assert.equal(receiver.next()?.type, 'literal');
+  receiver.refuseLiteral();
+  const next = receiver.next();
+  assert.ok(next?.type === 'literal' && next.announcement.tag === 'b');
+  receiver.refuseLiteral();
+  assert.deepEqual(commands(receiver.drain()), [{ tag: 'c', name: 'NOOP', uid: false, args: [] }]);
+});
+
+test('decideLiterals: a kept literal still counts against maxCommandBytes; refused, its error says so', () => {
+  const receiver = new ImapReceiver({ decideLiterals: true, maxCommandBytes: () => 30 });
+  receiver.push(bytes(`a LOGIN {40+}\r\n${'x'.repeat(40)} y\r\nb NOOP\r\n`));
+  assert.equal(receiver.next()?.type, 'literal');
+  const error = receiver.acceptLiteral('keep');
+  assert.equal(error?.kind, 'command-too-big');
+  assert.deepEqual(error?.literal, { size: 40, sync: false });
+  assert.deepEqual(commands(receiver.drain()), [{ tag: 'b', name: 'NOOP', uid: false, args: [] }]);
+});
+
+test('limits: maxLiteralBytes and maxCommandBytes may change between commands (the session logs in)', () => {
+  let limit = 8;
+  const receiver = new ImapReceiver({ maxLiteralBytes: () => limit });
+  receiver.push(bytes('a LOGIN {9}\r\n'));
+  assert.equal(receiver.next()?.type, 'error');
+  limit = 100;
+  receiver.push(bytes('b LOGIN {9}\r\n'));
+  assert.equal(receiver.next()?.type, 'continue');
 });

@@ -12,10 +12,15 @@
  * line (at most `maxLineBytes`) and the literals of the current command (at most `maxCommandBytes`).
  * The server should pause the socket while a command runs (and whenever `bufferedBytes` exceeds
  * what it is willing to hold), and resume it once `next()` returned null.
+ *
+ * With `decideLiterals`, the server sees every literal announced before a byte of it is accepted (a
+ * `literal` event, RFC 3501 §7.5): it checks the command's state and limits, then keeps the literal in
+ * the command, streams it (`literal-data` events, for APPEND's messages: never held whole), or refuses
+ * the command. Nothing is read meanwhile.
  */
 import { Buffer } from 'node:buffer';
 import { CommandTokenizer, literalAnnouncedAtEnd } from './tokenizer.ts';
-import type { Command } from './values.ts';
+import type { Command, Value } from './values.ts';
 
 /**
  * Longest line of a command, excluding literal bytes: 64 KiB. The longest honest lines are UID sets
@@ -36,6 +41,7 @@ export const MAX_COMMAND_TEXT_BYTES = 256 * 1024;
 /** The continuation text the server writes after a `continue` event (RFC 3501 §7.5). */
 export const LITERAL_CONTINUATION_TEXT = 'Ready for literal data';
 
+const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
 const CR = 0x0d;
 /** Bytes of an overlong line kept while it is discarded, to see whether it announces a literal. */
@@ -51,10 +57,12 @@ export interface ReceiverOptions {
   literalMode?: LiteralMode;
   /** Largest literal accepted, in bytes; a function gets the upper-cased command name (APPEND: 50 MB). */
   maxLiteralBytes?: number | ((commandName: string) => number);
-  /** Largest command, lines and literals together, in bytes. */
-  maxCommandBytes?: number;
+  /** Largest command, lines and literals kept together, in bytes (streamed literals do not count); a function gets the command name. */
+  maxCommandBytes?: number | ((commandName: string) => number);
   /** Longest line, in bytes, excluding CRLF and literals. */
   maxLineBytes?: number;
+  /** Ask the server about every literal within the limits (a `literal` event) instead of accepting it. */
+  decideLiterals?: boolean;
 }
 
 export type ReceiverErrorKind =
@@ -75,6 +83,25 @@ export interface ReceiverError {
   code?: 'TOOBIG';
   /** Text for the reply. */
   message: string;
+  /** Set when the refusal is of a literal: a client that sent `{n+}` sends its bytes anyway (RFC 7888 §4). */
+  literal?: { size: number; sync: boolean };
+}
+
+/** A literal announced, not yet accepted: what the server needs to decide (`acceptLiteral`, `refuseLiteral`). */
+export interface LiteralAnnouncement {
+  tag: string;
+  /** Upper-cased command name, without `UID`. */
+  commandName: string;
+  uid: boolean;
+  size: number;
+  sync: boolean;
+  binary: boolean;
+  /** The command's arguments complete so far, at the top level. */
+  args: readonly Value[];
+  /** The values of the innermost list still open (the literal goes in it); null at the top level. */
+  openList: readonly Value[] | null;
+  /** How many lists are open around the literal. */
+  depth: number;
 }
 
 export type ReceiverEvent =
@@ -84,20 +111,28 @@ export type ReceiverEvent =
   | { type: 'continue'; tag: string; size: number }
   /** In line mode (`expectLine`): the next line, without its CRLF. */
   | { type: 'line'; line: Buffer }
+  /** With `decideLiterals`: a literal waits for `acceptLiteral` or `refuseLiteral` (nothing is read until then). */
+  | { type: 'literal'; announcement: LiteralAnnouncement }
+  /** Bytes of a literal accepted as streamed, in order; `end` on the last piece (an empty piece for `{0}`). */
+  | { type: 'literal-data'; data: Buffer; end: boolean }
   | ReceiverError;
 
 interface LiteralInProgress {
+  size: number;
   remaining: number;
   /** null: the literal was refused and its bytes are discarded. */
   parts: Buffer[] | null;
   binary: boolean;
+  /** Streamed: its bytes go out as `literal-data` events, and the command gets a `streamed` value. */
+  streamIndex?: number;
 }
 
 export class ImapReceiver {
   private readonly literalMode: LiteralMode;
   private readonly maxLiteralBytes: (commandName: string) => number;
-  private readonly maxCommandBytes: number;
+  private readonly maxCommandBytesOf: (commandName: string) => number;
   private readonly maxLineBytes: number;
+  private readonly decideLiterals: boolean;
 
   /** Pushed input not yet consumed; `inputOffset` bytes of the first chunk are consumed. */
   private input: Buffer[] = [];
@@ -119,13 +154,23 @@ export class ImapReceiver {
   private pendingDiscardLine: Buffer | null = null;
   /** Bytes of the current command's lines, without literals. */
   private commandTextBytes = 0;
+  /** A literal announced and not yet decided on (`decideLiterals`). */
+  private undecided: { size: number; sync: boolean; binary: boolean } | null = null;
+  /** Literals of the current command streamed so far. */
+  private streamedCount = 0;
 
   constructor(options: ReceiverOptions = {}) {
     this.literalMode = options.literalMode ?? 'literal+';
     const maxLiteral = options.maxLiteralBytes ?? DEFAULT_MAX_LITERAL_BYTES;
     this.maxLiteralBytes = typeof maxLiteral === 'function' ? maxLiteral : () => maxLiteral;
-    this.maxCommandBytes = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
+    const maxCommand = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
+    this.maxCommandBytesOf = typeof maxCommand === 'function' ? maxCommand : () => maxCommand;
     this.maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.decideLiterals = options.decideLiterals ?? false;
+  }
+
+  private get maxCommandBytes(): number {
+    return this.maxCommandBytesOf(this.current?.commandName ?? '');
   }
 
   /** Adds bytes from the socket. Nothing is parsed until `next()`. */
@@ -137,6 +182,7 @@ export class ImapReceiver {
 
   /** The next event, or null when more input is needed. Never throws on any input. */
   next(): ReceiverEvent | null {
+    if (this.undecided) throw new Error('a literal waits for acceptLiteral() or refuseLiteral()');
     for (;;) {
       if (this.pendingDiscardLine) {
         const rest = this.pendingDiscardLine;
@@ -144,6 +190,7 @@ export class ImapReceiver {
         this.skipRestOfRefusedCommand(rest);
         continue;
       }
+      if (this.literal?.streamIndex !== undefined) return this.readStreamedLiteral();
       if (this.literal) {
         if (!this.readLiteral()) return null;
         continue;
@@ -154,6 +201,39 @@ export class ImapReceiver {
       const event = this.handleLine(line);
       if (event) return event;
     }
+  }
+
+  /**
+   * After a `literal` event: takes the literal, kept in the command (its bytes count against
+   * `maxCommandBytes`: over it, the command is refused and the error returned, to be answered) or
+   * streamed. The server writes the continuation of a synchronizing literal itself.
+   */
+  acceptLiteral(how: 'keep' | 'stream'): ReceiverError | null {
+    const literal = this.undecided;
+    if (!literal) throw new Error('no literal waits for a decision');
+    this.undecided = null;
+    if (how === 'stream') {
+      this.literal = { size: literal.size, remaining: literal.size, parts: null, binary: literal.binary, streamIndex: this.streamedCount++ };
+      return null;
+    }
+    if (this.commandBytes + literal.size > this.maxCommandBytes) {
+      const tag = this.tokenizer().tag;
+      const refusal = this.error(tag, 'command-too-big', literal.sync ? 'NO' : 'BAD', `command is over the limit of ${this.maxCommandBytes} bytes`, 'TOOBIG');
+      refusal.literal = { size: literal.size, sync: literal.sync };
+      this.refuse(literal);
+      return refusal;
+    }
+    this.commandBytes += literal.size;
+    this.literal = { size: literal.size, remaining: literal.size, parts: [], binary: literal.binary };
+    return null;
+  }
+
+  /** After a `literal` event: the command is refused (the server answers it); a `{n+}` literal's bytes are skipped. */
+  refuseLiteral(): void {
+    const literal = this.undecided;
+    if (!literal) throw new Error('no literal waits for a decision');
+    this.undecided = null;
+    this.refuse(literal);
   }
 
   /** Pulls every event available now. Convenient for tests; a server uses `next()` to switch modes between events. */
@@ -200,6 +280,21 @@ export class ImapReceiver {
     this.literal = null;
     if (literal.parts) this.tokenizer().addLiteral(Buffer.concat(literal.parts), literal.binary);
     return true;
+  }
+
+  /** The next piece of a streamed literal, or null for more input. */
+  private readStreamedLiteral(): ReceiverEvent | null {
+    const literal = this.literal!;
+    let data: Buffer = EMPTY;
+    if (literal.remaining > 0) {
+      if (this.inputBytes === 0) return null;
+      data = this.take(literal.remaining);
+      literal.remaining -= data.length;
+    }
+    if (literal.remaining > 0) return { type: 'literal-data', data, end: false };
+    this.literal = null;
+    this.tokenizer().addStreamed(literal.size, literal.binary, literal.streamIndex!);
+    return { type: 'literal-data', data, end: true };
   }
 
   /** Takes up to `max` bytes from the first input chunk. */
@@ -298,19 +393,30 @@ export class ImapReceiver {
   }
 
   private startLiteral(size: number, sync: boolean, binary: boolean): ReceiverEvent | null {
-    const tag = this.tokenizer().tag!;
+    const tokenizer = this.tokenizer();
+    const tag = tokenizer.tag!;
     const refusal = this.literalRefusal(size, sync);
     if (refusal) {
-      this.discardingCommand = true;
-      // A client that sent {n} waits for a continuation that never comes: nothing to skip.
-      // A client that sent {n+} sends the n bytes anyway: they are read and dropped.
-      if (sync) this.resetCommand();
-      else this.literal = { remaining: size, parts: null, binary };
+      refusal.literal = { size, sync };
+      this.refuse({ size, sync, binary });
       return refusal;
     }
+    if (this.decideLiterals) {
+      this.undecided = { size, sync, binary };
+      const { commandName, isUid: uid, args, openList, depth } = tokenizer;
+      return { type: 'literal', announcement: { tag, commandName, uid, size, sync, binary, args, openList, depth } };
+    }
     this.commandBytes += size;
-    this.literal = { remaining: size, parts: [], binary };
+    this.literal = { size, remaining: size, parts: [], binary };
     return sync ? { type: 'continue', tag, size } : null;
+  }
+
+  private refuse(literal: { size: number; sync: boolean; binary: boolean }): void {
+    this.discardingCommand = true;
+    // A client that sent {n} waits for a continuation that never comes: nothing to skip.
+    // A client that sent {n+} sends the n bytes anyway: they are read and dropped.
+    if (literal.sync) this.resetCommand();
+    else this.literal = { size: literal.size, remaining: literal.size, parts: null, binary: literal.binary };
   }
 
   private literalRefusal(size: number, sync: boolean): ReceiverError | null {
@@ -319,7 +425,8 @@ export class ImapReceiver {
     if (size > maxLiteral) {
       return this.error(tag, 'literal-too-big', sync ? 'NO' : 'BAD', `literal of ${size} bytes is over the limit of ${maxLiteral} bytes`, 'TOOBIG');
     }
-    if (this.commandBytes + size > this.maxCommandBytes) {
+    // Kept literals count against the command's limit; with decideLiterals, `acceptLiteral('keep')` checks it.
+    if (!this.decideLiterals && this.commandBytes + size > this.maxCommandBytes) {
       return this.error(tag, 'command-too-big', sync ? 'NO' : 'BAD', `command is over the limit of ${this.maxCommandBytes} bytes`, 'TOOBIG');
     }
     if (!sync && this.literalMode === 'none') {
@@ -339,7 +446,7 @@ export class ImapReceiver {
   private skipRestOfRefusedCommand(line: Buffer): void {
     const announced = literalAnnouncedAtEnd(line);
     if (announced && !announced.sync) {
-      this.literal = { remaining: announced.size, parts: null, binary: false };
+      this.literal = { size: announced.size, remaining: announced.size, parts: null, binary: false };
       return;
     }
     this.resetCommand();
@@ -355,6 +462,7 @@ export class ImapReceiver {
     this.commandBytes = 0;
     this.commandTextBytes = 0;
     this.discardingCommand = false;
+    this.streamedCount = 0;
   }
 
   private error(tag: string | null, kind: ReceiverErrorKind, status: 'BAD' | 'NO', message: string, code?: 'TOOBIG'): ReceiverError {

@@ -94,6 +94,32 @@ export class CommandTokenizer {
     }
   }
 
+  /** Whether the command is `UID <name>`. */
+  get isUid(): boolean {
+    return this.uid;
+  }
+
+  /** The top-level arguments complete so far. */
+  get args(): readonly Value[] {
+    return this.stack[0]!.items;
+  }
+
+  /** The values of the innermost open list (or section), null at the top level. */
+  get openList(): readonly Value[] | null {
+    return this.stack.length > 1 ? this.top().items : null;
+  }
+
+  /** How many lists (or sections) are open. */
+  get depth(): number {
+    return this.stack.length - 1;
+  }
+
+  /** In place of the literal the last `feedLine` asked for: its bytes went elsewhere (`streamed`). */
+  addStreamed(size: number, binary: boolean, index: number): void {
+    this.top().items.push({ type: 'streamed', size, binary, index });
+    this.afterToken = true;
+  }
+
   /** Hands over the bytes of the literal that the last `feedLine` asked for. */
   addLiteral(bytes: Buffer, binary: boolean): void {
     this.top().items.push(binary ? { type: 'string', value: bytes, literal: true, binary: true } : { type: 'string', value: bytes, literal: true });

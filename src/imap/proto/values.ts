@@ -30,6 +30,17 @@ export interface StringValue {
   binary?: boolean;
 }
 
+/**
+ * A literal the server streamed out of the command as it came (APPEND's messages, CATENATE's TEXT
+ * parts): its bytes are not here; `index` counts the command's streamed literals from 0.
+ */
+export interface StreamedValue {
+  type: 'streamed';
+  size: number;
+  binary: boolean;
+  index: number;
+}
+
 export interface ListValue {
   type: 'list';
   items: Value[];
@@ -39,7 +50,7 @@ export interface NilValue {
   type: 'nil';
 }
 
-export type Value = AtomValue | StringValue | ListValue | NilValue;
+export type Value = AtomValue | StringValue | StreamedValue | ListValue | NilValue;
 
 /** One complete command: `tag UID FETCH ...` gives `{ name: 'FETCH', uid: true }`. */
 export interface Command {
@@ -62,5 +73,7 @@ export function describeValue(value: Value): string {
       return '(...)';
     case 'string':
       return value.literal ? `literal of ${value.value.length} bytes` : 'quoted string';
+    case 'streamed':
+      return `literal of ${value.size} bytes`;
   }
 }

@@ -24,6 +24,8 @@ const AFTER_LOGIN = [
   'STATUS=SIZE',
   'BINARY',
   `APPENDLIMIT=${MAX_APPEND_BYTES}`,
+  'MULTIAPPEND', // RFC 3502
+  'CATENATE', // RFC 4469
 ];
 
 export function capabilities(connection: ImapConnection): string[] {

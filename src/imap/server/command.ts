@@ -4,8 +4,9 @@
  * checks the state before any handler runs (STYLE.md: one small module per command).
  */
 import type { AppContext } from '../../context.ts';
-import type { Command, Value } from '../proto/index.ts';
+import type { Command, LiteralAnnouncement, Value } from '../proto/index.ts';
 import type { ImapConnection } from './connection.ts';
+import type { SpooledLiteral } from './literals.ts';
 import type { Session } from './session.ts';
 import type { OutputChunk } from './writer.ts';
 
@@ -45,6 +46,21 @@ export interface CommandContext {
   after(action: AfterResponse): void;
   /** The client's next line, outside the command syntax (AUTHENTICATE, IDLE's DONE); null if it left. */
   readLine(): Promise<Buffer | null>;
+  /** The literal the command streamed as its `index`-th (a `streamed` value in its arguments). */
+  spooled(index: number): SpooledLiteral;
+}
+
+/**
+ * What to do with a literal announced (RFC 3501 §7.5), before any of its bytes is read: keep it in
+ * the command's arguments (small ones), stream it to a spool (APPEND's messages), or refuse the
+ * command (a tagged NO or BAD instead of the continuation).
+ */
+export type LiteralDecision = 'keep' | 'stream' | CommandResult;
+
+/** What a command's `literal` hook may use: the session as it is when the literal is announced. */
+export interface LiteralContext {
+  app: AppContext;
+  session: Session;
 }
 
 export interface CommandSpec {
@@ -55,6 +71,11 @@ export interface CommandSpec {
    * is using must not move). Set for those commands; UID variants are safe but keep the rule too.
    */
   holdsExpunges?: boolean;
+  /**
+   * Decides about each literal of the command as it is announced (the state is checked before).
+   * Without it, literals within the limits are kept.
+   */
+  literal?(ctx: LiteralContext, announcement: LiteralAnnouncement): Promise<LiteralDecision>;
   run(ctx: CommandContext): Promise<CommandResult | Continues>;
 }
 

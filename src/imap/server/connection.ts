@@ -8,17 +8,29 @@
  * connection rather than a command awaiting DONE, the socket's listeners are shared functions, and
  * the server sweeps its connections for inactivity instead of a timer per socket. That is what lets
  * one process hold 10,000 IDLE sessions (bench/imap).
+ *
+ * Literals are decided on as they are announced, before a byte of them is read (RFC 3501 §7.5, RFC
+ * 7888 §4): the command must be valid in the session's state, before login only a few kilobytes are
+ * accepted, and APPEND's messages are streamed to spools on disk rather than held.
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AppContext } from '../../context.ts';
-import { type Command, ImapReceiver, LITERAL_CONTINUATION_TEXT, type ReceiverEvent } from '../proto/index.ts';
+import { type Command, ImapReceiver, LITERAL_CONTINUATION_TEXT, type LiteralAnnouncement, type ReceiverError, type ReceiverEvent } from '../proto/index.ts';
 import { capabilities } from './capabilities.ts';
-import { type AfterResponse, bad, CONTINUES, type CommandContext, type CommandResult, type Continues } from './command.ts';
+import { type AfterResponse, bad, CONTINUES, type CommandContext, type CommandResult, type Continues, type LiteralDecision } from './command.ts';
 import { replyForError, serverBug } from './errors.ts';
-import { MAX_APPEND_BYTES, MAX_OTHER_LITERAL_BYTES } from './limits.ts';
+import {
+  MAX_APPEND_BYTES,
+  MAX_COMMAND_BYTES,
+  MAX_DISCARDED_LITERAL_BYTES,
+  MAX_OTHER_LITERAL_BYTES,
+  MAX_PREAUTH_COMMAND_BYTES,
+  MAX_PREAUTH_LITERAL_BYTES,
+} from './limits.ts';
+import { SpooledLiteral } from './literals.ts';
 import { registry } from './registry.ts';
 import type { ChangeWaker } from './selected.ts';
 import { Session } from './session.ts';
@@ -28,6 +40,10 @@ import { type OutputChunk, ResponseWriter } from './writer.ts';
 
 /** Failed commands in a row before the connection is closed (a client sending garbage in a loop). */
 const MAX_BAD_COMMANDS = 20;
+/** After a BYE for a refused literal, how long the client has to close before the socket is destroyed. */
+const BYE_GRACE_MS = 2000;
+/** RFC 3501 §6.4.8: the commands UID may prefix (with RFC 6851 MOVE and RFC 4315 UID EXPUNGE). */
+const UID_COMMANDS = new Set(['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE']);
 
 /** What the connections of one listener share (one object per listener, not per connection). */
 export interface ConnectionOptions {
@@ -58,7 +74,9 @@ function onSocketError(this: ConnectionSocket, error: Error): void {
 
 export class ImapConnection implements ChangeWaker {
   readonly session: Session;
-  private receiver = newReceiver();
+  private receiver: ImapReceiver;
+  /** The literals the command being received has streamed so far; removed once it has run or was refused. */
+  private spooled: SpooledLiteral[] = [];
   private readonly writer: ResponseWriter;
   /** Made at first use: most connections never log, and a child logger per connection cost memory (10,000 IDLE). */
   private logger: Logger | undefined;
@@ -87,6 +105,7 @@ export class ImapConnection implements ChangeWaker {
     const id = randomBytes(6).toString('hex');
     this.session = new Session(id, socket.remoteAddress ?? '', options.implicitTls);
     this.writer = new ResponseWriter(socket);
+    this.receiver = this.newReceiver();
     this.timeoutMs = options.timeouts.preauth;
     this.attach(socket);
     options.live.add(this);
@@ -143,6 +162,7 @@ export class ImapConnection implements ChangeWaker {
 
   /** Bytes from the socket (through `onSocketData`). */
   receive(chunk: Buffer): void {
+    if (this.closed) return; // a BYE was sent: nothing more is read
     this.lastInputAt = performance.now();
     this.receiver.push(chunk);
     const waiter = this.inputWaiter;
@@ -223,7 +243,7 @@ export class ImapConnection implements ChangeWaker {
         }
         const event = this.receiver.next();
         if (!event) break;
-        if (event.type === 'command') await this.runCommand(event.command);
+        if (event.type === 'command') await this.runCommand(event.command, this.takeSpooled());
         else await this.handle(event);
       }
     } catch (error) {
@@ -244,16 +264,107 @@ export class ImapConnection implements ChangeWaker {
         // Line mode is only set by IDLE here (AUTHENTICATE reads its lines itself).
         if (this.idleTag !== undefined) await this.endIdle(event.line);
         return;
+      case 'literal':
+        await this.decideLiteral(event.announcement);
+        return;
+      case 'literal-data':
+        await this.spooled.at(-1)?.write(event.data);
+        return;
       case 'error':
+        await this.disposeSpooled(this.takeSpooled());
         await this.writeReceiverError(event);
-        if (this.idleTag !== undefined)
+        if (event.literal && this.mustCloseFor(event.literal)) await this.closeForLiteral();
+        else if (this.idleTag !== undefined)
           this.receiver.expectLine(); // an overlong line during IDLE: still waiting for DONE
         else await this.countBad();
         return;
       case 'command':
-        await this.runCommand(event.command);
+        await this.runCommand(event.command, this.takeSpooled());
         return;
     }
+  }
+
+  /**
+   * RFC 3501 §7.5: a literal announced is accepted (a continuation for `{n}`) only when its command
+   * may run now and the command's own checks pass (APPEND: the folder exists, the size and the quota
+   * allow it); otherwise the command is answered at once and the literal never read.
+   */
+  private async decideLiteral(announcement: LiteralAnnouncement): Promise<void> {
+    let decision: LiteralDecision;
+    const spec = registry.get(announcement.commandName);
+    const refusal = this.refusalFor(announcement.commandName, announcement.uid);
+    if (refusal || !spec) decision = refusal ?? bad('Unknown command');
+    else if (!spec.literal) decision = 'keep';
+    else {
+      try {
+        decision = await spec.literal(this, announcement);
+      } catch (error) {
+        decision = this.resultOfError(error, announcement.commandName);
+      }
+    }
+    if (this.closed) return;
+    if (typeof decision === 'object') {
+      this.receiver.refuseLiteral();
+      await this.disposeSpooled(this.takeSpooled());
+      await this.finishCommand(announcement.tag, announcement.commandName, decision);
+      if (this.mustCloseFor(announcement)) await this.closeForLiteral();
+      return;
+    }
+    const error = this.receiver.acceptLiteral(decision);
+    if (error) {
+      await this.handle(error);
+      return;
+    }
+    if (decision === 'stream') this.spooled.push(new SpooledLiteral(this.app, announcement.size, announcement.binary));
+    if (announcement.sync) await this.writer.line(`+ ${LITERAL_CONTINUATION_TEXT}`);
+  }
+
+  /**
+   * RFC 7888 §4: the bytes of a refused non-synchronizing literal come anyway. When there are more
+   * than a literal may have (a few KB before login), the connection is closed rather than reading them.
+   */
+  private mustCloseFor(literal: { size: number; sync: boolean }): boolean {
+    if (literal.sync) return false;
+    return literal.size > (this.session.state === 'not-authenticated' ? MAX_PREAUTH_LITERAL_BYTES : MAX_DISCARDED_LITERAL_BYTES);
+  }
+
+  private async closeForLiteral(): Promise<void> {
+    if (this.closed) return;
+    await this.writer.line('* BYE [TOOBIG] Literal refused; closing the connection');
+    this.shutdown();
+    this.socket.pause();
+    this.socket.end();
+    // A client that keeps sending would keep the socket half open: it gets BYE_GRACE_MS to close.
+    const socket = this.socket;
+    setTimeout(() => socket.destroy(), BYE_GRACE_MS).unref();
+  }
+
+  private takeSpooled(): SpooledLiteral[] {
+    const spooled = this.spooled;
+    if (spooled.length > 0) this.spooled = [];
+    return spooled;
+  }
+
+  private async disposeSpooled(spooled: SpooledLiteral[]): Promise<void> {
+    for (const literal of spooled) await literal.dispose().catch(() => {});
+  }
+
+  /** Why a command may not run now (RFC 3501 §6: each command has the states it is valid in), if it may not. */
+  private refusalFor(name: string, uid: boolean): CommandResult | undefined {
+    const spec = registry.get(name);
+    if (!spec) return bad(`Unknown command ${name.slice(0, 40)}`);
+    if (!spec.states.includes(this.session.state)) return bad(`${name} is not allowed now`);
+    if (uid && !UID_COMMANDS.has(name)) return bad(`UID ${name} does not exist`);
+    return undefined;
+  }
+
+  /** A command's error as its reply: module errors mapped, anything else logged as a server bug. */
+  private resultOfError(error: unknown, name: string): CommandResult {
+    const mapped = replyForError(error, this.session);
+    if (mapped) return mapped;
+    const correlationId = randomBytes(4).toString('hex');
+    this.log.error({ err: error, event: 'imap.command_failed', command: name, correlationId }, 'imap.command_failed');
+    return serverBug(correlationId, this.session);
   }
 
   /**
@@ -268,7 +379,7 @@ export class ImapConnection implements ChangeWaker {
     }
   }
 
-  private writeReceiverError(event: Extract<ReceiverEvent, { type: 'error' }>): Promise<void> {
+  private writeReceiverError(event: ReceiverError): Promise<void> {
     return this.writer.line(`${event.tag ?? '*'} ${event.status} ${event.code ? `[${event.code}] ` : ''}${event.message}`);
   }
 
@@ -279,25 +390,22 @@ export class ImapConnection implements ChangeWaker {
     this.shutdown();
   }
 
-  private async runCommand(command: Command): Promise<void> {
+  private async runCommand(command: Command, spooled: SpooledLiteral[]): Promise<void> {
     const spec = registry.get(command.name);
     const afterActions: AfterResponse[] = [];
     let result: CommandResult | Continues;
-    if (!spec) result = bad(`Unknown command ${command.name.slice(0, 40)}`);
-    else if (!spec.states.includes(this.session.state)) result = bad(`${command.name} is not allowed now`);
-    else if (command.uid && !['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(command.name)) result = bad(`UID ${command.name} does not exist`);
-    else {
-      const ctx = this.contextFor(command, afterActions);
+    const refusal = this.refusalFor(command.name, command.uid);
+    if (refusal || !spec) {
+      result = refusal ?? bad('Unknown command');
+      await this.disposeSpooled(spooled);
+    } else {
+      const ctx = new ConnectionCommandContext(this, command, afterActions, spooled);
       try {
         result = await spec.run(ctx);
       } catch (error) {
-        const mapped = replyForError(error, this.session);
-        if (mapped) result = mapped;
-        else {
-          const correlationId = randomBytes(4).toString('hex');
-          this.log.error({ err: error, event: 'imap.command_failed', command: command.name, correlationId }, 'imap.command_failed');
-          result = serverBug(correlationId, this.session);
-        }
+        result = this.resultOfError(error, command.name);
+      } finally {
+        await this.disposeSpooled(spooled);
       }
     }
     if (result.status === CONTINUES.status) return;
@@ -318,10 +426,6 @@ export class ImapConnection implements ChangeWaker {
     // The tagged BAD first, then the BYE when it was one too many.
     if (result.status === 'BAD') await this.countBad();
     else this.badCommands = 0;
-  }
-
-  private contextFor(command: Command, afterActions: AfterResponse[]): CommandContext {
-    return new ConnectionCommandContext(this, command, afterActions);
   }
 
   async writeUntagged(chunks: OutputChunk[]): Promise<void> {
@@ -348,7 +452,7 @@ export class ImapConnection implements ChangeWaker {
    */
   async startTls(): Promise<void> {
     this.socket.off('data', onSocketData);
-    this.receiver = newReceiver();
+    this.receiver = this.newReceiver();
     const secure = new TLSSocket(this.socket, { isServer: true, secureContext: this.options.secureContext });
     this.socket = secure;
     this.writer.replaceSocket(secure);
@@ -359,6 +463,24 @@ export class ImapConnection implements ChangeWaker {
   logout(): void {
     this.socket.end();
     this.shutdown();
+  }
+
+  /**
+   * Literal limits follow the session's state when a literal is announced: a few kilobytes before
+   * login; once logged in, APPEND's size limit (its messages are streamed, not kept) and 64 KiB for
+   * any other literal.
+   */
+  private newReceiver(): ImapReceiver {
+    const session = this.session;
+    return new ImapReceiver({
+      literalMode: 'literal+',
+      decideLiterals: true,
+      maxLiteralBytes: (name) => {
+        if (session.state === 'not-authenticated') return MAX_PREAUTH_LITERAL_BYTES;
+        return name === 'APPEND' ? MAX_APPEND_BYTES : MAX_OTHER_LITERAL_BYTES;
+      },
+      maxCommandBytes: () => (session.state === 'not-authenticated' ? MAX_PREAUTH_COMMAND_BYTES : MAX_COMMAND_BYTES),
+    });
   }
 
   /**
@@ -388,6 +510,7 @@ export class ImapConnection implements ChangeWaker {
     this.closed = true;
     this.options.live.delete(this);
     this.session.selected?.release();
+    void this.disposeSpooled(this.takeSpooled());
     const waiter = this.inputWaiter;
     this.inputWaiter = undefined;
     waiter?.();
@@ -400,6 +523,7 @@ class ConnectionCommandContext implements CommandContext {
     readonly connection: ImapConnection,
     readonly command: Command,
     private readonly afterActions: AfterResponse[],
+    private readonly spooledLiterals: SpooledLiteral[],
   ) {}
 
   get app(): AppContext {
@@ -433,12 +557,10 @@ class ConnectionCommandContext implements CommandContext {
   readLine(): Promise<Buffer | null> {
     return this.connection.readLine();
   }
-}
 
-function maxLiteralBytes(name: string): number {
-  return name === 'APPEND' ? MAX_APPEND_BYTES : MAX_OTHER_LITERAL_BYTES;
-}
-
-function newReceiver(): ImapReceiver {
-  return new ImapReceiver({ literalMode: 'literal+', maxLiteralBytes });
+  spooled(index: number): SpooledLiteral {
+    const literal = this.spooledLiterals[index];
+    if (!literal) throw new Error(`no streamed literal ${index}`);
+    return literal;
+  }
 }
