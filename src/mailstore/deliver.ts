@@ -167,14 +167,19 @@ export async function deliverMessage(
   options: DeliverOptions = {},
 ): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
-  // Extracted before the transaction (it reads the text parts), stored in it: the message is searchable once it is acknowledged.
-  message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata);
+  // Extracted before the transaction (it reads the text parts), stored in it: the message is searchable once it is
+  // acknowledged. A content that cannot be read fails in the transaction (persistContent: blob-missing); should
+  // only the extraction fail, the message is filed without text and the search.index job extracts it later.
+  message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata).catch((error: unknown) => {
+    ctx.log.warn({ event: 'search.extract_failed', blobId: message.blob.id, err: error }, 'search.extract_failed');
+    return undefined;
+  });
   const searchText = message.searchText;
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
-    if (out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
+    if (searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;
