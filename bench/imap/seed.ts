@@ -13,7 +13,15 @@ import { hash } from '@node-rs/argon2';
 import { loadConfig } from '../../src/config/index.ts';
 import { type AppContext, createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { deliverMessage, ensureDefaultMailboxes, type IncomingMessage, mailboxByRole, persistContent, receiveMessage } from '../../src/mailstore/index.ts';
+import {
+  deliverMessage,
+  ensureDefaultMailboxes,
+  type IncomingMessage,
+  indexMissingTexts,
+  mailboxByRole,
+  persistContent,
+  receiveMessage,
+} from '../../src/mailstore/index.ts';
 import { prepareData } from '../../src/main.ts';
 import { newId } from '../../src/shared/ids.ts';
 import type { AccountsTable, MessagesTable } from '../../src/store/index.ts';
@@ -184,6 +192,7 @@ export async function seedFacteur(env: Record<string, string>, plan: SeedPlan): 
     if (big) await fillInbox(ctx, big, shared, plan.bigFolderMessages);
     const refs = plan.idleAccounts * plan.idleInboxMessages + plan.bigFolderMessages;
     await ctx.db.insertInto('blobs').values({ id: shared.blob.id, size: shared.blob.size, refcount: refs, created_at: Date.now() }).execute();
+    await indexMissingTexts(ctx); // the rows inserted directly: their (one shared) text, as the search.index job would
     return { loadSeedMs, directSeedMs: performance.now() - t1 };
   } finally {
     await ctx.close();

@@ -26,6 +26,8 @@ export const JOBS: Job[] = [
   { name: 'vault.purge', schedule: '53 * * * *', run: async (ctx) => (await import('../filter/vault.ts')).purgeVault(ctx) },
   // Contents nobody references any more (expunged, released, purged), and files a crash left behind.
   { name: 'blobs.collect', schedule: '29 * * * *', run: async (ctx) => (await import('../mailstore/gc.ts')).collectGarbage(ctx) },
+  // Searchable text of messages stored before it was extracted at delivery (migration 012); also run at start.
+  { name: 'search.index', schedule: '13 * * * *', run: async (ctx) => (await import('../mailstore/search-text.ts')).indexMissingTexts(ctx) },
   {
     name: 'sessions.purge',
     schedule: '17 * * * *',
@@ -79,6 +81,8 @@ export async function runDueJobs(ctx: AppContext): Promise<Record<string, unknow
 
 /** Starts the schedules of every job (the worker role); returns a function that stops them. */
 export function startScheduler(ctx: AppContext): () => void {
+  const atStart = JOBS.find((job) => job.name === 'search.index');
+  if (atStart) void runJob(ctx, atStart).catch(() => {});
   const crons = JOBS.map(
     (job) =>
       new Cron(job.schedule, { timezone: 'UTC', protect: true }, () => {

@@ -9,17 +9,20 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { extractMetadata, type MessageMetadata } from '../mime/index.ts';
+import { extractMetadata, type MessageMetadata, type SearchText } from '../mime/index.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { BlobRef, Database } from '../store/index.ts';
 import { recordTraceIn, type TraceEvent } from '../trace/index.ts';
 import { persistContent, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+import { searchTextOf, storeSearchText } from './search-text.ts';
 
 export interface IncomingMessage {
   blob: BlobRef;
   metadata: MessageMetadata;
+  /** Its searchable text, extracted at its first delivery (search-text.ts). */
+  searchText?: SearchText;
 }
 
 export function messageTooBig(maxBytes: number): AppError {
@@ -164,10 +167,19 @@ export async function deliverMessage(
   options: DeliverOptions = {},
 ): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
+  // Extracted before the transaction (it reads the text parts), stored in it: the message is searchable once it is
+  // acknowledged. A content that cannot be read fails in the transaction (persistContent: blob-missing); should
+  // only the extraction fail, the message is filed without text and the search.index job extracts it later.
+  message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata).catch((error: unknown) => {
+    ctx.log.warn({ event: 'search.extract_failed', blobId: message.blob.id, err: error }, 'search.extract_failed');
+    return undefined;
+  });
+  const searchText = message.searchText;
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
     for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    if (searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;

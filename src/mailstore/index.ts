@@ -57,4 +57,14 @@ export {
   sameFlags,
   updateFlags,
 } from './messages.ts';
+export {
+  dropUnusedTexts,
+  indexMissingTexts,
+  searchMessageText,
+  searchTextOf,
+  storeSearchText,
+  type TextMatch,
+  type TextSearchKey,
+  type TextSearchScope,
+} from './search-text.ts';
 export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';

@@ -9,6 +9,7 @@ import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, MailboxesTable, MessagesTable } from '../store/index.ts';
 import { releaseContents } from './blobs.ts';
+import { dropUnusedTexts } from './search-text.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -332,6 +333,10 @@ export async function removeMessages(
       .execute();
   }
   await releaseContents(
+    trx,
+    messages.map((m) => m.blob_id),
+  );
+  await dropUnusedTexts(
     trx,
     messages.map((m) => m.blob_id),
   );

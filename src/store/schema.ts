@@ -3,6 +3,8 @@
  * (shared/ids.ts), times are epoch milliseconds in bigint columns, booleans are 0/1 integers,
  * structured values are JSON text. Every table a customer owns has `customer_id` (the tenant) first.
  */
+import type { Generated } from 'kysely';
+
 export type Millis = number;
 export type Flag = 0 | 1;
 
@@ -362,6 +364,22 @@ export interface BlobContentsTable {
   data: Uint8Array;
 }
 
+/**
+ * The searchable text of a content (migration 012), case-folded: every header field (`headers`, for
+ * SEARCH TEXT), the decoded Subject, From, To, Cc and Bcc, and the decoded text of its text parts.
+ */
+export interface MessageTextsTable {
+  id: Generated<number>;
+  blob_id: string;
+  headers: string;
+  subject: string;
+  from_field: string;
+  to_field: string;
+  cc_field: string;
+  bcc_field: string;
+  body: string;
+}
+
 export interface MailUsageTable {
   account_id: string;
   customer_id: string;
@@ -551,6 +569,7 @@ export interface Database {
   blobs: BlobsTable;
   mail_usage: MailUsageTable;
   blob_contents: BlobContentsTable;
+  message_texts: MessageTextsTable;
   message_trace: MessageTraceTable;
   outbound_queue: OutboundQueueTable;
   sender_rules: SenderRulesTable;

@@ -1,12 +1,12 @@
 /**
  * SEARCH and UID SEARCH (RFC 3501 §6.4.4) with every key, CHARSET UTF-8, CONDSTORE's MODSEQ key and
  * response (RFC 7162 §3.1.5) and ESEARCH's RETURN options (RFC 4731). Flags, UIDs and MODSEQs come
- * from the session's view; sizes, dates and header fields from the stored metadata; BODY and TEXT
- * read the message and search its decoded text parts. Comparisons ignore case (RFC 3501: substring,
- * case-insensitive).
+ * from the session's view; sizes, dates and header fields from the stored metadata; TEXT, BODY, SUBJECT,
+ * FROM, TO, CC and BCC from the mailstore's text index (searchMessageText: extracted at delivery, no
+ * message parsed here). Comparisons ignore case (RFC 3501: substring, case-insensitive).
  */
-import { type MessageColumn, readContent, readMessageColumns } from '../../../mailstore/index.ts';
-import { decodeEncodedWords, loadMailparser, type MessageMetadata, writtenDateOf } from '../../../mime/index.ts';
+import { type MessageColumn, readMessageColumns, searchMessageText, type TextSearchKey } from '../../../mailstore/index.ts';
+import { decodeEncodedWords, type MessageMetadata, writtenDateOf } from '../../../mime/index.ts';
 import type { MessagesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSearchArgs, type SearchKey } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
@@ -14,93 +14,14 @@ import { enableCondstore } from '../condstore.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { quoted } from '../text.ts';
 import { uidRanges } from '../updates.ts';
+import { selectedOf } from './selected-folder.ts';
 
-/** Messages above this size are searched in their raw form: parsing them whole would cost too much memory. */
-const MAX_PARSED_SEARCH_BYTES = 10 * 1024 * 1024;
-/** Messages per read when only small columns are needed (a subject, a size, a date). */
+/** Messages per read when only small columns are needed (a size, a date). */
 const COLUMN_BATCH = 5000;
-/** Messages per read when the metadata or the content is needed: bounds memory for SEARCH TEXT of a large folder. */
+/** Messages per read when the metadata is needed (HEADER of other fields): bounds memory on a large folder. */
 const ROW_BATCH = 200;
 
 type Row = Partial<Pick<MessagesTable, MessageColumn>>;
-
-/** Columns that never change once a message is stored (a UID names one message for good in its UIDVALIDITY). */
-const IMMUTABLE_COLUMNS: ReadonlySet<MessageColumn> = new Set<MessageColumn>(['subject', 'from_address']);
-/** Rows kept over all folders and columns, least recently searched folder out. */
-const MAX_CACHED_ROWS = 200_000;
-
-interface ColumnCache {
-  uidValidity: number;
-  rows: Map<number, Row>;
-}
-
-/**
- * SEARCH SUBJECT / FROM rows of this process's folders: reading every row's subject again at each search
- * cost more than the rest of the search (bench/imap: 4 ms per search of a 2,000-message folder, the
- * largest cost of the mixed load). Only the UIDs not seen yet are read; rows are immutable, so
- * nothing is ever stale (an expunged message is left out by the view, like a row not found).
- */
-const columnCaches = new Map<string, ColumnCache>();
-let cachedRows = 0;
-/** The store the cache was filled from: another store (tests run several apps in one process) starts afresh. */
-let cachedDb: object | undefined;
-
-function columnCache(ctx: CommandContext, selected: SelectedMailbox, column: MessageColumn): ColumnCache {
-  if (cachedDb !== ctx.app.db) {
-    columnCaches.clear();
-    cachedRows = 0;
-    cachedDb = ctx.app.db;
-  }
-  const key = `${selected.id}\u0000${column}`;
-  let cache = columnCaches.get(key);
-  if (cache) columnCaches.delete(key);
-  if (cache && cache.uidValidity !== selected.uidValidity) {
-    cachedRows -= cache.rows.size;
-    cache = undefined;
-  }
-  cache ??= { uidValidity: selected.uidValidity, rows: new Map() };
-  columnCaches.set(key, cache);
-  return cache;
-}
-
-/** The rows of `uids` (ascending) for one immutable column, read from the store only for UIDs not cached. */
-async function cachedColumnRows(
-  ctx: CommandContext,
-  selected: SelectedMailbox,
-  column: MessageColumn,
-  uids: readonly number[],
-  from: number,
-  end: number,
-): Promise<Row[]> {
-  const cache = columnCache(ctx, selected, column);
-  let low = -1;
-  let high = -1;
-  for (let j = from; j < end; j++) {
-    const uid = uids[j] as number;
-    if (cache.rows.has(uid)) continue;
-    if (low < 0) low = uid;
-    high = uid;
-  }
-  if (low >= 0) {
-    for (const row of await readMessageColumns(ctx.app.db, selected.id, low, high, [column])) {
-      const uid = Number(row.uid);
-      if (cache.rows.has(uid)) continue;
-      cache.rows.set(uid, { uid, [column]: row[column] } as Row);
-      cachedRows++;
-    }
-    for (const [key, other] of columnCaches) {
-      if (cachedRows <= MAX_CACHED_ROWS || other === cache) break;
-      columnCaches.delete(key);
-      cachedRows -= other.rows.size;
-    }
-  }
-  const rows: Row[] = [];
-  for (let j = from; j < end; j++) {
-    const row = cache.rows.get(uids[j] as number);
-    if (row) rows.push(row);
-  }
-  return rows;
-}
 
 interface Candidate {
   seq: number;
@@ -110,21 +31,43 @@ interface Candidate {
   row?: Row;
   /** Parsed from the row at first use. */
   metadata?: MessageMetadata;
-  /** Decoded body text, read at most once per message. */
-  body?: string;
+}
+
+/** Header fields searched in the text index (RFC 3501 §6.4.4 SUBJECT, FROM, TO, CC, BCC, and HEADER of the same fields). */
+const INDEXED_FIELDS: ReadonlySet<string> = new Set(['subject', 'from', 'to', 'cc', 'bcc']);
+
+/** The text index's key for a search key it answers, else undefined (an empty HEADER value tests the field's presence). */
+function textKeyOf(key: SearchKey): TextSearchKey | undefined {
+  if (key.type === 'body' || key.type === 'text') return key.type;
+  if (key.type === 'header' && key.value !== '' && INDEXED_FIELDS.has(key.field)) return key.field as TextSearchKey;
+  return undefined;
+}
+
+/** UIDs of the folder matching each text key of the search, asked of the mailstore once per key. */
+type TextHits = Map<SearchKey, ReadonlySet<number>>;
+
+async function findTextHits(ctx: CommandContext, key: SearchKey, hits: TextHits): Promise<TextHits> {
+  const textKey = textKeyOf(key);
+  if (textKey && (key.type === 'body' || key.type === 'text' || key.type === 'header')) {
+    const { selected, accountId } = selectedOf(ctx);
+    const found = await searchMessageText(ctx.app.db, { accountId, mailboxIds: [selected.id] }, textKey, key.value);
+    hits.set(key, new Set(found.map((match) => match.uid)));
+  } else if (key.type === 'not') await findTextHits(ctx, key.key, hits);
+  else if (key.type === 'or') {
+    await findTextHits(ctx, key.left, hits);
+    await findTextHits(ctx, key.right, hits);
+  } else if (key.type === 'and') for (const k of key.keys) await findTextHits(ctx, k, hits);
+  return hits;
 }
 
 /**
- * The columns a key needs: SUBJECT and FROM use the decoded `subject` and `from_address` columns,
- * sizes and dates theirs; only other header fields need the metadata (JSON, parsed per message), and
- * BODY and TEXT the content.
+ * The columns a key needs: sizes and dates theirs; header fields outside the text index need the
+ * metadata (JSON, parsed per message); the text keys none (their UIDs come from the text index).
  */
 function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> {
   switch (key.type) {
     case 'header':
-      if (key.value !== '' && key.field === 'subject') out.add('subject');
-      else if (key.value !== '' && key.field === 'from') out.add('from_address');
-      else out.add('metadata');
+      if (!textKeyOf(key)) out.add('metadata');
       break;
     case 'date':
       // SENT* compare the Date field as written (its envelope copy in the metadata), not the instant in sent_date.
@@ -132,10 +75,6 @@ function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> 
       break;
     case 'size':
       out.add('size');
-      break;
-    case 'body':
-    case 'text':
-      out.add('blob_id').add('metadata');
       break;
     case 'not':
       columnsOf(key.key, out);
@@ -149,22 +88,6 @@ function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> 
       break;
   }
   return out;
-}
-
-function needsBody(key: SearchKey): boolean {
-  switch (key.type) {
-    case 'body':
-    case 'text':
-      return true;
-    case 'not':
-      return needsBody(key.key);
-    case 'or':
-      return needsBody(key.left) || needsBody(key.right);
-    case 'and':
-      return key.keys.some(needsBody);
-    default:
-      return false;
-  }
 }
 
 function usesModseq(key: SearchKey): boolean {
@@ -202,25 +125,8 @@ function metadataOf(c: Candidate): MessageMetadata | undefined {
   return c.metadata;
 }
 
-async function bodyText(ctx: CommandContext, candidate: Candidate): Promise<string> {
-  if (candidate.body !== undefined) return candidate.body;
-  const blobId = candidate.row?.blob_id;
-  if (!blobId) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of readContent(ctx.app, blobId) as AsyncIterable<Buffer>) chunks.push(chunk);
-  const raw = Buffer.concat(chunks);
-  const headerSize = metadataOf(candidate)?.headerSize ?? 0;
-  if (raw.length > MAX_PARSED_SEARCH_BYTES) candidate.body = raw.subarray(headerSize).toString('utf8');
-  else {
-    const { simpleParser } = await loadMailparser();
-    const parsed = await simpleParser(raw, { skipImageLinks: true, skipHtmlToText: false });
-    candidate.body = [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html.replace(/<[^>]*>/g, ' ') : ''].join('\n');
-  }
-  return candidate.body;
-}
-
-/** Every key but BODY and TEXT, answered without waiting. */
-function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): boolean {
+/** Whether a message matches: the text keys' UIDs were found beforehand (`hits`). */
+function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox, hits: TextHits): boolean {
   switch (key.type) {
     case 'all':
       return true;
@@ -236,13 +142,12 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): bo
     }
     case 'recent':
       return selected.isRecent(c.uid);
-    case 'header':
-      if (key.value !== '' && key.field === 'subject') return includes(c.row?.subject ?? '', key.value);
-      if (key.value !== '' && key.field === 'from') return includes(c.row?.from_address ?? '', key.value);
-      {
-        const metadata = metadataOf(c);
-        return metadata ? headerMatches(metadata, key.field, key.value) : false;
-      }
+    case 'header': {
+      const found = hits.get(key);
+      if (found) return found.has(c.uid);
+      const metadata = metadataOf(c);
+      return metadata ? headerMatches(metadata, key.field, key.value) : false;
+    }
     case 'date': {
       if (key.of === 'internal') return compareDay(dayOf(Number(c.row?.internal_date ?? 0)), key.op, key.date);
       // RFC 3501 §6.4.4: "the Date: header (disregarding time and timezone)": the calendar date as written.
@@ -257,38 +162,15 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): bo
     case 'modseq':
       return c.modseq >= key.modseq;
     case 'not':
-      return !matchesNow(key.key, c, selected);
+      return !matchesNow(key.key, c, selected, hits);
     case 'or':
-      return matchesNow(key.left, c, selected) || matchesNow(key.right, c, selected);
+      return matchesNow(key.left, c, selected, hits) || matchesNow(key.right, c, selected, hits);
     case 'and':
-      for (const k of key.keys) if (!matchesNow(k, c, selected)) return false;
+      for (const k of key.keys) if (!matchesNow(k, c, selected, hits)) return false;
       return true;
     case 'body':
     case 'text':
-      throw new Error('BODY and TEXT are matched by matches()');
-  }
-}
-
-async function matches(ctx: CommandContext, key: SearchKey, c: Candidate, selected: SelectedMailbox): Promise<boolean> {
-  switch (key.type) {
-    case 'body':
-      return includes(await bodyText(ctx, c), key.value);
-    case 'text': {
-      const metadata = metadataOf(c);
-      return (
-        (metadata ? Object.values(metadata.headerFields).some((vs) => vs.some((v) => includes(decodeEncodedWords(v), key.value))) : false) ||
-        includes(await bodyText(ctx, c), key.value)
-      );
-    }
-    case 'not':
-      return !(await matches(ctx, key.key, c, selected));
-    case 'or':
-      return (await matches(ctx, key.left, c, selected)) || (await matches(ctx, key.right, c, selected));
-    case 'and':
-      for (const k of key.keys) if (!(await matches(ctx, k, c, selected))) return false;
-      return true;
-    default:
-      return matchesNow(key, c, selected);
+      return hits.get(key)?.has(c.uid) ?? false;
   }
 }
 
@@ -305,23 +187,18 @@ export const search = defineCommand({
     if (withModseq) await enableCondstore(ctx);
     const columns = [...columnsOf(args.key, new Set())];
     const withRow = columns.length > 0;
-    const withBody = needsBody(args.key);
     const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
-    const cachedColumn = columns.length === 1 && IMMUTABLE_COLUMNS.has(columns[0] as MessageColumn) ? columns[0] : undefined;
+    const hits = await findTextHits(ctx, args.key, new Map());
     const all = selected.allUids();
     const numbers: number[] = [];
     const modseqs: ModseqsOfMatches = { first: 0, last: 0, highest: 0 };
-    // Without BODY or TEXT nothing is kept per message: one candidate serves them all (100,000 messages).
-    const reused: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
+    // Nothing is kept per message: one candidate serves them all (100,000 messages).
+    const c: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
     for (let i = 0; i < all.length; i += batchSize) {
       const end = Math.min(i + batchSize, all.length);
       // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
       // does not hold yet are passed over; a message without a row was expunged meanwhile).
-      const rows = !withRow
-        ? []
-        : cachedColumn
-          ? await cachedColumnRows(ctx, selected, cachedColumn, all, i, end)
-          : await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns);
+      const rows = withRow ? await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns) : [];
       let r = 0;
       for (let j = i; j < end; j++) {
         const uid = all[j] as number;
@@ -332,14 +209,13 @@ export const search = defineCommand({
           row = rows[r];
           if (!row || Number(row.uid) !== uid) continue;
         }
-        const c: Candidate = withBody ? { seq: 0, uid: 0, flags: [], modseq: 0 } : reused;
         c.seq = j + 1;
         c.uid = uid;
         c.flags = selected.flagsAt(j + 1);
         c.modseq = selected.modseqAt(j + 1);
         c.row = row;
         c.metadata = undefined;
-        if (!(withBody ? await matches(ctx, args.key, c, selected) : matchesNow(args.key, c, selected))) continue;
+        if (!matchesNow(args.key, c, selected, hits)) continue;
         numbers.push(ctx.command.uid ? uid : c.seq);
         if (numbers.length === 1) modseqs.first = c.modseq;
         modseqs.last = c.modseq;
