@@ -13,7 +13,15 @@ import { hash } from '@node-rs/argon2';
 import { loadConfig } from '../../src/config/index.ts';
 import { type AppContext, createContext } from '../../src/context.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { deliverMessage, ensureDefaultMailboxes, type IncomingMessage, mailboxByRole, persistContent, receiveMessage } from '../../src/mailstore/index.ts';
+import {
+  deliverMessage,
+  ensureDefaultMailboxes,
+  type IncomingMessage,
+  mailboxByRole,
+  messageKeysOf,
+  persistContent,
+  receiveMessage,
+} from '../../src/mailstore/index.ts';
 import { prepareData } from '../../src/main.ts';
 import { newId } from '../../src/shared/ids.ts';
 import type { AccountsTable, MessagesTable } from '../../src/store/index.ts';
@@ -93,6 +101,7 @@ async function fillInbox(ctx: AppContext, account: AccountsTable, message: Incom
   if (!inbox) throw new Error('no inbox');
   const metadata = JSON.stringify(message.metadata);
   const { summary } = message.metadata;
+  const keys = messageKeysOf(message.metadata);
   for (let start = 1; start <= count; start += 2000) {
     const rows: MessagesTable[] = [];
     for (let uid = start; uid < Math.min(start + 2000, count + 1); uid++) {
@@ -113,10 +122,12 @@ async function fillInbox(ctx: AppContext, account: AccountsTable, message: Incom
         sent_date: summary.date,
         metadata,
         created_at: now,
+        ...keys,
+        thread_id: newId('thr'),
       });
     }
     await ctx.db.transaction().execute(async (trx) => {
-      // SQLite allows 32,766 parameters per statement: 16 columns × 1,000 rows.
+      // SQLite allows 32,766 parameters per statement: 26 columns × 1,000 rows.
       for (let i = 0; i < rows.length; i += 1000)
         await trx
           .insertInto('messages')

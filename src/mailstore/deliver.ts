@@ -16,6 +16,8 @@ import type { BlobRef, Database } from '../store/index.ts';
 import { recordTraceIn, type TraceEvent } from '../trace/index.ts';
 import { persistContent, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+import { type MessageKeys, messageKeysOf } from './message-keys.ts';
+import { threadColumns } from './threads.ts';
 
 export interface IncomingMessage {
   blob: BlobRef;
@@ -68,7 +70,7 @@ export type DeliveryResult =
   | { ok: true; accountId: string; mailboxId: string; uid: number; modseq: number; messageId: string }
   | { ok: false; accountId: string; reason: 'over-quota' | 'no-account' | 'no-mailbox' };
 
-async function fileOne(trx: Transaction<Database>, message: IncomingMessage, delivery: Delivery, now: number): Promise<DeliveryResult> {
+async function fileOne(trx: Transaction<Database>, message: IncomingMessage, keys: MessageKeys, delivery: Delivery, now: number): Promise<DeliveryResult> {
   const account = await trx
     .selectFrom('accounts')
     .innerJoin('classes', 'classes.id', 'accounts.class_id')
@@ -123,6 +125,8 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
       sent_date: summary.date,
       metadata: JSON.stringify(message.metadata),
       created_at: now,
+      // The conversation is decided here, once, on the one write path (see threads.ts).
+      ...(await threadColumns(trx, account, keys, now)),
     })
     .execute();
   await trx
@@ -164,10 +168,11 @@ export async function deliverMessage(
   options: DeliverOptions = {},
 ): Promise<DeliveryResult[]> {
   const now = ctx.clock.now();
+  const keys = messageKeysOf(message.metadata);
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
-    for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    for (const delivery of deliveries) out.push(await fileOne(trx, message, keys, delivery, now));
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;

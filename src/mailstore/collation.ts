@@ -1,0 +1,42 @@
+/**
+ * The i;unicode-casemap collation (RFC 5051), which SORT and THREAD use for strings (RFC 5256 §7):
+ * each character is mapped to its titlecase form, then the string is decomposed (NFKD), and the results
+ * compare as octets of their UTF-8. Keys are folded once, when a message is stored, so a sort compares
+ * stored keys and folds nothing.
+ */
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * RFC 5051 §2 folding. JavaScript has no titlecase mapping: the simple uppercase mapping stands in for
+ * it (the two differ only for the four digraphs Ǆ ǅ ǆ and their kin, which fold to one class either
+ * way); a character whose uppercase is several characters (ß -> SS) keeps its form, as the simple
+ * titlecase mapping does.
+ */
+export function foldCasemap(text: string): string {
+  if (ASCII.test(text)) return text.toUpperCase();
+  // Decomposed first as well, so that what a decomposition yields is folded too (ﬁ -> fi -> FI).
+  let out = '';
+  for (const ch of text.normalize('NFKD')) {
+    const upper = ch.toUpperCase();
+    out += upper.length === ch.length ? upper : ch;
+  }
+  return out.normalize('NFKD');
+}
+
+/** UTF-16 code units reordered so that comparing them orders strings as their UTF-8 octets (code points) do. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** Octet order of the UTF-8 forms of two folded keys (RFC 5051 §2: "i;octet" on the folded strings). */
+export function compareFolded(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
