@@ -5,7 +5,8 @@
  * stored keys and folds nothing.
  */
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Nothing outside ASCII: no decomposition, and uppercase is the whole folding. */
+const NON_ASCII = /[^ -~\t\r\n]/;
 
 /**
  * RFC 5051 §2 folding. JavaScript has no titlecase mapping: the simple uppercase mapping stands in for
@@ -14,7 +15,7 @@ const ASCII = /^[\x00-\x7f]*$/;
  * titlecase mapping does.
  */
 export function foldCasemap(text: string): string {
-  if (ASCII.test(text)) return text.toUpperCase();
+  if (!NON_ASCII.test(text)) return text.toUpperCase();
   // Decomposed first as well, so that what a decomposition yields is folded too (ﬁ -> fi -> FI).
   let out = '';
   for (const ch of text.normalize('NFKD')) {
