@@ -110,5 +110,18 @@ export {
   type SequenceRange,
   type SequenceSet,
 } from './sequence.ts';
+export {
+  parseSortArgs,
+  parseSortReturn,
+  parseThreadArgs,
+  SORT_KEYS,
+  type SortArgs,
+  type SortCriterion,
+  type SortKey,
+  type SortReturn,
+  THREAD_ALGORITHMS,
+  type ThreadAlgorithm,
+  type ThreadArgs,
+} from './sort.ts';
 export { MAX_LIST_DEPTH, MAX_NUMBER } from './tokenizer.ts';
 export { type AtomValue, type Command, describeValue, type ListValue, type NilValue, type Partial, type StringValue, type Value } from './values.ts';

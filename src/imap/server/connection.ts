@@ -278,7 +278,8 @@ export class ImapConnection implements ChangeWaker {
     let result: CommandResult | Continues;
     if (!spec) result = bad(`Unknown command ${command.name.slice(0, 40)}`);
     else if (!spec.states.includes(this.session.state)) result = bad(`${command.name} is not allowed now`);
-    else if (command.uid && !['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE'].includes(command.name)) result = bad(`UID ${command.name} does not exist`);
+    else if (command.uid && !['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD', 'COPY', 'MOVE', 'EXPUNGE'].includes(command.name))
+      result = bad(`UID ${command.name} does not exist`);
     else {
       const ctx = this.contextFor(command, afterActions);
       try {

@@ -298,47 +298,10 @@ export const search = defineCommand({
     if (args.return?.includes('SAVE')) return bad('SEARCHRES (SAVE) is not supported');
     const withModseq = usesModseq(args.key);
     if (withModseq) ctx.session.condstore = true;
-    const columns = [...columnsOf(args.key, new Set())];
-    const withRow = columns.length > 0;
-    const withBody = needsBody(args.key);
-    const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
-    const cachedColumn = columns.length === 1 && IMMUTABLE_COLUMNS.has(columns[0] as MessageColumn) ? columns[0] : undefined;
-    const all = selected.allUids();
-    const numbers: number[] = [];
+    const matched = await findMatches(ctx, selected, args.key);
+    const numbers = matched.map((m) => (ctx.command.uid ? m.uid : m.seq));
     let highest = 0;
-    // Without BODY or TEXT nothing is kept per message: one candidate serves them all (100,000 messages).
-    const reused: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
-    for (let i = 0; i < all.length; i += batchSize) {
-      const end = Math.min(i + batchSize, all.length);
-      // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
-      // does not hold yet are passed over; a message without a row was expunged meanwhile).
-      const rows = !withRow
-        ? []
-        : cachedColumn
-          ? await cachedColumnRows(ctx, selected, cachedColumn, all, i, end)
-          : await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns);
-      let r = 0;
-      for (let j = i; j < end; j++) {
-        const uid = all[j] as number;
-        if (selected.isExpunged(uid)) continue;
-        let row: Row | undefined;
-        if (withRow) {
-          while (r < rows.length && Number(rows[r]?.uid) < uid) r++;
-          row = rows[r];
-          if (!row || Number(row.uid) !== uid) continue;
-        }
-        const c: Candidate = withBody ? { seq: 0, uid: 0, flags: [], modseq: 0 } : reused;
-        c.seq = j + 1;
-        c.uid = uid;
-        c.flags = selected.flagsAt(j + 1);
-        c.modseq = selected.modseqAt(j + 1);
-        c.row = row;
-        c.metadata = undefined;
-        if (!(withBody ? await matches(ctx, args.key, c, selected) : matchesNow(args.key, c, selected))) continue;
-        numbers.push(ctx.command.uid ? uid : c.seq);
-        if (c.modseq > highest) highest = c.modseq;
-      }
-    }
+    for (const m of matched) if (m.modseq > highest) highest = m.modseq;
     if (args.return === null) {
       const modseq = withModseq && numbers.length > 0 ? ` (MODSEQ ${highest})` : '';
       await ctx.untagged(`SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq}`);
@@ -348,6 +311,59 @@ export const search = defineCommand({
     return ok('SEARCH completed');
   },
 });
+
+export interface SearchMatch {
+  seq: number;
+  uid: number;
+  modseq: number;
+}
+
+/**
+ * The messages of the session's view that satisfy `key`, in mailbox order: SEARCH's evaluation, shared
+ * with SORT and THREAD (RFC 5256 §3: they search first, with the same keys).
+ */
+export async function findMatches(ctx: CommandContext, selected: SelectedMailbox, key: SearchKey): Promise<SearchMatch[]> {
+  const columns = [...columnsOf(key, new Set())];
+  const withRow = columns.length > 0;
+  const withBody = needsBody(key);
+  const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
+  const cachedColumn = columns.length === 1 && IMMUTABLE_COLUMNS.has(columns[0] as MessageColumn) ? columns[0] : undefined;
+  const all = selected.allUids();
+  const matched: SearchMatch[] = [];
+  // Without BODY or TEXT nothing is kept per message: one candidate serves them all (100,000 messages).
+  const reused: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
+  for (let i = 0; i < all.length; i += batchSize) {
+    const end = Math.min(i + batchSize, all.length);
+    // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
+    // does not hold yet are passed over; a message without a row was expunged meanwhile).
+    const rows = !withRow
+      ? []
+      : cachedColumn
+        ? await cachedColumnRows(ctx, selected, cachedColumn, all, i, end)
+        : await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns);
+    let r = 0;
+    for (let j = i; j < end; j++) {
+      const uid = all[j] as number;
+      if (selected.isExpunged(uid)) continue;
+      let row: Row | undefined;
+      if (withRow) {
+        while (r < rows.length && Number(rows[r]?.uid) < uid) r++;
+        row = rows[r];
+        if (!row || Number(row.uid) !== uid) continue;
+      }
+      const c: Candidate = withBody ? { seq: 0, uid: 0, flags: [], modseq: 0 } : reused;
+      c.seq = j + 1;
+      c.uid = uid;
+      c.flags = selected.flagsAt(j + 1);
+      c.modseq = selected.modseqAt(j + 1);
+      c.row = row;
+      c.metadata = undefined;
+      if (!(withBody ? await matches(ctx, key, c, selected) : matchesNow(key, c, selected))) continue;
+      matched.push({ seq: c.seq, uid, modseq: c.modseq });
+    }
+  }
+  return matched;
+}
 
 /** RFC 4731 §3.1: `ESEARCH (TAG "a1") UID MIN 2 MAX 9 COUNT 3 ALL 2,5,9`, only what was asked. */
 function esearch(ctx: CommandContext, options: string[], numbers: number[], modseq: number | undefined): string {
