@@ -37,7 +37,7 @@ const COLUMNS: Record<SortKey, MessageColumn[]> = {
 type Row = { uid: number } & Partial<Record<MessageColumn, unknown>>;
 
 /** One sort value per criterion: numbers for dates and sizes, folded strings for the rest. */
-function valueOf(key: SortKey, row: Row | undefined): number | string {
+function sortValue(key: SortKey, row: Row | undefined): number | string {
   if (key === 'ARRIVAL') return Number(row?.internal_date ?? 0);
   // RFC 5256 §2.2: without a usable Date field, the internal date stands in.
   if (key === 'DATE') return Number(row?.sent_date ?? row?.internal_date ?? 0);
@@ -84,7 +84,7 @@ export async function sortMatches(
   const rows = await rowsOf(ctx, selected, matched, columns);
   const items: Sortable[] = matched.map((match) => {
     const row = rows.get(match.uid);
-    return { match, values: criteria.map((c) => valueOf(c.key, row)) };
+    return { match, values: criteria.map((c) => sortValue(c.key, row)) };
   });
   items.sort(compareBy(criteria));
   return items.map((item) => item.match);
