@@ -41,3 +41,17 @@ export function compareFolded(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/** Characters whose UTF-16 order differs from their code point order (surrogates and U+E000..U+FFFF). */
+const HIGH_UNITS = /[\ud800-\uffff]/g;
+
+/**
+ * A folded key rewritten so that JavaScript's own string comparison (`<`, by UTF-16 units) orders it as
+ * `compareFolded` does: for sorting many keys, rewrite each once, then compare natively. Keys without
+ * such characters (nearly all) come back as they are.
+ */
+export function octetOrderKey(folded: string): string {
+  HIGH_UNITS.lastIndex = 0;
+  if (!HIGH_UNITS.test(folded)) return folded;
+  return folded.replace(HIGH_UNITS, (unit) => String.fromCharCode(codePointRank(unit.charCodeAt(0))));
+}

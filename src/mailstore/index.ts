@@ -6,7 +6,7 @@
 export { type BaseSubject, extractBaseSubject } from './base-subject.ts';
 export { INLINE_BLOB_BYTES, persistContent, putContent, readContent, releaseContents } from './blobs.ts';
 export { type ChangeListener, type ChangeTransport, type MailChange, MailChanges } from './changes.ts';
-export { compareFolded, foldCasemap } from './collation.ts';
+export { compareFolded, foldCasemap, octetOrderKey } from './collation.ts';
 export { GroupCommitter } from './committer.ts';
 export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';
 export {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { extractBaseSubject } from './base-subject.ts';
-import { compareFolded, foldCasemap } from './collation.ts';
+import { compareFolded, foldCasemap, octetOrderKey } from './collation.ts';
 import { MAX_REFERENCES, ownMessageId, parseMessageIds, threadReferences } from './message-ids.ts';
 
 const BASE_SUBJECTS: Array<[subject: string, base: string, replyOrForward: boolean]> = [
@@ -72,4 +72,14 @@ test('RFC 5256 §3: references are References, else the first id of In-Reply-To,
   assert.equal(kept.length, MAX_REFERENCES);
   assert.equal(kept[0], '<m0@x>');
   assert.equal(kept.at(-1), '<m149@x>');
+});
+
+test('octetOrderKey: native comparison of rewritten keys agrees with compareFolded', () => {
+  const keys = ['A', '', 'AB', '\uff21', '\u{1f600}', 'Z\ue000', 'Z\u{10000}', 'É'.normalize('NFKD'), 'E'];
+  const native = [...keys].sort((a, b) => {
+    const x = octetOrderKey(a);
+    const y = octetOrderKey(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  assert.deepEqual(native, [...keys].sort(compareFolded));
 });

@@ -228,14 +228,9 @@ export function formatThreads(roots: readonly ThreadNode[], numberOf: (message: 
         continue;
       }
       const children = item.children;
-      const tail: Array<ThreadNode | string> = [];
-      if (children.length === 1) tail.push(children[0] as ThreadNode);
-      else for (const child of children) tail.push('(', child, ')');
-      if (item.message) {
-        out += String(numberOf(item.message));
-        if (children.length > 0) tail.unshift(' ');
-      }
-      for (let i = tail.length - 1; i >= 0; i--) stack.push(tail[i] as ThreadNode | string);
+      if (item.message) out += children.length > 0 ? `${numberOf(item.message)} ` : String(numberOf(item.message));
+      if (children.length === 1) stack.push(children[0] as ThreadNode);
+      else for (let i = children.length - 1; i >= 0; i--) stack.push(')', children[i] as ThreadNode, '(');
     }
   }
   return out;

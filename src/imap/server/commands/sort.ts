@@ -5,7 +5,7 @@
  * addresses already folded with i;unicode-casemap), read for the folder in one query: no message is
  * parsed here.
  */
-import { compareFolded, ensureMessageKeys, type MessageColumn, readMessageColumns } from '../../../mailstore/index.ts';
+import { ensureMessageKeys, type MessageColumn, octetOrderKey, readMessageColumns } from '../../../mailstore/index.ts';
 import { parseSortArgs, type SortCriterion, type SortKey, type SortReturn } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
 import type { SelectedMailbox } from '../selected.ts';
@@ -36,13 +36,13 @@ const COLUMNS: Record<SortKey, MessageColumn[]> = {
 
 type Row = { uid: number } & Partial<Record<MessageColumn, unknown>>;
 
-/** One sort value per criterion: numbers for dates and sizes, folded strings for the rest. */
+/** One sort value per criterion: numbers for dates and sizes, folded strings (in octet order, see octetOrderKey) for the rest. */
 function sortValue(key: SortKey, row: Row | undefined): number | string {
   if (key === 'ARRIVAL') return Number(row?.internal_date ?? 0);
   // RFC 5256 §2.2: without a usable Date field, the internal date stands in.
   if (key === 'DATE') return Number(row?.sent_date ?? row?.internal_date ?? 0);
   if (key === 'SIZE') return Number(row?.size ?? 0);
-  return String(row?.[STRING_COLUMNS[key]] ?? '');
+  return octetOrderKey(String(row?.[STRING_COLUMNS[key]] ?? ''));
 }
 
 interface Sortable {
@@ -56,7 +56,8 @@ function compareBy(criteria: readonly SortCriterion[]) {
     for (let i = 0; i < criteria.length; i++) {
       const x = a.values[i] as number | string;
       const y = b.values[i] as number | string;
-      const c = typeof x === 'number' ? x - (y as number) : compareFolded(x, y as string);
+      // RFC 5051 via octetOrderKey: native comparison of the rewritten keys is the octet order of their UTF-8.
+      const c = typeof x === 'number' ? x - (y as number) : x < y ? -1 : x > y ? 1 : 0;
       if (c !== 0) return (criteria[i] as SortCriterion).reverse ? -c : c;
     }
     return a.match.seq - b.match.seq;
