@@ -2,93 +2,45 @@
  * SORT and UID SORT (RFC 5256 §3) with every sort key, DISPLAYFROM and DISPLAYTO (RFC 5957 §4), and the
  * extended SORT's RETURN options (RFC 5267 §3 ESORT: MIN MAX COUNT ALL; §4.4 PARTIAL). The search is
  * SEARCH's own (findMatches); the keys are columns the mailstore computed at delivery (subject and
- * addresses already folded with i;unicode-casemap), read for the folder in one query: no message is
- * parsed here.
+ * addresses already folded with i;unicode-casemap), read once per folder and kept (sort-keys.ts): no
+ * message is parsed here.
  */
-import { ensureMessageKeys, type MessageColumn, octetOrderKey, readMessageColumns } from '../../../mailstore/index.ts';
-import { parseSortArgs, type SortCriterion, type SortKey, type SortReturn } from '../../proto/index.ts';
+import { ensureMessageKeys } from '../../../mailstore/index.ts';
+import { parseSortArgs, type SortCriterion, type SortReturn } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import { type SortValue, sortValues } from '../sort-keys.ts';
 import { quoted } from '../text.ts';
 import { findMatches, type SearchMatch } from './search.ts';
 
-/** The stored column of each string key (RFC 5256 §3, RFC 5957 §4). */
-const STRING_COLUMNS = {
-  CC: 'sort_cc',
-  FROM: 'sort_from',
-  SUBJECT: 'sort_subject',
-  TO: 'sort_to',
-  DISPLAYFROM: 'sort_display_from',
-  DISPLAYTO: 'sort_display_to',
-} as const satisfies Partial<Record<SortKey, MessageColumn>>;
-
-const COLUMNS: Record<SortKey, MessageColumn[]> = {
-  ARRIVAL: ['internal_date'],
-  DATE: ['sent_date', 'internal_date'],
-  SIZE: ['size'],
-  CC: [STRING_COLUMNS.CC],
-  FROM: [STRING_COLUMNS.FROM],
-  SUBJECT: [STRING_COLUMNS.SUBJECT],
-  TO: [STRING_COLUMNS.TO],
-  DISPLAYFROM: [STRING_COLUMNS.DISPLAYFROM],
-  DISPLAYTO: [STRING_COLUMNS.DISPLAYTO],
-};
-
-type Row = { uid: number } & Partial<Record<MessageColumn, unknown>>;
-
-/** One sort value per criterion: numbers for dates and sizes, folded strings (in octet order, see octetOrderKey) for the rest. */
-function sortValue(key: SortKey, row: Row | undefined): number | string {
-  if (key === 'ARRIVAL') return Number(row?.internal_date ?? 0);
-  // RFC 5256 §2.2: without a usable Date field, the internal date stands in.
-  if (key === 'DATE') return Number(row?.sent_date ?? row?.internal_date ?? 0);
-  if (key === 'SIZE') return Number(row?.size ?? 0);
-  return octetOrderKey(String(row?.[STRING_COLUMNS[key]] ?? ''));
-}
-
-interface Sortable {
-  match: SearchMatch;
-  values: Array<number | string>;
-}
-
-/** RFC 5256 §3: criteria in order, REVERSE per criterion, then mailbox order (never reversed). */
-function compareBy(criteria: readonly SortCriterion[]) {
-  return (a: Sortable, b: Sortable): number => {
-    for (let i = 0; i < criteria.length; i++) {
-      const x = a.values[i] as number | string;
-      const y = b.values[i] as number | string;
-      // RFC 5051 via octetOrderKey: native comparison of the rewritten keys is the octet order of their UTF-8.
-      const c = typeof x === 'number' ? x - (y as number) : x < y ? -1 : x > y ? 1 : 0;
-      if (c !== 0) return (criteria[i] as SortCriterion).reverse ? -c : c;
-    }
-    return a.match.seq - b.match.seq;
-  };
-}
-
-/** The stored rows of the matched messages (ascending UIDs), read in one range query. */
-async function rowsOf(ctx: CommandContext, selected: SelectedMailbox, matched: readonly SearchMatch[], columns: MessageColumn[]): Promise<Map<number, Row>> {
-  const rows = new Map<number, Row>();
-  if (matched.length === 0 || columns.length === 0) return rows;
-  const first = (matched[0] as SearchMatch).uid;
-  const last = (matched.at(-1) as SearchMatch).uid;
-  for (const row of await readMessageColumns(ctx.app.db, selected.id, first, last, columns)) rows.set(Number(row.uid), row as Row);
-  return rows;
-}
-
-/** The matched messages of the session's view in the order `criteria` ask. */
+/** The matched messages of the session's view in the order `criteria` ask (RFC 5256 §3: then mailbox order, never reversed). */
 export async function sortMatches(
   ctx: CommandContext,
   selected: SelectedMailbox,
   matched: SearchMatch[],
   criteria: readonly SortCriterion[],
 ): Promise<SearchMatch[]> {
-  const columns = [...new Set(criteria.flatMap((c) => COLUMNS[c.key]))];
-  const rows = await rowsOf(ctx, selected, matched, columns);
-  const items: Sortable[] = matched.map((match) => {
-    const row = rows.get(match.uid);
-    return { match, values: criteria.map((c) => sortValue(c.key, row)) };
+  if (matched.length < 2) return matched;
+  const uids = matched.map((m) => m.uid);
+  // Column-wise values and a sort of positions: no object per message.
+  const columns: SortValue[][] = [];
+  for (const criterion of criteria) {
+    const values = await sortValues(ctx, selected, criterion.key, uids);
+    const fallback = typeof values.values().next().value === 'number' ? 0 : '';
+    columns.push(uids.map((uid) => values.get(uid) ?? fallback));
+  }
+  const signs = criteria.map((c) => (c.reverse ? -1 : 1));
+  const order = matched.map((_, i) => i);
+  order.sort((a, b) => {
+    for (let k = 0; k < columns.length; k++) {
+      const column = columns[k] as SortValue[];
+      const x = column[a] as SortValue;
+      const y = column[b] as SortValue;
+      if (x !== y) return (x < y ? -1 : 1) * (signs[k] as number);
+    }
+    return a - b;
   });
-  items.sort(compareBy(criteria));
-  return items.map((item) => item.match);
+  return order.map((i) => matched[i] as SearchMatch);
 }
 
 export const sort = defineCommand({
