@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runDueJobs } from '../src/jobs/index.ts';
 import { operatorClient } from './helpers/client.ts';
 import { type MailCustomer, setupMailCustomer } from './helpers/filter.ts';
 import { RawImap } from './helpers/imap.ts';
@@ -293,6 +294,24 @@ describe('RFC 5256 THREAD over mail delivered by SMTP and APPENDed; the stored c
   });
 });
 
+/** The account's rows as they were before migration 011: no keys, no conversation, no links. */
+async function asBeforeMigration011(accountId: string): Promise<void> {
+  const nulls = {
+    thread_id: null,
+    sort_subject: null,
+    subject_is_reply: null,
+    sort_from: null,
+    sort_to: null,
+    sort_cc: null,
+    sort_display_from: null,
+    sort_display_to: null,
+    thread_message_id: null,
+    thread_references: null,
+  };
+  await service.ctx.db.updateTable('messages').set(nulls).where('account_id', '=', accountId).execute();
+  await service.ctx.db.deleteFrom('thread_links').where('account_id', '=', accountId).execute();
+}
+
 describe('migration 011: messages stored before it get their keys and conversation lazily', () => {
   test('SORT and THREAD fill the keys of older messages, and they join conversations as if delivered now', async () => {
     const { id, address } = account('legacy');
@@ -305,21 +324,7 @@ describe('migration 011: messages stored before it get their keys and conversati
       address,
     );
     await append(imap, 'INBOX', { subject: 'Another', id: '<another@outside.test>', date: 'Mon, 23 Nov 2026 08:00:00 +0000' }, address);
-    // As the rows were before migration 011: no keys, no conversation, no links.
-    const nulls = {
-      thread_id: null,
-      sort_subject: null,
-      subject_is_reply: null,
-      sort_from: null,
-      sort_to: null,
-      sort_cc: null,
-      sort_display_from: null,
-      sort_display_to: null,
-      thread_message_id: null,
-      thread_references: null,
-    };
-    await service.ctx.db.updateTable('messages').set(nulls).where('account_id', '=', id).execute();
-    await service.ctx.db.deleteFrom('thread_links').where('account_id', '=', id).execute();
+    await asBeforeMigration011(id);
 
     // A new reply arrives before anything filled the old ones: it starts its own conversation for now.
     await sendInbound(address, { subject: 'Re: Old topic', id: '<new-reply@outside.test>', references: '<old@outside.test> <old-reply@outside.test>' });
@@ -336,5 +341,18 @@ describe('migration 011: messages stored before it get their keys and conversati
     assert.equal(ids[1], ids[3]);
     assert.notEqual(ids[2], ids[0]);
     imap.close();
+  });
+
+  test('the messages.keys job fills them in the background, with the same conversations as delivery gave', async () => {
+    const { id } = account('threader');
+    const delivered = await threadIds(id, 'INBOX');
+    await asBeforeMigration011(id);
+    const results = await runDueJobs(service.ctx);
+    const filled = results['messages.keys'] as { accounts: number; messages: number };
+    assert.ok(filled.messages >= delivered.size, JSON.stringify(filled));
+    const again = await threadIds(id, 'INBOX');
+    // Same grouping (new ids): messages together before are together now, and apart before are apart now.
+    const uids = [...delivered.keys()];
+    for (const a of uids) for (const b of uids) assert.equal(again.get(a) === again.get(b), delivered.get(a) === delivered.get(b), `${a} ${b}`);
   });
 });

@@ -52,4 +52,4 @@ export {
   updateFlags,
 } from './messages.ts';
 export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';
-export { assignThread, ensureMessageKeys } from './threads.ts';
+export { assignThread, ensureMessageKeys, fillMessageKeys } from './threads.ts';

@@ -25,6 +25,8 @@ import { type MessageKeys, messageKeysOf } from './message-keys.ts';
 
 /** Messages given their keys per transaction when filling those stored before migration 011. */
 const BACKFILL_BATCH = 500;
+/** Accounts the background fill takes per run: it stops early enough to stay within its job lease. */
+const FILL_ACCOUNTS_PER_RUN = 200;
 
 /** The key of one (message id, base subject) pair: fixed length, whatever the id's. */
 function linkKey(messageId: string, subject: string): string {
@@ -95,9 +97,9 @@ async function hasMessagesWithoutKeys(db: Kysely<Database>, accountId: string): 
  * a batch per transaction; a no-op (one indexed read) once all have them. Readers that need the keys
  * (IMAP SORT and THREAD, JMAP) call it before reading. Returns how many messages it filled.
  */
-export async function ensureMessageKeys(ctx: AppContext, accountId: string): Promise<number> {
+export async function ensureMessageKeys(ctx: AppContext, accountId: string, options: { maxMessages?: number } = {}): Promise<number> {
   let filled = 0;
-  while (await hasMessagesWithoutKeys(ctx.db, accountId)) {
+  while (filled < (options.maxMessages ?? Number.POSITIVE_INFINITY) && (await hasMessagesWithoutKeys(ctx.db, accountId))) {
     filled += await ctx.mail.committer.run(async (trx) => {
       const rows = await trx
         .selectFrom('messages')
@@ -118,4 +120,22 @@ export async function ensureMessageKeys(ctx: AppContext, accountId: string): Pro
     });
   }
   return filled;
+}
+
+/**
+ * The job `messages.keys`: fills the keys of messages stored before migration 011, a few accounts
+ * (and at most `maxMessages`) per run, so that no first SORT or JMAP request of a large old account
+ * has to wait for it. Returns what it did.
+ */
+export async function fillMessageKeys(ctx: AppContext, options: { maxMessages?: number } = {}): Promise<{ accounts: number; messages: number }> {
+  const budget = options.maxMessages ?? 50_000;
+  const rows = await ctx.db.selectFrom('messages').select('account_id').where('thread_id', 'is', null).distinct().limit(FILL_ACCOUNTS_PER_RUN).execute();
+  let messages = 0;
+  let accounts = 0;
+  for (const { account_id } of rows) {
+    if (messages >= budget) break;
+    messages += await ensureMessageKeys(ctx, account_id, { maxMessages: budget - messages });
+    accounts++;
+  }
+  return { accounts, messages };
 }
