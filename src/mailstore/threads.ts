@@ -86,6 +86,58 @@ export async function threadColumns(
   return { ...keys, thread_id: await assignThread(trx, account, keys, now) };
 }
 
+/** Link keys per query (parameter limits of both engines). */
+const LINKS_PER_QUERY = 500;
+
+/**
+ * `assignThread` for many messages of one account at once, in order, with the same result as one at a
+ * time: one read of the known links and one write of the new ones per batch instead of per message
+ * (filling 20,000 old messages made 60,000 round trips).
+ */
+async function assignThreads(
+  trx: Transaction<Database>,
+  account: { id: string; customer_id: string },
+  keysList: readonly MessageKeys[],
+  now: number,
+): Promise<string[]> {
+  const linkKeysOf = keysList.map((keys) => namedIds(keys).map((id) => linkKey(id, keys.sort_subject)));
+  const wanted = [...new Set(linkKeysOf.flat())];
+  const known = new Map<string, string>();
+  for (let i = 0; i < wanted.length; i += LINKS_PER_QUERY) {
+    const found = await trx
+      .selectFrom('thread_links')
+      .select(['link_key', 'thread_id'])
+      .where('account_id', '=', account.id)
+      .where('link_key', 'in', wanted.slice(i, i + LINKS_PER_QUERY))
+      .execute();
+    for (const row of found) known.set(row.link_key, row.thread_id);
+  }
+  const added: Array<{ link_key: string; thread_id: string }> = [];
+  const threadIds: string[] = [];
+  for (const linkKeys of linkKeysOf) {
+    let threadId: string | undefined;
+    for (const k of linkKeys) {
+      threadId = known.get(k);
+      if (threadId) break;
+    }
+    threadId ??= newId('thr');
+    for (const k of linkKeys) {
+      if (known.has(k)) continue;
+      known.set(k, threadId);
+      added.push({ link_key: k, thread_id: threadId });
+    }
+    threadIds.push(threadId);
+  }
+  for (let i = 0; i < added.length; i += LINKS_PER_QUERY) {
+    await trx
+      .insertInto('thread_links')
+      .values(added.slice(i, i + LINKS_PER_QUERY).map((link) => ({ ...link, customer_id: account.customer_id, account_id: account.id, created_at: now })))
+      .onConflict((oc) => oc.columns(['account_id', 'link_key']).doNothing())
+      .execute();
+  }
+  return threadIds;
+}
+
 /** Whether some messages of the account have no keys yet (stored before migration 011): one read of an index that is empty when none. */
 async function hasMessagesWithoutKeys(db: Kysely<Database>, accountId: string): Promise<boolean> {
   const row = await db.selectFrom('messages').select('id').where('account_id', '=', accountId).where('thread_id', 'is', null).limit(1).executeTakeFirst();
@@ -110,11 +162,16 @@ export async function ensureMessageKeys(ctx: AppContext, accountId: string, opti
         .orderBy('id')
         .limit(BACKFILL_BATCH)
         .execute();
-      const now = ctx.clock.now();
-      for (const row of rows) {
-        const keys = messageKeysOf(JSON.parse(row.metadata) as MessageMetadata);
-        const columns = await threadColumns(trx, { id: accountId, customer_id: row.customer_id }, keys, now);
-        await trx.updateTable('messages').set(columns).where('id', '=', row.id).where('thread_id', 'is', null).execute();
+      if (rows.length === 0) return 0;
+      const keysList = rows.map((row) => messageKeysOf(JSON.parse(row.metadata) as MessageMetadata));
+      const threadIds = await assignThreads(trx, { id: accountId, customer_id: (rows[0] as (typeof rows)[number]).customer_id }, keysList, ctx.clock.now());
+      for (const [i, row] of rows.entries()) {
+        await trx
+          .updateTable('messages')
+          .set({ ...(keysList[i] as MessageKeys), thread_id: threadIds[i] as string })
+          .where('id', '=', row.id)
+          .where('thread_id', 'is', null)
+          .execute();
       }
       return rows.length;
     });
