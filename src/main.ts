@@ -16,6 +16,8 @@ export interface Service {
   api: Api | undefined;
   /** The HTTP base URL actually bound (port 0 resolves to a real port). */
   httpUrl: string | undefined;
+  /** The HTTP port actually bound, when the web role runs. */
+  httpPort: number | undefined;
   /** The MX port actually bound, when the mx role runs. */
   mxPort: number | undefined;
   /** The submission ports actually bound (STARTTLS, implicit TLS), when the submission role runs. */
@@ -53,6 +55,7 @@ export async function startService(config: Config, options: ContextOptions = {})
   await recoverInterruptedOperations(ctx);
   let api: Api | undefined;
   let httpUrl: string | undefined;
+  let httpPort: number | undefined;
   // A role's own modules are loaded only where it runs: the API's (Fastify, OpenAPI, every route), the
   // SMTP servers' (smtp-server, mailauth, the filter), the mail access servers' and the worker's take
   // memory another role's process has no use for (scripts/bundle.mjs gives them chunks of their own).
@@ -61,6 +64,7 @@ export async function startService(config: Config, options: ContextOptions = {})
     api = await buildApi(ctx);
     await api.listen({ port: config.ports.http, host: config.listenHost });
     const address = api.server.address() as AddressInfo;
+    httpPort = address.port;
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
@@ -74,6 +78,7 @@ export async function startService(config: Config, options: ContextOptions = {})
     ctx,
     api,
     httpUrl,
+    httpPort,
     firstOperator,
     tls,
     mxPort: smtp?.mxPort,
@@ -84,13 +89,14 @@ export async function startService(config: Config, options: ContextOptions = {})
     pop3Port: pop3?.pop3Port,
     pop3sPort: pop3?.pop3sPort,
     async close() {
+      const started = performance.now();
+      ctx.log.info({ event: 'service.stopping' }, 'service.stopping');
       stopScheduler();
       await stopDelivery();
-      await smtp?.close();
-      await imap?.close();
-      await pop3?.close();
-      await api?.close();
+      // Side by side: each listener lets its sessions in progress finish within its own grace period.
+      await Promise.all([smtp?.close(), imap?.close(), pop3?.close(), api?.close()]);
       await settleOperations();
+      ctx.log.info({ event: 'service.stopped', ms: Math.round(performance.now() - started) }, 'service.stopped');
       await ctx.close();
     },
   };

@@ -482,3 +482,65 @@ test('R-A1 CLI: facteur serve prints the API URL and, on first start only, the o
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('R-T7 CLI: facteur ticket open, reply and close, as the support answers a customer; the customer sees it through the API', async () => {
+  const opened = await json(['ticket', 'open', '--customer', customerId, '--subject', 'Unblock bob', '--category', 'unblock', '--body', 'Called in by phone.']);
+  assert.match(opened.id, /^tkt_/);
+  assert.equal(opened.status, 'open');
+  assert.equal(opened.category, 'unblock');
+
+  const run = await facteur(['ticket', 'reply', opened.id, '--body-file', '-'], {}, cliEnv(service));
+  assert.notEqual(run.code, 0, 'no standard input to read: an empty body is refused');
+  service.clock.advance(60_000); // the CLI runs on the test's clock: the answer comes a minute later
+  const replied = await json(['ticket', 'reply', opened.id, '--body', 'Done: the password was changed.']);
+  assert.deepEqual(
+    replied.messages.map((m: Json) => [m.authorRole, m.body]),
+    [
+      ['operator', 'Called in by phone.'],
+      ['operator', 'Done: the password was changed.'],
+    ],
+  );
+  const closed = await json(['ticket', 'close', opened.id]);
+  assert.equal(closed.status, 'closed');
+  const shown = await json(['ticket', 'show', opened.id]);
+  assert.equal(shown.messages.length, 2);
+
+  const viaApi = await op.get(`/api/tickets/${opened.id}`);
+  ok(viaApi);
+  assert.equal(viaApi.body.status, 'closed');
+  const unknown = await facteur(['ticket', 'open', '--customer', 'cus_nobody', '--subject', 'x', '--body', 'y']);
+  assert.equal(unknown.code, 1, unknown.stderr);
+  assert.match(unknown.stderr, /not-found/);
+});
+
+test('R-T4 CLI: facteur faq prints the pages customers read, in English or French, with the service host name', async () => {
+  const pages = await json(['faq', '--lang', 'fr']);
+  assert.ok(pages.length >= 10);
+  const settings = await json(['faq', 'server-settings', '--lang', 'fr']);
+  assert.equal(settings.title, 'Paramètres des serveurs pour les logiciels de messagerie');
+  assert.match(settings.body, /mail\.provider\.test/);
+  const human = await facteur(['faq', 'sending-limits']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^# Sending limits and error messages\n/);
+  const missing = await facteur(['faq', 'no-such-page']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No FAQ page no-such-page/);
+});
+
+test('CLI: output into a closed pipe (facteur … | head) ends quietly with exit 0; help text speaks of features, not requirement ids', async () => {
+  const child = spawn(process.execPath, [BIN, 'faq', '--lang', 'fr'], { cwd: ROOT, env: cliEnv(service), stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+
+  for (const args of [['--help'], ['quarantine', '--help'], ['vault', '--help'], ['subscription', '--help']]) {
+    const help = await facteur(args);
+    assert.equal(help.code, 0);
+    assert.doesNotMatch(help.stdout, /R-[A-Z]\d/, `facteur ${args.join(' ')}`);
+  }
+});

@@ -239,7 +239,9 @@ describe('RFC 7162 §3.1 CONDSTORE', () => {
     const imap = await loggedIn();
     const selected = await imap.command('EXAMINE cs-status');
     const reply = await imap.command('STATUS cs-status (HIGHESTMODSEQ MESSAGES)');
-    assert.deepEqual(reply.lines, [`* STATUS "cs-status" (HIGHESTMODSEQ ${highestModseqOf(selected.lines)} MESSAGES 1)`]);
+    // RFC 7162 §3.1: STATUS HIGHESTMODSEQ is a CONDSTORE enabling command; the first one with a folder selected reports its HIGHESTMODSEQ.
+    const highest = highestModseqOf(selected.lines);
+    assert.deepEqual(reply.lines, [`* OK [HIGHESTMODSEQ ${highest}] Highest`, `* STATUS "cs-status" (HIGHESTMODSEQ ${highest} MESSAGES 1)`]);
     imap.close();
   });
 });
@@ -708,7 +710,9 @@ describe('RFC 3501 §6.4.6 STORE and §6.4.5 FETCH macros', () => {
     assert.deepEqual(added.lines, ['* 2 FETCH (FLAGS (\\Deleted))', '* 3 FETCH (FLAGS (\\Deleted))', '* 4 FETCH (FLAGS (\\Deleted))']);
     assert.equal(added.tagged, 'A003 OK STORE completed');
     const replaced = await imap.command('STORE 2 FLAGS ($Forwarded \\Seen)');
-    assert.match(replaced.lines[0] ?? '', /^\* 2 FETCH \(FLAGS \((\$Forwarded \\Seen|\\Seen \$Forwarded)\)\)$/);
+    // RFC 3501 §7.2.6: the new keyword is announced in FLAGS (and PERMANENTFLAGS) before the FETCH shows it.
+    assert.equal(replaced.lines[0], '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded)');
+    assert.match(replaced.lines[2] ?? '', /^\* 2 FETCH \(FLAGS \((\$Forwarded \\Seen|\\Seen \$Forwarded)\)\)$/);
     const removed = await imap.command('STORE 3:4 -FLAGS.SILENT (\\Deleted)');
     assert.deepEqual(removed.lines, []);
     const byUid = await imap.command('UID STORE 3 +FLAGS (\\Flagged)');

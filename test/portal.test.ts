@@ -167,6 +167,18 @@ test('R-T4 FAQ pages on client configuration are readable in French and in Engli
   assert.match(byHeader.body.body, /100/);
   assert.match(byHeader.body.body, /50/);
   expectProblem(await admin.get('/api/faq/no-such-page'), 404, 'not-found');
+
+  // The limits come from the classes in force: the operator changes one, the page follows.
+  const limitLine = /Recipients per message.* \| (\d+) \|/;
+  const before = await anonymous.get('/api/faq/sending-limits?lang=en');
+  assert.equal(limitLine.exec(before.body.body)?.[1], '100');
+  expectStatus(await operator.patch('/api/classes/basic', { limits: { recipientsPerMessage: 40 } }), 200);
+  try {
+    const after = await anonymous.get('/api/faq/sending-limits?lang=en');
+    assert.equal(limitLine.exec(after.body.body)?.[1], '40', 'the FAQ shows the limit every account has now');
+  } finally {
+    expectStatus(await operator.patch('/api/classes/basic', { limits: { recipientsPerMessage: 100 } }), 200);
+  }
 });
 
 test('R-T4 R-T3 adding a domain shows the records to publish and checks them live, record by record', async () => {

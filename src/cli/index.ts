@@ -6,6 +6,12 @@
  */
 import { printError } from './output.ts';
 
+// `facteur … | head`: the reader went away; that is the end of the output, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 if (process.argv[2] === 'serve' && process.argv.length === 3) {
   try {
     await (await import('./serve.ts')).serve();

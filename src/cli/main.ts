@@ -3,6 +3,7 @@
  * data as a running service (FACTEUR_DATA_DIR or FACTEUR_DATABASE_URL). Changes are recorded as
  * operations by the operator, like those made through the API. `--json` prints the object with its id.
  */
+import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { createApiToken } from '../auth/index.ts';
 import { CLI_OPERATOR } from '../auth/principal.ts';
@@ -14,7 +15,7 @@ import { createLogger } from '../log/index.ts';
 import { prepareData } from '../main.ts';
 import { listOperations, operationView, runOperation } from '../operations/index.ts';
 import { parseAddress } from '../shared/addresses.ts';
-import { invalid } from '../shared/errors.ts';
+import { AppError, invalid, text } from '../shared/errors.ts';
 import type { SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
 import { searchTrace } from '../trace/index.ts';
@@ -91,7 +92,7 @@ program
   .action(action(() => serve()));
 
 // Customers
-const customer = program.command('customer').description('customers (R-T1)');
+const customer = program.command('customer').description('customers');
 customer
   .command('create')
   .requiredOption('--name <name>')
@@ -155,7 +156,7 @@ token
   );
 
 // Classes
-const klass = program.command('class').description('account classes: quota, sending limits, features (R-T2, R-M5)');
+const klass = program.command('class').description('account classes: quota, sending limits, features');
 klass
   .command('list')
   .option('--json')
@@ -187,7 +188,7 @@ klass
   );
 
 // Subscriptions
-const subscription = program.command('subscription').description('subscriptions (R-T2, R-T6)');
+const subscription = program.command('subscription').description('subscriptions');
 subscription
   .command('create')
   .requiredOption('--customer <id>')
@@ -272,7 +273,7 @@ subscriptionChange(
 subscriptionChange('label', 'add a label', 'label.add', (ctx, id, name) => tenancy.addLabel(ctx, null, id, { name: name as string }), 'name');
 
 // Domains
-const domain = program.command('domain').description('domains and their DNS records (R-T3)');
+const domain = program.command('domain').description('domains and their DNS records');
 domain
   .command('add <name>')
   .requiredOption('--subscription <id>')
@@ -486,9 +487,76 @@ program
       print(await withContext((ctx) => tenancy.listTickets(ctx, null, { limit: 500, ...(o.status ? { status: o.status } : {}) })), !!o.json),
     ),
   );
+const ticket = program.command('ticket').description('one support ticket: open it for a customer, read it, answer, close');
+/** A message body from --body TEXT, or --body-file FILE ("-" reads standard input). */
+async function bodyOf(o: { body?: string; bodyFile?: string }): Promise<string | undefined> {
+  if (o.bodyFile === undefined) return o.body;
+  if (o.bodyFile !== '-') return readFile(o.bodyFile, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+ticket
+  .command('open')
+  .description("open a ticket on a customer's behalf (e.g. a request received by phone)")
+  .requiredOption('--customer <id>')
+  .requiredOption('--subject <text>')
+  .option('--category <category>', tenancy.TICKET_CATEGORIES.join(' | '), 'general')
+  .option('--body <text>')
+  .option('--body-file <file>', 'the message from a file, or - for standard input')
+  .option('--json')
+  .action(
+    action(async (o: { customer: string; subject: string; category: string; body?: string; bodyFile?: string; json?: boolean }) => {
+      const body = await bodyOf(o);
+      print(await withContext((ctx) => tenancy.openTicket(ctx, CLI_OPERATOR, o.customer, { subject: o.subject, category: o.category, body })), !!o.json);
+    }),
+  );
+ticket
+  .command('show <id>')
+  .description('a ticket and its messages')
+  .option('--json')
+  .action(action(async (id: string, o: { json?: boolean }) => print(await withContext((ctx) => tenancy.getTicket(ctx, null, id)), !!o.json)));
+ticket
+  .command('reply <id>')
+  .description("answer a ticket as the provider's support")
+  .option('--body <text>')
+  .option('--body-file <file>', 'the message from a file, or - for standard input')
+  .option('--json')
+  .action(
+    action(async (id: string, o: { body?: string; bodyFile?: string; json?: boolean }) => {
+      const body = await bodyOf(o);
+      print(await withContext((ctx) => tenancy.replyToTicket(ctx, CLI_OPERATOR, null, id, body)), !!o.json);
+    }),
+  );
+ticket
+  .command('close <id>')
+  .description('close a ticket')
+  .option('--json')
+  .action(action(async (id: string, o: { json?: boolean }) => print(await withContext((ctx) => tenancy.closeTicket(ctx, CLI_OPERATOR, null, id)), !!o.json)));
+
+program
+  .command('faq [slug]')
+  .description('the FAQ pages on client configuration, as customers read them (all of them, or one by its slug)')
+  .option('--lang <lang>', 'en | fr', 'en')
+  .option('--json')
+  .action(
+    action(async (slug: string | undefined, o: { lang: string; json?: boolean }) => {
+      if (o.lang !== 'en' && o.lang !== 'fr') throw invalid('invalid-language', 'lang', 'The language is en or fr', 'La langue est en ou fr');
+      const language = o.lang;
+      const pages = await withContext(async (ctx) => {
+        if (!slug) return tenancy.listFaqPages(ctx, language);
+        const page = await tenancy.getFaqPage(ctx, slug, language);
+        if (!page) throw new AppError('not-found', 'not-found', text(`No FAQ page ${slug}`, `Pas de page de FAQ ${slug}`));
+        return [page];
+      });
+      if (o.json) print(slug ? pages[0] : pages, true);
+      else for (const page of pages) process.stdout.write(`# ${page.title}\n(${page.slug})\n\n${page.body}\n\n`);
+    }),
+  );
+
 program
   .command('operations')
-  .description('the journal of operations (R-T5)')
+  .description('the journal of operations')
   .option('--subscription <id>')
   .option('--limit <n>', 'how many', parseInteger, 50)
   .option('--json')
@@ -504,7 +572,7 @@ program
   );
 program
   .command('trace')
-  .description("a message's path (R-M6), by address or Message-ID, newest first")
+  .description("a message's path, by address or Message-ID, newest first")
   .option('--address <address>')
   .option('--message-id <id>')
   .option('--limit <n>', 'how many matching steps', parseInteger, 200)
@@ -535,7 +603,7 @@ function filterOwner(o: { account?: string; domain?: string }): FilterOwner {
   );
 }
 
-const quarantine = program.command('quarantine').description('held messages (R-S1, R-S4)');
+const quarantine = program.command('quarantine').description('held messages');
 quarantine
   .command('list')
   .description('held messages, newest first')
@@ -608,7 +676,7 @@ quarantine
     }),
   );
 
-const senders = program.command('senders').description('allow and block lists of an account or a domain (R-S2)');
+const senders = program.command('senders').description('allow and block lists of an account or a domain');
 for (const kind of ['allow', 'block'] as const) {
   senders
     .command(`${kind} <address-or-domain>`)
@@ -652,7 +720,7 @@ senders.command('remove <id>').action(
   }),
 );
 
-const digest = program.command('digest').description('quarantine digests (R-S3)');
+const digest = program.command('digest').description('quarantine digests');
 digest
   .command('send-due')
   .description('send every digest that is due now (safe to run twice)')
@@ -661,7 +729,7 @@ digest
     action(async (o: { json?: boolean }) => print(await withContext(async (ctx) => (await import('../filter/digest.ts')).sendDueDigests(ctx)), !!o.json)),
   );
 
-const vault = program.command('vault').description('outbound mail kept for carrying malware (R-V1); reads are recorded (R-A2)');
+const vault = program.command('vault').description('outbound mail kept for carrying malware; reads are recorded');
 vault
   .command('list')
   .option('--customer <id>')

@@ -198,6 +198,10 @@ export const ConfigSchema = T.Object(
       },
       { default: {} },
     ),
+    faqDir: T.String({
+      default: '',
+      description: 'A folder of FAQ pages (<lang>/NN-slug.md) replacing the ones shipped in faq/; empty for those.',
+    }),
     clockStart: T.String({
       default: '',
       description:
@@ -253,4 +257,5 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_ALLOW_PLAINTEXT_LOOPBACK: 'mailAccess.allowPlaintextOnLoopback',
   FACTEUR_LOG_LEVEL: 'logLevel',
   FACTEUR_CLOCK_START: 'clockStart',
+  FACTEUR_FAQ_DIR: 'faqDir',
 };

@@ -84,7 +84,14 @@ function parentsOf(name: string): string[] {
   return levels.slice(1).map((_, i) => levels.slice(0, i + 1).join(HIERARCHY_DELIMITER));
 }
 
+/** Takes back a subscription the name kept after its folder was deleted (RFC 3501 §6.3.6); true if there was one. */
+async function takeLostSubscription(trx: Db, accountId: string, name: string): Promise<boolean> {
+  const taken = await trx.deleteFrom('lost_subscriptions').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+  return Number(taken.numDeletedRows) > 0;
+}
+
 async function insertMailbox(trx: Db, account: { id: string; customer_id: string }, name: string, now: number): Promise<MailboxesTable> {
+  const subscribed = await takeLostSubscription(trx, account.id, name);
   const row: MailboxesTable = {
     customer_id: account.customer_id,
     id: newId('mbx'),
@@ -95,7 +102,7 @@ async function insertMailbox(trx: Db, account: { id: string; customer_id: string
     uid_next: 1,
     highest_modseq: 1,
     recent_uid: 0,
-    subscribed: 0,
+    subscribed: subscribed ? 1 : 0,
     created_at: now,
   };
   await trx.insertInto('mailboxes').values(row).execute();
@@ -170,9 +177,12 @@ export async function renameMailbox(ctx: AppContext, accountId: string, fromName
       return;
     }
     for (const row of await withInferiors(trx, accountId, from)) {
+      const name = to + row.name.slice(from.length);
+      // A subscription the new name kept from a deleted folder applies to the folder that now has it.
+      const subscribed = (await takeLostSubscription(trx, accountId, name)) || Boolean(row.subscribed);
       await trx
         .updateTable('mailboxes')
-        .set({ name: to + row.name.slice(from.length) })
+        .set({ name, subscribed: subscribed ? 1 : 0 })
         .where('id', '=', row.id)
         .execute();
     }
@@ -222,14 +232,27 @@ export async function deleteMailbox(ctx: AppContext, accountId: string, name: st
     await removeMessages(trx, messages);
     await trx.deleteFrom('expunged_messages').where('mailbox_id', '=', mailbox.id).execute();
     await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+    // RFC 3501 §6.3.6: the subscription outlives the folder.
+    if (mailbox.subscribed) {
+      await trx
+        .insertInto('lost_subscriptions')
+        .values({ customer_id: mailbox.customer_id, account_id: accountId, name: mailbox.name, created_at: ctx.clock.now() })
+        .onConflict((oc) => oc.columns(['account_id', 'name']).doNothing())
+        .execute();
+    }
     return mailbox;
   });
   ctx.mail.changes.publish({ type: 'mailboxes', accountId, mailboxId: deleted.id });
 }
 
+/**
+ * SUBSCRIBE needs an existing folder (RFC 3501 §6.3.6 lets the server check); UNSUBSCRIBE also drops the
+ * subscription of a folder that was deleted.
+ */
 export async function setSubscribed(ctx: AppContext, accountId: string, name: string, subscribed: boolean): Promise<void> {
   await ctx.mail.committer.run(async (trx) => {
     const mailbox = await findMailbox(trx, accountId, name);
+    if (!mailbox && !subscribed && (await takeLostSubscription(trx, accountId, normalizeMailboxName(name)))) return;
     if (!mailbox) throw notFound();
     await trx
       .updateTable('mailboxes')
@@ -237,6 +260,12 @@ export async function setSubscribed(ctx: AppContext, accountId: string, name: st
       .where('id', '=', mailbox.id)
       .execute();
   });
+}
+
+/** Subscribed names whose folder no longer exists, by name (LIST (SUBSCRIBED) shows them as \NonExistent). */
+export async function listLostSubscriptions(db: Db, accountId: string): Promise<string[]> {
+  const rows = await db.selectFrom('lost_subscriptions').select('name').where('account_id', '=', accountId).orderBy('name').execute();
+  return rows.map((row) => row.name);
 }
 
 export interface MailboxStatus {

@@ -17,6 +17,7 @@ export {
   findMailbox,
   HIERARCHY_DELIMITER,
   isInbox,
+  listLostSubscriptions,
   type MailboxStatus,
   mailboxStatus,
   normalizeMailboxName,

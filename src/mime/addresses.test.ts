@@ -25,7 +25,13 @@ const CASES: Array<[input: string, expected: Address[]]> = [
   // RFC 5322 Appendix A.5 (comments and white space) and A.6.3 (obsolete forms).
   ['Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>', [a('Pete', 'pete', 'silly.test')]],
   ['John Doe <jdoe@machine(comment).  example>', [a('John Doe', 'jdoe', 'machine.example')]],
-  ['Mary Smith <@node.test:mary@example.net>', [a('Mary Smith', 'mary', 'example.net')]],
+  // RFC 5322 §4.4 obs-route, kept for RFC 3501 §7.4.2's second field (at-domain-list), commas included.
+  ['Mary Smith <@node.test:mary@example.net>', [{ name: 'Mary Smith', route: '@node.test', mailbox: 'mary', host: 'example.net' }]],
+  [
+    '<@a.example,@b.example:user@c.example>, other@d.example',
+    [{ name: null, route: '@a.example,@b.example', mailbox: 'user', host: 'c.example' }, a(null, 'other', 'd.example')],
+  ],
+  ['Relay <@a.example, @b.example : user@c.example>', [{ name: 'Relay', route: '@a.example,@b.example', mailbox: 'user', host: 'c.example' }]],
   ['Joe Q. Public <john.q.public@example.com>', [a('Joe Q. Public', 'john.q.public', 'example.com')]],
   // Old-style name in a comment.
   ['gray@cac.washington.edu (Terry Gray)', [a('Terry Gray', 'gray', 'cac.washington.edu')]],

@@ -91,7 +91,7 @@ class AddressListBuilder {
     }
     if (this.angle && !this.angleClosed) {
       if (token.text === '>' && token.kind === 'special') this.angleClosed = true;
-      else if (token.text === ',' && token.kind === 'special') this.finishMailbox();
+      else if (token.text === ',' && token.kind === 'special' && !this.inRoute(this.angle)) this.finishMailbox();
       else this.angle.push(token);
       return;
     }
@@ -144,13 +144,20 @@ class AddressListBuilder {
     this.reset();
   }
 
-  /** `display-name <addr-spec>`; an obsolete route before the last ':' is dropped. */
+  /** Inside `<@a.example,@b.example:` (RFC 5322 §4.4 obs-route), where a comma separates domains, not addresses. */
+  private inRoute(angle: readonly TextToken[]): boolean {
+    const first = angle[0];
+    return first?.kind === 'special' && first.text === '@' && !angle.some((t) => t.kind === 'special' && t.text === ':');
+  }
+
+  /** `display-name <addr-spec>`; an obsolete route before the last ':' is kept apart (RFC 3501 §7.4.2 at-domain-list). */
   private angleAddress(angle: TextToken[]): Address | undefined {
     const routeEnd = angle.findLastIndex((t) => t.kind === 'special' && t.text === ':');
     const spec = angle.slice(routeEnd + 1);
     const name = phraseText(this.phrase) || null;
     if (spec.length === 0 && !name) return undefined;
-    return { name, ...splitAddrSpec(spec) };
+    const route = routeEnd > 0 ? joinAddrSpec(angle.slice(0, routeEnd)) : '';
+    return route.startsWith('@') ? { name, route, ...splitAddrSpec(spec) } : { name, ...splitAddrSpec(spec) };
   }
 
   /** A bare addr-spec; old mail puts the name in a comment after it. */

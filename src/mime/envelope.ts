@@ -6,7 +6,11 @@ import type { Address, Envelope } from './types.ts';
 
 function clipAddresses(addresses: Address[], budget: CharBudget): Address[] {
   const clip = (value: string | null) => (value === null ? null : budget.clip(value, 1024));
-  return addresses.map((address) => ({ name: clip(address.name), mailbox: clip(address.mailbox), host: clip(address.host) }));
+  return addresses.map((address) => {
+    const clipped: Address = { name: clip(address.name), mailbox: clip(address.mailbox), host: clip(address.host) };
+    if (address.route !== undefined) clipped.route = clip(address.route) ?? '';
+    return clipped;
+  });
 }
 
 /** An address field: null (NIL) when absent or when it holds no address. */

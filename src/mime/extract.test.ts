@@ -269,8 +269,8 @@ const CASES: FixtureCase[] = [
       from: [a('=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?=', 'keld', 'example.dk')],
       to: [a('=?US-ASCII?Q?Keith_Moore?=', 'moore', 'example.edu'), a('=?utf-8?q?Andr=C3=A9?=', 'andre', 'example.fr')],
       cc: [groupStart('undisclosed-recipients'), groupEnd],
-      // RFC 5322 §4.4 obsolete route, dropped.
-      replyTo: [a(null, 'replies', 'example.dk')],
+      // RFC 5322 §4.4 obsolete route, kept as RFC 3501 §7.4.2's at-domain-list.
+      replyTo: [{ name: null, route: '@relay.example', mailbox: 'replies', host: 'example.dk' }],
     },
     summary: {
       from: 'Keld Jørn Simonsen <keld@example.dk>',

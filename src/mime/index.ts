@@ -9,7 +9,7 @@ export { extractMetadata, MetadataParser } from './extract.ts';
 export { loadMailparser } from './mailparser.ts';
 export { decodeEncodedWords, paramValue } from './params.ts';
 export { listParts, parsePartNumber, partByNumber } from './parts.ts';
-export { parseDateField } from './summary.ts';
+export { parseDateField, writtenDateOf } from './summary.ts';
 export { Base64Decoder, QuotedPrintableDecoder, type TransferDecoder, transferDecoder } from './transfer-decoding.ts';
 export type {
   Address,

@@ -13,6 +13,9 @@ const ZONES: Record<string, number> = { ut: 0, gmt: 0, z: 0, est: -5, edt: -4, c
 const DATE_TIME =
   /^(?:[a-z]+\s*,?\s*)?(\d{1,2})[\s-]*([a-z]{3})[a-z]*\.?[\s-]*(\d{2,4})\s+(\d{1,2})\s*:\s*(\d{1,2})(?:\s*:\s*(\d{1,2}))?(?:\s*([+-]\d{4}|[a-z]{1,5}))?/i;
 
+/** A date without its time (seen in broken mail): still a calendar date for SEARCH SENTON. */
+const DATE_ONLY = /^(?:[a-z]+\s*,?\s*)?(\d{1,2})[\s-]*([a-z]{3})[a-z]*\.?[\s-]*(\d{2,4})\b/i;
+
 /** RFC 5322 §4.3: two-digit years below 50 are 20xx, others (and three-digit years) are counted from 1900. */
 function fullYear(digits: string): number {
   const year = Number(digits);
@@ -43,6 +46,24 @@ export function parseDateField(value: string): number | null {
   }
   const parsed = Date.parse(text);
   return Number.isNaN(parsed) ? null : parsed;
+}
+
+/**
+ * The calendar date a Date field gives, as written (`yyyy-mm-dd`), its time and zone ignored: RFC 3501
+ * §6.4.4 SENTBEFORE / SENTON / SENTSINCE compare "the date of the Date header", so `Sun, 25 Mar 2007
+ * 00:00 +0200` is on 25-Mar-2007 though it is the 24th in UTC. Formats RFC 5322 does not know fall back
+ * to their UTC date; null when nothing reads as a date.
+ */
+export function writtenDateOf(value: string): string | null {
+  const text = stripComments(value).replace(/\s+/g, ' ').trim();
+  const match = DATE_TIME.exec(text) ?? DATE_ONLY.exec(text);
+  const month = match ? MONTHS[match[2]!.toLowerCase()] : undefined;
+  if (match && month !== undefined) {
+    const day = Number(match[1]);
+    if (day >= 1 && day <= 31) return `${String(fullYear(match[3]!)).padStart(4, '0')}-${String(month + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  }
+  const parsed = Date.parse(text);
+  return Number.isNaN(parsed) ? null : new Date(parsed).toISOString().slice(0, 10);
 }
 
 /** The first `<id>` of a Message-ID field, else its trimmed value. */

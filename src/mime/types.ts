@@ -9,13 +9,15 @@
  */
 
 /**
- * An address as RFC 3501 §7.4.2 lists it (the source route is always NIL). `name` is the phrase as written
+ * An address as RFC 3501 §7.4.2 lists it. `route` is the obsolete source route (RFC 5322 §4.4 obs-route,
+ * RFC 3501 at-domain-list) as written, `@a.example,@b.example`, present only when the address had one. `name` is the phrase as written
  * (quotes and comments removed, RFC 2047 encoded-words left for the client to decode, as IMAP servers do).
  * A group is bracketed by `{ name: null, mailbox: <group name>, host: null }` and
  * `{ name: null, mailbox: null, host: null }`.
  */
 export interface Address {
   name: string | null;
+  route?: string;
   mailbox: string | null;
   host: string | null;
 }

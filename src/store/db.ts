@@ -18,6 +18,7 @@ import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
 import * as m011 from './migrations/011-threads.ts';
+import * as m016 from './migrations/016-lost-subscriptions.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-message-index': m009,
   '010-recent': m010,
   '011-threads': m011,
+  '016-lost-subscriptions': m016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -310,6 +310,14 @@ export interface MailboxesTable {
   created_at: Millis;
 }
 
+/** Subscribed names whose folder was deleted (RFC 3501 §6.3.6; migration 016). */
+export interface LostSubscriptionsTable {
+  customer_id: string;
+  account_id: string;
+  name: string;
+  created_at: Millis;
+}
+
 export interface MessagesTable {
   customer_id: string;
   id: string;
@@ -551,6 +559,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   job_runs: JobRunsTable;
   mailboxes: MailboxesTable;
+  lost_subscriptions: LostSubscriptionsTable;
   messages: MessagesTable;
   thread_links: ThreadLinksTable;
   expunged_messages: ExpungedMessagesTable;

@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { Language } from '../shared/errors.ts';
-import { getFaqPage, listFaqPages, type ServerSettings } from './faq.ts';
+import { defaultFaqDir, type FaqPage, type FaqSettings, loadFaqPages, renderFaqPage } from './faq.ts';
 
 /** Unusual values, so that a page showing them proves they were substituted and not written in the text. */
-const SETTINGS: ServerSettings = {
+const SETTINGS: FaqSettings = {
   hostname: 'courrier.hebergeur-test.example',
   ports: { submission: 12587, submissions: 12465, imap: 12143, imaps: 12993, pop3: 12110, pop3s: 12995 },
   webUrl: 'https://portail.hebergeur-test.example:18443',
+  limits: { messagesPerMinutePerRecipient: 100, recipientsPerMessage: 100, maxMessageBytes: 50 * 1024 * 1024, standardMessageBytes: 10 * 1024 * 1024 },
 };
+
+/** The pages shipped in faq/, rendered as the service would. */
+const SHIPPED = loadFaqPages(defaultFaqDir());
+
+function listFaqPages(language: Language, settings: FaqSettings): FaqPage[] {
+  return SHIPPED[language].map((source) => renderFaqPage(source, settings));
+}
+
+function getFaqPage(slug: string, language: Language, settings: FaqSettings): FaqPage | undefined {
+  const source = SHIPPED[language].find((candidate) => candidate.slug === slug);
+  return source && renderFaqPage(source, settings);
+}
 
 const LANGUAGES: Language[] = ['en', 'fr'];
 
@@ -93,7 +109,7 @@ test('R-T4 FAQ mail-program pages use the service settings', () => {
 });
 
 test('R-T4 FAQ pages never hard-code a host name or a standard port', () => {
-  const other: ServerSettings = { ...SETTINGS, hostname: 'mx.other-provider.example', webUrl: 'https://webmail.other-provider.example' };
+  const other: FaqSettings = { ...SETTINGS, hostname: 'mx.other-provider.example', webUrl: 'https://webmail.other-provider.example' };
   for (const language of LANGUAGES) {
     for (const p of listFaqPages(language, other)) {
       assert.doesNotMatch(p.body, /\b(143|993|110|995|465|587|2143|2993|2110|2995|2465|2587)\b/, `${p.slug} ${language}: no literal port`);
@@ -152,4 +168,43 @@ test('R-T4 FAQ getFaqPage returns the listed page, as a fresh copy', () => {
   }
   page('webmail', 'en').topics.push('changed');
   assert.ok(!page('webmail', 'en').topics.includes('changed'));
+});
+
+test('R-T4 R-M5 FAQ sending-limits page shows the limits in force, not the contract numbers written in the text', () => {
+  const MB = 1024 * 1024;
+  const limits = { messagesPerMinutePerRecipient: 37, recipientsPerMessage: 42, maxMessageBytes: 25 * MB, standardMessageBytes: 7 * MB };
+  const en = getFaqPage('sending-limits', 'en', { ...SETTINGS, limits })?.body ?? '';
+  const fr = getFaqPage('sending-limits', 'fr', { ...SETTINGS, limits })?.body ?? '';
+  assert.match(en, /one single recipient \| 37 \|/);
+  assert.match(en, /Recipients per message.* \| 42 \|/);
+  assert.match(en, /attachments included \| 25 MB \|/);
+  assert.match(en, /guaranteed \| 7 MB \|/);
+  assert.match(en, /a message of 25 MB holds about 18 MB of files/, 'the attachment size is computed from the limit (Base64, RFC 2045 §6.8)');
+  assert.match(fr, /même destinataire \| 37 \|/);
+  assert.match(fr, /pièces jointes comprises \| 25 Mo \|/);
+  for (const body of [en, fr]) assert.doesNotMatch(body, /\b(100|50)\b/, 'no contract number left in the text');
+});
+
+test('R-T4 FAQ folders are checked when read: a page missing in one language, an unknown placeholder or a bad name is refused', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'facteur-faq-'));
+  try {
+    await mkdir(path.join(dir, 'en'));
+    await mkdir(path.join(dir, 'fr'));
+    const page = (title: string, body: string) => `---\ntitle: ${title}\ntopics: a, b\n---\n${body}\n`;
+    await writeFile(path.join(dir, 'en', '01-setup.md'), page('Setup', 'Server {{hostname}} port {{ports.imaps}}'));
+    await writeFile(path.join(dir, 'fr', '01-setup.md'), page('Réglages', 'Serveur {{ hostname }} port {{ports.imaps}}'));
+    const loaded = loadFaqPages(dir);
+    const rendered = renderFaqPage(loaded.fr[0] as never, SETTINGS);
+    assert.deepEqual(rendered, { slug: 'setup', title: 'Réglages', topics: ['a', 'b'], body: `Serveur ${SETTINGS.hostname} port 12993` });
+
+    await writeFile(path.join(dir, 'en', '02-extra.md'), page('Extra', 'text'));
+    assert.throws(() => loadFaqPages(dir), /differ between languages/);
+    await writeFile(path.join(dir, 'fr', '02-extra.md'), page('Extra', 'port {{ports.smtp}}'));
+    assert.throws(() => loadFaqPages(dir), /unknown placeholder \{\{ports\.smtp\}\}/);
+    await writeFile(path.join(dir, 'fr', '02-extra.md'), page('Extra', 'text'));
+    await writeFile(path.join(dir, 'en', 'Notes.md'), page('Notes', 'text'));
+    assert.throws(() => loadFaqPages(dir), /NN-slug\.md/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,14 +1,22 @@
 /**
  * The FAQ pages on client configuration of the customer portal (R-T4; contract §7 "Accès aux FAQs de
- * configuration"), in English and French. One array of pages: each page renders its Markdown body in
- * each language from the service's real settings, so no host name or port is ever written here.
+ * configuration"). The pages are content, not code: one Markdown file per page and language under
+ * `faq/<lang>/NN-<slug>.md` (NN orders them), with a small header (title, topics) and placeholders such
+ * as `{{hostname}}`, `{{ports.imaps}}` or `{{limits.maxMessageMb}}` filled from the service's live
+ * settings and class limits, so a page never disagrees with what the service enforces. An operator
+ * may edit the files, or point `faqDir` (FACTEUR_FAQ_DIR) at a copy of their own.
  */
-import type { Language, Text } from '../shared/errors.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AppContext } from '../context.ts';
+import type { Language } from '../shared/errors.ts';
 
-export interface ServerSettings {
+/** What the pages show: the service's host names and ports, and the limits every account has. */
+export interface FaqSettings {
   hostname: string;
   ports: { submission: number; submissions: number; imap: number; imaps: number; pop3: number; pop3s: number };
   webUrl: string;
+  limits: { messagesPerMinutePerRecipient: number; recipientsPerMessage: number; maxMessageBytes: number; standardMessageBytes: number };
 }
 
 export interface FaqPage {
@@ -20,1043 +28,150 @@ export interface FaqPage {
   topics: string[];
 }
 
-/**
- * Contract §6 and §11 (R-M5): the default limits of every class. The operator may change them per class;
- * the pages say so and send customers to the limits in force shown in the portal.
- */
-const CONTRACT_LIMITS = {
-  /** Messages per minute from one user to one single recipient. */
-  messagesPerMinutePerRecipient: 100,
-  recipientsPerMessage: 100,
-  /** Megabytes per message, attachments included. */
-  maxMessageMb: 50,
-  /** Megabytes: the "standard" size, the one shown as guaranteed (§11). */
-  standardMessageMb: 10,
-} as const;
-
-/** Attachments are sent in Base64: 4/3 of their size plus line ends, about 37 % more (RFC 2045 §6.8). */
-const BASE64_GROWTH = 1.37;
-
-/** The largest attached file, in MB, that fits in a message of `messageMb`. */
-function fileMb(messageMb: number): number {
-  return Math.floor(messageMb / BASE64_GROWTH);
-}
-
-/**
- * SMTP replies the pages explain (RFC 5321 §4.2, RFC 3463 enhanced codes). Examples for users: keep them in
- * step with the replies of the submission server.
- */
-const REPLIES = {
-  tooManyRecipients: '452 4.5.3', // RFC 5321 §4.5.3.1.10
-  rate: '450 4.7.1',
-  tooBig: '552 5.3.4', // RFC 3463 X.3.4, RFC 1870
-  mailboxFull: '452 4.2.2', // RFC 3463 X.2.2
-  unknownRecipient: '550 5.1.1', // RFC 3463 X.1.1
-  policy: '550 5.7.1', // RFC 3463 X.7.1
-  authFailed: '535 5.7.8', // RFC 4954 §6
-} as const;
-
-/** Menu paths of our own web interface that the pages cite: the one place to keep them in step with the portal. */
-const UI = {
-  security: { en: 'Settings › Security', fr: 'Paramètres › Sécurité' },
-  twoFactor: { en: 'Settings › Security › Two-factor authentication', fr: 'Paramètres › Sécurité › Authentification à deux facteurs' },
-  appPasswords: { en: 'Settings › Security › App passwords', fr: 'Paramètres › Sécurité › Mots de passe d’application' },
-  quarantine: { en: 'Quarantine', fr: 'Quarantaine' },
-  domains: { en: 'Domains', fr: 'Domaines' },
-  accounts: { en: 'Accounts', fr: 'Comptes' },
-  lists: { en: 'Mailing lists', fr: 'Listes de diffusion' },
-  subscription: { en: 'Subscription', fr: 'Abonnement' },
-  newTicket: { en: 'Support › New ticket', fr: 'Support › Nouveau ticket' },
-} satisfies Record<string, Text>;
-
 interface PageSource {
   slug: string;
-  topics: readonly string[];
-  title: Text;
-  body: Record<Language, (s: ServerSettings) => string>;
+  title: string;
+  topics: string[];
+  body: string;
 }
 
-const md = (...lines: string[]): string => lines.join('\n');
+const LANGUAGES: Language[] = ['en', 'fr'];
+const MB = 1024 * 1024;
+/** Attachments are sent in Base64: 4/3 of their size plus line ends, about 37 % more (RFC 2045 §6.8). */
+const BASE64_GROWTH = 1.37;
+const FILE_NAME = /^(\d+)-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$/;
+const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9.]+)\s*\}\}/g;
 
-/** A reference to another page, by its title in the reader's language. */
-function see(slug: string, language: Language): string {
-  const page = PAGES.find((candidate) => candidate.slug === slug);
-  if (!page) throw new Error(`FAQ: reference to an unknown page ${slug}`);
-  return language === 'fr' ? `« ${page.title.fr} »` : `“${page.title.en}”`;
+/** Every placeholder a page may use, and how it is filled. */
+const VALUES: Record<string, (s: FaqSettings) => string | number> = {
+  hostname: (s) => s.hostname,
+  webUrl: (s) => s.webUrl,
+  'ports.submission': (s) => s.ports.submission,
+  'ports.submissions': (s) => s.ports.submissions,
+  'ports.imap': (s) => s.ports.imap,
+  'ports.imaps': (s) => s.ports.imaps,
+  'ports.pop3': (s) => s.ports.pop3,
+  'ports.pop3s': (s) => s.ports.pop3s,
+  'limits.messagesPerMinutePerRecipient': (s) => s.limits.messagesPerMinutePerRecipient,
+  'limits.recipientsPerMessage': (s) => s.limits.recipientsPerMessage,
+  'limits.maxMessageMb': (s) => megabytes(s.limits.maxMessageBytes),
+  'limits.standardMessageMb': (s) => megabytes(s.limits.standardMessageBytes),
+  /** The largest attached file that fits in a message of that size. */
+  'limits.maxAttachmentMb': (s) => Math.floor(s.limits.maxMessageBytes / MB / BASE64_GROWTH),
+  'limits.standardAttachmentMb': (s) => Math.floor(s.limits.standardMessageBytes / MB / BASE64_GROWTH),
+};
+
+function megabytes(bytes: number): number {
+  return Math.round((bytes / MB) * 10) / 10;
 }
 
-/** The full table of the service's mail servers. */
-function serverTables(s: ServerSettings, language: Language): string {
-  const host = `\`${s.hostname}\``;
-  const en = language === 'en';
-  const head = en ? '| Protocol | Server | Port | Connection security |' : '| Protocole | Serveur | Port | Sécurité de la connexion |';
-  const recommended = en ? '(recommended)' : '(recommandé)';
-  return md(
-    en ? '### Incoming mail' : '### Réception',
-    '',
-    head,
-    '| --- | --- | --- | --- |',
-    `| IMAP ${recommended} | ${host} | ${s.ports.imaps} | SSL/TLS |`,
-    `| IMAP | ${host} | ${s.ports.imap} | STARTTLS |`,
-    `| POP3 | ${host} | ${s.ports.pop3s} | SSL/TLS |`,
-    `| POP3 | ${host} | ${s.ports.pop3} | STARTTLS |`,
-    '',
-    en ? '### Outgoing mail' : '### Envoi',
-    '',
-    head,
-    '| --- | --- | --- | --- |',
-    `| SMTP ${recommended} | ${host} | ${s.ports.submissions} | SSL/TLS |`,
-    `| SMTP | ${host} | ${s.ports.submission} | STARTTLS |`,
-  );
-}
-
-/** The settings at a glance, at the top of every mail-program page. */
-function glance(s: ServerSettings, language: Language): string {
-  const host = `\`${s.hostname}\``;
-  const { imap, imaps, submission, submissions } = s.ports;
-  if (language === 'en') {
-    return md(
-      '**At a glance**',
-      '',
-      `- **Incoming mail (IMAP)**: server ${host}, port ${imaps}, security SSL/TLS (or port ${imap} with STARTTLS).`,
-      `- **Outgoing mail (SMTP)**: server ${host}, port ${submissions}, security SSL/TLS (or port ${submission} with STARTTLS), authentication required.`,
-      '- **User name**: your full e-mail address, on both servers.',
-      `- **Password**: your password or, if two-factor authentication is on for your account, an app password (see ${see('app-passwords', 'en')}).`,
-      '- **Authentication method**: normal password.',
-    );
+/** The pages shipped with Facteur: `faq/` at the package's root, found from this module or from the bundle. */
+export function defaultFaqDir(): string {
+  let dir = import.meta.dirname;
+  for (;;) {
+    if (existsSync(path.join(dir, 'faq', 'en')) && existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'faq');
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`FAQ: no faq/ folder above ${import.meta.dirname}`);
+    dir = parent;
   }
-  return md(
-    '**En bref**',
-    '',
-    `- **Réception (IMAP)** : serveur ${host}, port ${imaps}, sécurité SSL/TLS (ou port ${imap} avec STARTTLS).`,
-    `- **Envoi (SMTP)** : serveur ${host}, port ${submissions}, sécurité SSL/TLS (ou port ${submission} avec STARTTLS), authentification obligatoire.`,
-    '- **Nom d’utilisateur** : votre adresse e-mail complète, pour les deux serveurs.',
-    `- **Mot de passe** : votre mot de passe ou, si l’authentification à deux facteurs est activée sur votre compte, un mot de passe d’application (voir ${see('app-passwords', 'fr')}).`,
-    '- **Méthode d’authentification** : mot de passe normal.',
+}
+
+/** Reads and checks one folder of pages: both languages, the same slugs in the same order, known placeholders. */
+export function loadFaqPages(dir: string): Record<Language, PageSource[]> {
+  const pages = {} as Record<Language, PageSource[]>;
+  for (const language of LANGUAGES) {
+    const files = readdirSync(path.join(dir, language))
+      .filter((name) => name.endsWith('.md'))
+      .sort();
+    pages[language] = files.map((name) => parsePage(path.join(dir, language, name), name));
+  }
+  const slugs = (language: Language) => pages[language].map((page) => page.slug).join(',');
+  if (slugs('en') !== slugs('fr')) throw new Error(`FAQ: the pages differ between languages in ${dir}: en ${slugs('en')}; fr ${slugs('fr')}`);
+  return pages;
+}
+
+function parsePage(file: string, name: string): PageSource {
+  const match = FILE_NAME.exec(name);
+  if (!match) throw new Error(`FAQ: ${file}: the name must be NN-slug.md (kebab-case slug)`);
+  const text = readFileSync(file, 'utf8').replace(/\r\n/g, '\n');
+  const header = /^---\n([\s\S]*?)\n---\n/.exec(text);
+  if (!header) throw new Error(`FAQ: ${file}: starts with a header between --- lines (title, topics)`);
+  const fields = Object.fromEntries(
+    (header[1] as string).split('\n').map((line) => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+    }),
   );
+  if (!fields.title) throw new Error(`FAQ: ${file}: the header has no title`);
+  const body = text.slice(header[0].length).replace(/\n+$/, '');
+  for (const [, key] of body.matchAll(PLACEHOLDER)) {
+    if (!(key && key in VALUES)) throw new Error(`FAQ: ${file}: unknown placeholder {{${key}}} (known: ${Object.keys(VALUES).join(', ')})`);
+  }
+  const topics = (fields.topics ?? '')
+    .split(',')
+    .map((topic: string) => topic.trim())
+    .filter(Boolean);
+  return { slug: match[2] as string, title: fields.title, topics, body };
 }
 
-const PAGES: readonly PageSource[] = [
-  {
-    slug: 'server-settings',
-    topics: ['imap', 'pop3', 'smtp', 'tls', 'starttls', 'ports', 'authentication'],
-    title: { en: 'Server settings for mail programs', fr: 'Paramètres des serveurs pour les logiciels de messagerie' },
-    body: {
-      en: (s) =>
-        md(
-          'These settings work in any mail program (Thunderbird, Outlook, Apple Mail, phone apps…). They are the same for every address hosted on the service,',
-          `whatever its domain: even for \`jane@your-company.com\`, the server is \`${s.hostname}\`, not a name of your own domain.`,
-          '',
-          serverTables(s, 'en'),
-          '',
-          '## IMAP or POP3?',
-          '',
-          '**IMAP** keeps your mail on the server: your computer, your phone and the webmail all show the same folders, and what you read, move or delete on one',
-          'device is seen on the others. Choose IMAP unless you have a reason not to.',
-          '',
-          '**POP3** downloads the inbox to one single device. Other folders (Sent, Drafts…) are not synchronised, and when the program deletes the messages',
-          'from the server after downloading them, they disappear from the webmail and your other devices, and the service’s backups no longer cover them.',
-          '',
-          '## Sending',
-          '',
-          'Sending always requires authentication: tick "My outgoing server (SMTP) requires authentication" or "Use the same settings as my incoming server".',
-          'Port 25 is for mail servers talking to each other, not for your programs, and many internet access providers block it anyway.',
-          '',
-          '## User name and password',
-          '',
-          '- **User name**: your full e-mail address, for example `jane.doe@your-company.com`, not just `jane.doe`.',
-          `- **Password**: the password of your mail account or, if two-factor authentication is enabled on it, an **app password**: see ${see('app-passwords', 'en')}.`,
-          '- **Authentication method**: "normal password" (also called PLAIN or LOGIN). It is protected by the encryption of the connection. Do not choose',
-          '  "encrypted password", NTLM, Kerberos/GSSAPI, SPA or OAuth2: the service does not offer them.',
-          '',
-          '## SSL/TLS or STARTTLS?',
-          '',
-          'Both encrypt the connection, password included. With **SSL/TLS** (also called implicit TLS) the connection is encrypted from its very first byte; with',
-          '**STARTTLS** it opens unencrypted, then switches to encryption before anything confidential is sent. Prefer the SSL/TLS ports, as RFC 8314 recommends;',
-          'use the STARTTLS ports if a network blocks the others. Never choose "None": your password and your messages would cross the network in clear text.',
-          '',
-          `The certificate of the service is issued for \`${s.hostname}\`: type exactly this name, otherwise your program will warn about the certificate.`,
-          '',
-          '## In a browser',
-          '',
-          `- Webmail and account settings (two-factor authentication, app passwords): <${s.webUrl}>`,
-          '',
-          `Step-by-step guides: ${see('thunderbird', 'en')}, ${see('outlook', 'en')}, ${see('apple-mail', 'en')}, ${see('android', 'en')}.`,
-        ),
-      fr: (s) =>
-        md(
-          'Ces paramètres conviennent à tous les logiciels de messagerie (Thunderbird, Outlook, Apple Mail, applications mobiles…). Ils sont les mêmes pour',
-          `toutes les adresses hébergées sur le service, quel que soit leur domaine : même pour \`julie@votre-societe.fr\`, le serveur est \`${s.hostname}\`,`,
-          'et non un nom de votre propre domaine.',
-          '',
-          serverTables(s, 'fr'),
-          '',
-          '## IMAP ou POP3 ?',
-          '',
-          '**IMAP** conserve vos messages sur le serveur : votre ordinateur, votre téléphone et le webmail affichent les mêmes dossiers, et ce que vous lisez,',
-          'déplacez ou supprimez sur un appareil se retrouve sur les autres. Choisissez IMAP, sauf raison particulière.',
-          '',
-          '**POP3** télécharge la boîte de réception sur un seul appareil. Les autres dossiers (Envoyés, Brouillons…) ne sont pas synchronisés et, si le',
-          'logiciel supprime les messages du serveur après les avoir téléchargés, ils disparaissent du webmail et de vos autres appareils, et les sauvegardes',
-          'du service ne les couvrent plus.',
-          '',
-          '## Envoi',
-          '',
-          'L’envoi exige toujours une authentification : cochez « Mon serveur sortant (SMTP) requiert une authentification » ou « Utiliser les mêmes',
-          'paramètres que mon serveur de courrier entrant ». Le port 25 sert aux échanges entre serveurs de messagerie, pas à vos logiciels, et de nombreux',
-          'fournisseurs d’accès à Internet le bloquent de toute façon.',
-          '',
-          '## Nom d’utilisateur et mot de passe',
-          '',
-          '- **Nom d’utilisateur** : votre adresse e-mail complète, par exemple `julie.martin@votre-societe.fr`, et pas seulement `julie.martin`.',
-          '- **Mot de passe** : le mot de passe de votre compte de messagerie ou, si l’authentification à deux facteurs y est activée, un **mot de passe',
-          `  d’application** : voir ${see('app-passwords', 'fr')}.`,
-          '- **Méthode d’authentification** : « mot de passe normal » (appelée aussi PLAIN ou LOGIN), protégée par le chiffrement de la connexion. Ne choisissez',
-          '  pas « mot de passe chiffré », NTLM, Kerberos/GSSAPI, SPA ou OAuth2 : le service ne les propose pas.',
-          '',
-          '## SSL/TLS ou STARTTLS ?',
-          '',
-          'Les deux chiffrent la connexion, mot de passe compris. Avec **SSL/TLS** (appelé aussi TLS implicite), la connexion est chiffrée dès le premier',
-          'octet ; avec **STARTTLS**, elle s’ouvre en clair puis passe en chiffré avant tout échange confidentiel. Préférez les ports SSL/TLS, comme le',
-          'recommande la RFC 8314 ; utilisez les ports STARTTLS si un réseau bloque les premiers. Ne choisissez jamais « Aucune » : votre mot de passe et vos',
-          'messages circuleraient en clair.',
-          '',
-          `Le certificat du service est établi pour \`${s.hostname}\` : saisissez exactement ce nom, sinon votre logiciel affichera une alerte de certificat.`,
-          '',
-          '## Dans un navigateur',
-          '',
-          `- Webmail et réglages du compte (authentification à deux facteurs, mots de passe d’application) : <${s.webUrl}>`,
-          '',
-          `Guides pas à pas : ${see('thunderbird', 'fr')}, ${see('outlook', 'fr')}, ${see('apple-mail', 'fr')}, ${see('android', 'fr')}.`,
-        ),
-    },
-  },
-  {
-    slug: 'thunderbird',
-    topics: ['thunderbird', 'autoconfig', 'imap', 'smtp'],
-    title: { en: 'Setting up Thunderbird', fr: 'Configurer Thunderbird' },
-    body: {
-      en: (s) =>
-        md(
-          glance(s, 'en'),
-          '',
-          '## Adding the account',
-          '',
-          '1. Open **File › New › Existing Mail Account…** (or **≡ › New Account › Email**). On first start, Thunderbird opens this window by itself.',
-          '2. Enter your name, your full e-mail address and your password (or app password), then click **Continue**.',
-          '3. Thunderbird looks for the settings by itself (autoconfig): in its database of providers, then from your domain and its MX record.',
-          `   If it proposes **IMAP** with the server \`${s.hostname}\`, check the summary and click **Done**.`,
-          '4. If it finds nothing, or proposes another server (a guessed `mail.your-company.com`, for instance), click **Configure manually** and go on below.',
-          '',
-          '## Manual configuration',
-          '',
-          '**Incoming server**',
-          '',
-          '- Protocol: **IMAP**',
-          `- Hostname: \`${s.hostname}\``,
-          `- Port: **${s.ports.imaps}**`,
-          '- Connection security: **SSL/TLS**',
-          '- Authentication method: **Normal password**',
-          '- Username: your full e-mail address',
-          '',
-          '**Outgoing server**',
-          '',
-          `- Hostname: \`${s.hostname}\``,
-          `- Port: **${s.ports.submissions}**`,
-          '- Connection security: **SSL/TLS**',
-          '- Authentication method: **Normal password**',
-          '- Username: your full e-mail address',
-          '',
-          `If a network blocks these ports, use port ${s.ports.imap} (incoming) and port ${s.ports.submission} (outgoing) with **STARTTLS**.`,
-          'Click **Re-test**: Thunderbird connects to check the settings. Then click **Done**.',
-          '',
-          '## Changing an existing account',
-          '',
-          '- Incoming server: **≡ › Account Settings › Server Settings** under your address.',
-          '- Outgoing server: **≡ › Account Settings › Outgoing Server (SMTP)**, at the bottom of the list on the left; select the server, then **Edit…**.',
-          '- After a password change, Thunderbird asks for the new password at its next connection. If it keeps failing, delete the old one in',
-          '  **≡ › Settings › Privacy & Security › Saved Passwords** and restart Thunderbird.',
-        ),
-      fr: (s) =>
-        md(
-          glance(s, 'fr'),
-          '',
-          '## Ajouter le compte',
-          '',
-          '1. Ouvrez **Fichier › Nouveau › Compte courrier existant…** (ou **≡ › Nouveau compte › Courrier électronique**). Au premier lancement,',
-          '   Thunderbird ouvre cette fenêtre de lui-même.',
-          '2. Saisissez votre nom, votre adresse e-mail complète et votre mot de passe (ou mot de passe d’application), puis cliquez sur **Continuer**.',
-          '3. Thunderbird cherche lui-même les paramètres (configuration automatique) : dans sa base de fournisseurs, puis à partir de votre domaine et de',
-          `   son enregistrement MX. S’il propose **IMAP** avec le serveur \`${s.hostname}\`, vérifiez le résumé et cliquez sur **Terminé**.`,
-          '4. S’il ne trouve rien, ou propose un autre serveur (un `mail.votre-societe.fr` deviné, par exemple), cliquez sur **Configuration manuelle** et',
-          '   suivez la suite.',
-          '',
-          '## Configuration manuelle',
-          '',
-          '**Serveur entrant**',
-          '',
-          '- Protocole : **IMAP**',
-          `- Nom d’hôte : \`${s.hostname}\``,
-          `- Port : **${s.ports.imaps}**`,
-          '- Sécurité de la connexion : **SSL/TLS**',
-          '- Méthode d’authentification : **Mot de passe normal**',
-          '- Nom d’utilisateur : votre adresse e-mail complète',
-          '',
-          '**Serveur sortant**',
-          '',
-          `- Nom d’hôte : \`${s.hostname}\``,
-          `- Port : **${s.ports.submissions}**`,
-          '- Sécurité de la connexion : **SSL/TLS**',
-          '- Méthode d’authentification : **Mot de passe normal**',
-          '- Nom d’utilisateur : votre adresse e-mail complète',
-          '',
-          `Si un réseau bloque ces ports, utilisez le port ${s.ports.imap} (entrant) et le port ${s.ports.submission} (sortant) avec **STARTTLS**.`,
-          'Cliquez sur **Retester** : Thunderbird se connecte pour vérifier les paramètres. Cliquez ensuite sur **Terminé**.',
-          '',
-          '## Modifier un compte existant',
-          '',
-          '- Serveur entrant : **≡ › Paramètres des comptes › Paramètres serveur**, sous votre adresse.',
-          '- Serveur sortant : **≡ › Paramètres des comptes › Serveur sortant (SMTP)**, en bas de la liste de gauche ; sélectionnez le serveur, puis',
-          '  **Modifier…**.',
-          '- Après un changement de mot de passe, Thunderbird demande le nouveau à la connexion suivante. Si l’échec persiste, supprimez l’ancien dans',
-          '  **≡ › Paramètres › Vie privée et sécurité › Mots de passe enregistrés** et redémarrez Thunderbird.',
-        ),
-    },
-  },
-  {
-    slug: 'outlook',
-    topics: ['outlook', 'windows', 'macos', 'autodiscover', 'imap', 'smtp'],
-    title: { en: 'Setting up Outlook (Windows and Mac)', fr: 'Configurer Outlook (Windows et Mac)' },
-    body: {
-      en: (s) =>
-        md(
-          glance(s, 'en'),
-          '',
-          'Outlook first tries to find the settings by itself from your address (autodiscover). If it succeeds and shows an **IMAP** account on the server',
-          `\`${s.hostname}\`, accept. If it finds nothing, proposes an Exchange or Microsoft 365 account, or another server, set the account up manually as`,
-          'described below for your version of Outlook. Always choose **IMAP**, never Exchange: the service is not an Exchange server.',
-          '',
-          '## Classic Outlook for Windows (Microsoft 365, Outlook 2021, 2019, 2016)',
-          '',
-          '1. **File › Add Account**.',
-          '2. Enter your e-mail address, open **Advanced options**, tick **Let me set up my account manually**, then click **Connect**.',
-          '3. Choose **IMAP**.',
-          `4. Incoming mail: server \`${s.hostname}\`, port **${s.ports.imaps}**, encryption method **SSL/TLS**.`,
-          `5. Outgoing mail: server \`${s.hostname}\`, port **${s.ports.submissions}**, encryption method **SSL/TLS**`,
-          `   (or port ${s.ports.submission} with **STARTTLS**).`,
-          '6. Leave **Require logon using Secure Password Authentication (SPA)** unticked on both servers.',
-          '7. Click **Next**, enter your password (or app password), then **Connect**.',
-          '',
-          'To change the settings later: **File › Account Settings › Account Settings…**, select the account, then **Change** (or **Repair** to rerun the',
-          'detection).',
-          '',
-          '## New Outlook for Windows',
-          '',
-          '1. **Settings** (gear icon) **› Accounts › Email accounts › Add account**.',
-          '2. Enter your e-mail address, click **Continue**, then choose **IMAP** when Outlook asks for the account type.',
-          `3. Click **Show more** and fill in: IMAP user name (your full address), password, incoming server \`${s.hostname}\`, port **${s.ports.imaps}**,`,
-          `   secure connection type **SSL/TLS**; SMTP user name and password (the same), outgoing server \`${s.hostname}\`, port **${s.ports.submissions}**,`,
-          '   secure connection type **SSL/TLS**.',
-          '4. Click **Continue**.',
-          '',
-          'Good to know: the new Outlook synchronises IMAP accounts through Microsoft’s cloud, so your password and your messages also pass through',
-          'Microsoft’s servers. Classic Outlook and the other programs connect directly to the service.',
-          '',
-          '## Outlook for Mac',
-          '',
-          '1. **Outlook › Settings › Accounts**, then **+ › New Account…**.',
-          '2. Enter your e-mail address and click **Continue**. If Outlook does not recognise the provider, choose **IMAP/POP**.',
-          '3. Type: **IMAP**; user name: your full address; password: your password (or app password).',
-          `4. Incoming server: \`${s.hostname}\`, port **${s.ports.imaps}**, tick **Use SSL to connect**.`,
-          `5. Outgoing server: \`${s.hostname}\`, port **${s.ports.submissions}**, tick **Use SSL to connect**.`,
-          '6. Click **Add Account**.',
-        ),
-      fr: (s) =>
-        md(
-          glance(s, 'fr'),
-          '',
-          'Outlook essaie d’abord de trouver lui-même les paramètres à partir de votre adresse (découverte automatique, « autodiscover »). S’il y parvient et',
-          `affiche un compte **IMAP** sur le serveur \`${s.hostname}\`, acceptez. S’il ne trouve rien, propose un compte Exchange ou Microsoft 365, ou un autre`,
-          'serveur, configurez le compte manuellement comme indiqué ci-dessous pour votre version d’Outlook. Choisissez toujours **IMAP**, jamais Exchange :',
-          'le service n’est pas un serveur Exchange.',
-          '',
-          '## Outlook classique pour Windows (Microsoft 365, Outlook 2021, 2019, 2016)',
-          '',
-          '1. **Fichier › Ajouter un compte**.',
-          '2. Saisissez votre adresse e-mail, ouvrez **Options avancées**, cochez **Je veux configurer mon compte manuellement**, puis cliquez sur',
-          '   **Se connecter**.',
-          '3. Choisissez **IMAP**.',
-          `4. Courrier entrant : serveur \`${s.hostname}\`, port **${s.ports.imaps}**, méthode de chiffrement **SSL/TLS**.`,
-          `5. Courrier sortant : serveur \`${s.hostname}\`, port **${s.ports.submissions}**, méthode de chiffrement **SSL/TLS**`,
-          `   (ou port ${s.ports.submission} avec **STARTTLS**).`,
-          '6. Laissez décochée l’option **Exiger l’authentification par mot de passe sécurisé (SPA)** pour les deux serveurs.',
-          '7. Cliquez sur **Suivant**, saisissez votre mot de passe (ou mot de passe d’application), puis **Se connecter**.',
-          '',
-          'Pour modifier les paramètres plus tard : **Fichier › Paramètres du compte › Paramètres du compte…**, sélectionnez le compte, puis **Modifier**',
-          '(ou **Réparer** pour relancer la détection).',
-          '',
-          '## Nouvel Outlook pour Windows',
-          '',
-          '1. **Paramètres** (roue dentée) **› Comptes › Comptes de messagerie › Ajouter un compte**.',
-          '2. Saisissez votre adresse e-mail, cliquez sur **Continuer**, puis choisissez **IMAP** quand Outlook demande le type de compte.',
-          `3. Cliquez sur **Afficher plus** et renseignez : nom d’utilisateur IMAP (votre adresse complète), mot de passe, serveur entrant \`${s.hostname}\`,`,
-          `   port **${s.ports.imaps}**, type de connexion sécurisée **SSL/TLS** ; nom d’utilisateur et mot de passe SMTP (les mêmes), serveur sortant`,
-          `   \`${s.hostname}\`, port **${s.ports.submissions}**, type de connexion sécurisée **SSL/TLS**.`,
-          '4. Cliquez sur **Continuer**.',
-          '',
-          'Bon à savoir : le nouvel Outlook synchronise les comptes IMAP via le cloud de Microsoft ; votre mot de passe et vos messages transitent donc aussi',
-          'par les serveurs de Microsoft. Outlook classique et les autres logiciels se connectent directement au service.',
-          '',
-          '## Outlook pour Mac',
-          '',
-          '1. **Outlook › Réglages › Comptes**, puis **+ › Nouveau compte…**.',
-          '2. Saisissez votre adresse e-mail et cliquez sur **Continuer**. Si Outlook ne reconnaît pas le fournisseur, choisissez **IMAP/POP**.',
-          '3. Type : **IMAP** ; nom d’utilisateur : votre adresse complète ; mot de passe : votre mot de passe (ou mot de passe d’application).',
-          `4. Serveur entrant : \`${s.hostname}\`, port **${s.ports.imaps}**, cochez **Utiliser SSL pour se connecter**.`,
-          `5. Serveur sortant : \`${s.hostname}\`, port **${s.ports.submissions}**, cochez **Utiliser SSL pour se connecter**.`,
-          '6. Cliquez sur **Ajouter un compte**.',
-        ),
-    },
-  },
-  {
-    slug: 'apple-mail',
-    topics: ['apple-mail', 'macos', 'ios', 'ipados', 'iphone', 'ipad'],
-    title: { en: 'Setting up Apple Mail (Mac, iPhone and iPad)', fr: 'Configurer Apple Mail (Mac, iPhone et iPad)' },
-    body: {
-      en: (s) =>
-        md(
-          glance(s, 'en'),
-          '',
-          '## On a Mac (macOS)',
-          '',
-          '1. In Mail, choose **Mail › Add Account…** (or **System Settings › Internet Accounts › Add Account**), then **Other Mail Account…** and',
-          '   **Continue**.',
-          '2. Enter your name, your full e-mail address and your password (or app password), then **Sign In**.',
-          '3. Mail usually answers "Unable to verify account name or password" and shows more fields: that is expected. Fill them in:',
-          '   - User Name: your full e-mail address',
-          '   - Account Type: **IMAP**',
-          `   - Incoming Mail Server: \`${s.hostname}\``,
-          `   - Outgoing Mail Server: \`${s.hostname}\``,
-          '4. Click **Sign In**, choose the apps to use with the account, then **Done**.',
-          '',
-          'Mail picks ports and encryption by itself. To set them: **Mail › Settings… › Accounts**, select the account, open **Server Settings**, untick',
-          `**Automatically manage connection settings**, then enter port **${s.ports.imaps}** for the incoming server and port **${s.ports.submissions}** for the`,
-          'outgoing server, with **Use TLS/SSL** ticked on both. Click **Save**.',
-          '',
-          '## On an iPhone or iPad (iOS, iPadOS)',
-          '',
-          '1. Open **Settings › Mail › Accounts › Add Account** (since iOS 18: **Settings › Apps › Mail › Mail Accounts › Add Account**), then',
-          '   **Other › Add Mail Account**.',
-          '2. Enter your name, your full e-mail address, your password (or app password) and a description, then tap **Next**.',
-          '3. Keep the **IMAP** tab selected, then fill in:',
-          `   - Incoming Mail Server: Host Name \`${s.hostname}\`, User Name your full e-mail address, Password your password`,
-          `   - Outgoing Mail Server: Host Name \`${s.hostname}\`, User Name your full e-mail address, Password your password (marked "optional", but required`,
-          '     here)',
-          '4. Tap **Next**: the device checks the account over an encrypted connection. Then tap **Save**.',
-          '',
-          'The device picks ports by itself. To set them, open the account in the same menu, then:',
-          '',
-          `- incoming: **Account › Advanced**: **Use SSL** on, Server Port **${s.ports.imaps}**;`,
-          `- outgoing: **Account › SMTP ›** the primary server: **Use SSL** on, Server Port **${s.ports.submissions}**.`,
-        ),
-      fr: (s) =>
-        md(
-          glance(s, 'fr'),
-          '',
-          '## Sur un Mac (macOS)',
-          '',
-          '1. Dans Mail, choisissez **Mail › Ajouter un compte…** (ou **Réglages Système › Comptes Internet › Ajouter un compte**), puis',
-          '   **Autre compte Mail…** et **Continuer**.',
-          '2. Saisissez votre nom, votre adresse e-mail complète et votre mot de passe (ou mot de passe d’application), puis **Se connecter**.',
-          '3. Mail répond en général « Impossible de vérifier le nom ou le mot de passe du compte » et affiche d’autres champs : c’est normal. Renseignez-les :',
-          '   - Nom d’utilisateur : votre adresse e-mail complète',
-          '   - Type de compte : **IMAP**',
-          `   - Serveur de réception : \`${s.hostname}\``,
-          `   - Serveur d’envoi : \`${s.hostname}\``,
-          '4. Cliquez sur **Se connecter**, choisissez les apps à utiliser avec ce compte, puis **Terminé**.',
-          '',
-          'Mail choisit seul les ports et le chiffrement. Pour les fixer : **Mail › Réglages… › Comptes**, sélectionnez le compte, ouvrez',
-          `**Réglages du serveur**, décochez **Gérer automatiquement les réglages de connexion**, puis indiquez le port **${s.ports.imaps}** pour le serveur`,
-          `de réception et le port **${s.ports.submissions}** pour le serveur d’envoi, avec **Utiliser TLS/SSL** coché pour les deux. Cliquez sur`,
-          '**Enregistrer**.',
-          '',
-          '## Sur un iPhone ou un iPad (iOS, iPadOS)',
-          '',
-          '1. Ouvrez **Réglages › Mail › Comptes › Ajouter un compte** (depuis iOS 18 : **Réglages › Apps › Mail › Comptes Mail › Ajouter un compte**),',
-          '   puis **Autre › Ajouter un compte Mail**.',
-          '2. Saisissez votre nom, votre adresse e-mail complète, votre mot de passe (ou mot de passe d’application) et une description, puis touchez',
-          '   **Suivant**.',
-          '3. Laissez l’onglet **IMAP** sélectionné, puis renseignez :',
-          `   - Serveur de réception : nom d’hôte \`${s.hostname}\`, nom d’utilisateur votre adresse e-mail complète, mot de passe votre mot de passe`,
-          `   - Serveur d’envoi : nom d’hôte \`${s.hostname}\`, nom d’utilisateur votre adresse e-mail complète, mot de passe votre mot de passe (indiqués`,
-          '     « facultatif », mais obligatoires ici)',
-          '4. Touchez **Suivant** : l’appareil vérifie le compte par une connexion chiffrée. Touchez ensuite **Enregistrer**.',
-          '',
-          'L’appareil choisit seul les ports. Pour les fixer, ouvrez le compte dans le même menu, puis :',
-          '',
-          `- réception : **Compte › Avancé** : **Utiliser SSL** activé, port du serveur **${s.ports.imaps}** ;`,
-          `- envoi : **Compte › SMTP ›** le serveur principal : **Utiliser SSL** activé, port du serveur **${s.ports.submissions}**.`,
-        ),
-    },
-  },
-  {
-    slug: 'android',
-    topics: ['android', 'gmail', 'k-9-mail', 'thunderbird-android', 'fairemail'],
-    title: { en: 'Setting up an Android phone or tablet', fr: 'Configurer un téléphone ou une tablette Android' },
-    body: {
-      en: (s) =>
-        md(
-          glance(s, 'en'),
-          '',
-          'Whatever the app, never choose a security option ending in "(accept all certificates)" and never tick "allow insecure connections": they remove',
-          `the protection against someone intercepting your password. If the app complains about the certificate, see ${see('troubleshooting', 'en')}.`,
-          '',
-          '## Gmail app',
-          '',
-          '1. Tap your profile picture, then **Add another account › Other**.',
-          '2. Enter your full e-mail address and tap **Manual setup**, then choose **Personal (IMAP)**.',
-          '3. Enter your password (or app password) and tap **Next**.',
-          `4. Incoming server settings: username your full address, server \`${s.hostname}\`. Outgoing server settings: keep **Require sign-in** on,`,
-          `   username your full address, SMTP server \`${s.hostname}\`.`,
-          '5. Choose the synchronisation options and finish.',
-          '',
-          `If the app cannot connect, open **Settings ›** your address **› Incoming settings**: port **${s.ports.imaps}**, security type **SSL/TLS**;`,
-          `then **Outgoing settings**: port **${s.ports.submissions}**, security type **SSL/TLS**.`,
-          '',
-          '## K-9 Mail and Thunderbird for Android',
-          '',
-          'Thunderbird for Android is the successor of K-9 Mail; the steps are the same.',
-          '',
-          '1. Add an account, enter your full e-mail address and tap **Next**. The app looks for the settings by itself; if it proposes the server',
-          `   \`${s.hostname}\` with IMAP, accept and enter your password.`,
-          '2. Otherwise choose **Manual setup**, then **IMAP**.',
-          `3. Incoming server: server \`${s.hostname}\`, security **SSL/TLS**, port **${s.ports.imaps}**, username your full address, authentication`,
-          '   **Normal password**, then your password.',
-          `4. Outgoing server: server \`${s.hostname}\`, security **SSL/TLS**, port **${s.ports.submissions}**, authentication required with the same`,
-          '   username and password.',
-          '',
-          '## FairEmail',
-          '',
-          '1. In **Quick setup**, choose **Other provider**, enter your name, your full address and your password, then tap **Check**. FairEmail looks',
-          `   for the settings by itself; check that it found \`${s.hostname}\`, then save.`,
-          '2. If it fails: **Manual setup and account options**.',
-          `   - **Accounts** (receiving) **› +**: IMAP, host name \`${s.hostname}\`, encryption **SSL/TLS**, port **${s.ports.imaps}**, your full address and`,
-          '     password.',
-          `   - **Identities** (sending) **› +**: your name and address, SMTP host name \`${s.hostname}\`, encryption **SSL/TLS**, port`,
-          `     **${s.ports.submissions}**, the same user name and password.`,
-        ),
-      fr: (s) =>
-        md(
-          glance(s, 'fr'),
-          '',
-          'Quelle que soit l’app, ne choisissez jamais une option de sécurité se terminant par « (accepter tous les certificats) » et ne cochez jamais',
-          '« autoriser les connexions non sécurisées » : elles suppriment la protection contre l’interception de votre mot de passe. Si l’app signale un',
-          `problème de certificat, voir ${see('troubleshooting', 'fr')}.`,
-          '',
-          '## App Gmail',
-          '',
-          '1. Touchez votre photo de profil, puis **Ajouter un autre compte › Autre**.',
-          '2. Saisissez votre adresse e-mail complète, touchez **Configuration manuelle**, puis choisissez **Personnel (IMAP)**.',
-          '3. Saisissez votre mot de passe (ou mot de passe d’application) et touchez **Suivant**.',
-          `4. Paramètres du serveur entrant : nom d’utilisateur votre adresse complète, serveur \`${s.hostname}\`. Paramètres du serveur sortant : laissez`,
-          `   **Exiger une connexion** activé, nom d’utilisateur votre adresse complète, serveur SMTP \`${s.hostname}\`.`,
-          '5. Choisissez les options de synchronisation et terminez.',
-          '',
-          `Si l’app n’arrive pas à se connecter, ouvrez **Paramètres ›** votre adresse **› Paramètres entrants** : port **${s.ports.imaps}**, type de`,
-          `sécurité **SSL/TLS** ; puis **Paramètres sortants** : port **${s.ports.submissions}**, type de sécurité **SSL/TLS**.`,
-          '',
-          '## K-9 Mail et Thunderbird pour Android',
-          '',
-          'Thunderbird pour Android succède à K-9 Mail ; les étapes sont les mêmes.',
-          '',
-          '1. Ajoutez un compte, saisissez votre adresse e-mail complète et touchez **Suivant**. L’app cherche elle-même les paramètres ; si elle propose',
-          `   le serveur \`${s.hostname}\` en IMAP, acceptez et saisissez votre mot de passe.`,
-          '2. Sinon, choisissez **Configuration manuelle**, puis **IMAP**.',
-          `3. Serveur entrant : serveur \`${s.hostname}\`, sécurité **SSL/TLS**, port **${s.ports.imaps}**, nom d’utilisateur votre adresse complète,`,
-          '   authentification **Mot de passe normal**, puis votre mot de passe.',
-          `4. Serveur sortant : serveur \`${s.hostname}\`, sécurité **SSL/TLS**, port **${s.ports.submissions}**, authentification obligatoire avec les`,
-          '   mêmes nom d’utilisateur et mot de passe.',
-          '',
-          '## FairEmail',
-          '',
-          '1. Dans **Configuration rapide**, choisissez **Autre fournisseur**, saisissez votre nom, votre adresse complète et votre mot de passe, puis',
-          `   touchez **Vérifier**. FairEmail cherche lui-même les paramètres ; vérifiez qu’il a trouvé \`${s.hostname}\`, puis enregistrez.`,
-          '2. En cas d’échec : **Configuration manuelle et options du compte**.',
-          `   - **Comptes** (réception) **› +** : IMAP, nom d’hôte \`${s.hostname}\`, chiffrement **SSL/TLS**, port **${s.ports.imaps}**, votre adresse`,
-          '     complète et votre mot de passe.',
-          `   - **Identités** (envoi) **› +** : votre nom et votre adresse, nom d’hôte SMTP \`${s.hostname}\`, chiffrement **SSL/TLS**, port`,
-          `     **${s.ports.submissions}**, les mêmes nom d’utilisateur et mot de passe.`,
-        ),
-    },
-  },
-  {
-    slug: 'webmail',
-    topics: ['webmail', 'browser', 'quarantine', '2fa'],
-    title: { en: 'Using the webmail', fr: 'Utiliser le webmail' },
-    body: {
-      en: (s) =>
-        md(
-          `The webmail lets you read and send your mail from any recent web browser, without installing anything: <${s.webUrl}>`,
-          '',
-          '## Signing in',
-          '',
-          '- User name: your full e-mail address; password: the password of your account.',
-          '- If two-factor authentication is on, enter the 6-digit code shown by your authenticator app (or one of your recovery codes).',
-          '- App passwords do not work here: they are only for mail programs.',
-          `- Check that the address in your browser starts with \`${s.webUrl}\` before typing your password. The service never asks for your password by`,
-          '  e-mail: such a message is phishing.',
-          '- On a shared computer, sign out when you are done.',
-          '',
-          '## What you find there',
-          '',
-          '- Your folders, the same as in your mail programs connected with IMAP.',
-          `- The **${UI.quarantine.en}**: messages suspected to be spam are kept there instead of reaching your inbox. Look at it regularly (a weekly summary`,
-          '  is also sent to you): you can **release** a legitimate message, which is then delivered to your inbox, or **delete** a message. Releasing and',
-          '  reporting messages helps the filter learn.',
-          '- Your **allow list** and **block list** of addresses and domains: mail from an allowed sender is not quarantined, mail from a blocked one is treated as spam.',
-          `- **${UI.security.en}**: two-factor authentication and app passwords (see ${see('app-passwords', 'en')}).`,
-        ),
-      fr: (s) =>
-        md(
-          `Le webmail permet de lire et d’envoyer vos messages depuis n’importe quel navigateur récent, sans rien installer : <${s.webUrl}>`,
-          '',
-          '## Se connecter',
-          '',
-          '- Nom d’utilisateur : votre adresse e-mail complète ; mot de passe : le mot de passe de votre compte.',
-          '- Si l’authentification à deux facteurs est activée, saisissez le code à 6 chiffres affiché par votre application d’authentification (ou l’un de',
-          '  vos codes de secours).',
-          '- Les mots de passe d’application ne fonctionnent pas ici : ils sont réservés aux logiciels de messagerie.',
-          `- Vérifiez que l’adresse affichée par votre navigateur commence par \`${s.webUrl}\` avant de saisir votre mot de passe. Le service ne vous demande`,
-          '  jamais votre mot de passe par e-mail : un tel message est une tentative d’hameçonnage.',
-          '- Sur un ordinateur partagé, déconnectez-vous quand vous avez terminé.',
-          '',
-          '## Ce que vous y trouvez',
-          '',
-          '- Vos dossiers, les mêmes que dans vos logiciels de messagerie connectés en IMAP.',
-          `- La **${UI.quarantine.fr}** : les messages soupçonnés d’être du spam y sont retenus au lieu d’arriver dans votre boîte de réception. Consultez-la`,
-          '  régulièrement (un récapitulatif hebdomadaire vous est aussi envoyé) : vous pouvez **délivrer** un message légitime, qui arrive alors dans votre',
-          '  boîte de réception, ou **supprimer** un message. Délivrer et signaler des messages aide le filtre à apprendre.',
-          '- Votre **liste d’autorisation** et votre **liste de blocage** d’adresses et de domaines : les messages d’un expéditeur autorisé ne sont pas mis',
-          '  en quarantaine, ceux d’un expéditeur bloqué sont traités comme du spam.',
-          `- **${UI.security.fr}** : authentification à deux facteurs et mots de passe d’application (voir ${see('app-passwords', 'fr')}).`,
-        ),
-    },
-  },
-  {
-    slug: 'app-passwords',
-    topics: ['2fa', 'totp', 'app-passwords', 'recovery-codes', 'security'],
-    title: { en: 'Two-factor authentication and app passwords', fr: 'Authentification à deux facteurs et mots de passe d’application' },
-    body: {
-      en: (s) =>
-        md(
-          '## Two-factor authentication',
-          '',
-          'With two-factor authentication (2FA), signing in to the web interface takes your password **and** a 6-digit code that an authenticator app on',
-          'your phone computes and renews every 30 seconds. Someone who steals your password still cannot sign in without your phone. The service contract',
-          'asks your company to use it.',
-          '',
-          'To turn it on:',
-          '',
-          `1. Sign in at <${s.webUrl}> with your full e-mail address and your password.`,
-          `2. Open **${UI.twoFactor.en}**.`,
-          '3. Scan the QR code with an authenticator app (for example FreeOTP, Aegis, Google Authenticator, Microsoft Authenticator or your password',
-          '   manager), then type the code it shows to confirm.',
-          '4. Keep the **recovery codes** shown in a safe place (a password manager, or on paper). Each one works once, instead of a code, if you lose',
-          '   your phone.',
-          '',
-          'If you have lost both your phone and your recovery codes, ask the administrator of your company’s mail accounts.',
-          '',
-          '## App passwords',
-          '',
-          'Mail programs (Thunderbird, Outlook, Apple Mail, phone apps) connect with IMAP, POP3 and SMTP, which cannot ask for a 6-digit code. Once',
-          'two-factor authentication is on, they use **app passwords** instead of your password: long random passwords created by the service, one per',
-          'program or device. An app password only opens your mail in a mail program; it cannot sign in to the web interface or change your settings.',
-          '',
-          'To create one:',
-          '',
-          `1. Sign in at <${s.webUrl}>, then open **${UI.appPasswords.en}**.`,
-          '2. Create a new app password and give it a name that tells the device apart, for example "Thunderbird, office laptop" or "Jane’s iPhone".',
-          '3. Copy the password shown and paste it in the password field of your mail program, with your full e-mail address as user name. It is shown',
-          '   **only once**: the service keeps only a fingerprint of it. If you lose it, delete it and create another one.',
-          '',
-          'The list shows when each app password was last used. Delete the one of a lost, stolen or sold device: it stops working at once, the others',
-          'keep working. Delete those you no longer use.',
-        ),
-      fr: (s) =>
-        md(
-          '## Authentification à deux facteurs',
-          '',
-          'Avec l’authentification à deux facteurs (2FA), la connexion à l’interface web demande votre mot de passe **et** un code à 6 chiffres, calculé et',
-          'renouvelé toutes les 30 secondes par une application d’authentification sur votre téléphone. Une personne qui vole votre mot de passe ne peut',
-          'donc pas se connecter sans votre téléphone. Le contrat de service demande à votre entreprise de l’utiliser.',
-          '',
-          'Pour l’activer :',
-          '',
-          `1. Connectez-vous sur <${s.webUrl}> avec votre adresse e-mail complète et votre mot de passe.`,
-          `2. Ouvrez **${UI.twoFactor.fr}**.`,
-          '3. Scannez le QR code avec une application d’authentification (par exemple FreeOTP, Aegis, Google Authenticator, Microsoft Authenticator ou votre',
-          '   gestionnaire de mots de passe), puis saisissez le code qu’elle affiche pour confirmer.',
-          '4. Conservez les **codes de secours** affichés en lieu sûr (gestionnaire de mots de passe, ou sur papier). Chacun remplace une fois un code si',
-          '   vous perdez votre téléphone.',
-          '',
-          'Si vous avez perdu à la fois votre téléphone et vos codes de secours, adressez-vous à l’administrateur des comptes de messagerie de votre',
-          'entreprise.',
-          '',
-          '## Mots de passe d’application',
-          '',
-          'Les logiciels de messagerie (Thunderbird, Outlook, Apple Mail, apps mobiles) se connectent en IMAP, POP3 et SMTP, qui ne savent pas demander de',
-          'code à 6 chiffres. Une fois l’authentification à deux facteurs activée, ils utilisent des **mots de passe d’application** à la place de votre mot',
-          'de passe : de longs mots de passe aléatoires créés par le service, un par logiciel ou par appareil. Un mot de passe d’application donne accès à',
-          'vos messages dans un logiciel de messagerie, et à rien d’autre : il ne permet ni de se connecter à l’interface web, ni de modifier vos réglages.',
-          '',
-          'Pour en créer un :',
-          '',
-          `1. Connectez-vous sur <${s.webUrl}>, puis ouvrez **${UI.appPasswords.fr}**.`,
-          '2. Créez un nouveau mot de passe d’application et donnez-lui un nom qui identifie l’appareil, par exemple « Thunderbird, portable du bureau » ou',
-          '   « iPhone de Julie ».',
-          '3. Copiez le mot de passe affiché et collez-le dans le champ mot de passe de votre logiciel de messagerie, avec votre adresse e-mail complète',
-          '   comme nom d’utilisateur. Il n’est affiché **qu’une seule fois** : le service n’en garde qu’une empreinte. Si vous le perdez, supprimez-le et',
-          '   créez-en un autre.',
-          '',
-          'La liste indique la dernière utilisation de chaque mot de passe d’application. Supprimez celui d’un appareil perdu, volé ou vendu : il cesse',
-          'aussitôt de fonctionner, les autres continuent. Supprimez aussi ceux que vous n’utilisez plus.',
-        ),
-    },
-  },
-  {
-    slug: 'dns-records',
-    topics: ['dns', 'mx', 'spf', 'dkim', 'dmarc', 'domain'],
-    title: { en: 'DNS records for your domain (MX, SPF, DKIM, DMARC)', fr: 'Enregistrements DNS de votre domaine (MX, SPF, DKIM, DMARC)' },
-    body: {
-      en: () =>
-        md(
-          'For mail to your domain to reach the service, and for your messages to be trusted by their recipients, your domain must publish a few DNS',
-          'records. The service does not host your DNS: you publish them where your domain’s DNS zone is managed (often at your registrar).',
-          '',
-          `When you add a domain in the portal (**${UI.domains.en}**), the portal shows each record to publish with its **exact value**, and checks them live,`,
-          'record by record, with a status for each (correct, missing or different). Copy the values from there: those below only explain their role.',
-          '',
-          '| Record | Name | Type | Role |',
-          '| --- | --- | --- | --- |',
-          '| MX | your domain | MX | where mail for your domain is delivered |',
-          '| SPF | your domain | TXT | which servers may send mail from your domain |',
-          '| DKIM | `<selector>._domainkey.` your domain | TXT | the public key that verifies the signature of your messages |',
-          '| DMARC | `_dmarc.` your domain | TXT | what to do with a message that fails SPF and DKIM, and where to send reports |',
-          '',
-          '## MX',
-          '',
-          'The MX records tell other mail servers where to deliver mail sent to your addresses: they must point to the service’s MX hosts, and only to',
-          'them (remove the old provider’s MX records, or part of your mail keeps going there).',
-          '',
-          'Create your accounts, aliases and mailing lists in the portal **before** changing the MX records: once they point to the service, mail to an',
-          'address that does not exist yet is refused.',
-          '',
-          '## SPF',
-          '',
-          'The SPF record (a TXT record starting with `v=spf1`) lists the servers allowed to send mail with your domain as sender. It must authorise the',
-          'service. A domain may have **only one** SPF record: if you already have one (for a website, a newsletter or billing tool…), add the service’s',
-          '`include:` to it instead of creating a second record, because two SPF records make both invalid.',
-          '',
-          '## DKIM',
-          '',
-          'The service signs every message you send with a key of your domain. The DKIM record publishes the matching public key, so recipients can check',
-          'that the message comes from an authorised server and was not altered on the way. The value is long: copy it whole, without adding spaces. Some DNS',
-          'interfaces split it into several quoted strings: that is normal.',
-          '',
-          '## DMARC',
-          '',
-          'The DMARC record tells recipients what to do with a message that claims to come from your domain but passes neither SPF nor DKIM: nothing',
-          '(`p=none`), put it in spam (`p=quarantine`) or refuse it (`p=reject`), and where to send their reports (`rua=`). Start with the recommended value',
-          'shown by the portal; once the reports show that all your legitimate senders (newsletter tools, website, invoicing…) pass SPF or DKIM, move to',
-          '`quarantine`, then `reject`, to protect your domain against impersonation.',
-          '',
-          '## Delays',
-          '',
-          'A DNS change takes effect after the time-to-live (TTL) of the previous record: often a few minutes, sometimes several hours. If a check fails',
-          'right after publishing, check the value, then run the check again later.',
-        ),
-      fr: () =>
-        md(
-          'Pour que le courrier destiné à votre domaine arrive sur le service et que vos messages inspirent confiance à leurs destinataires, votre domaine',
-          'doit publier quelques enregistrements DNS. Le service n’héberge pas votre DNS : vous les publiez là où est gérée la zone DNS de votre domaine',
-          '(souvent chez votre bureau d’enregistrement).',
-          '',
-          `Quand vous ajoutez un domaine dans le portail (**${UI.domains.fr}**), le portail affiche chaque enregistrement à publier avec sa **valeur exacte**`,
-          'et les vérifie en direct, un par un, avec un état pour chacun (correct, absent ou différent). Copiez les valeurs depuis le portail : celles',
-          'ci-dessous n’expliquent que leur rôle.',
-          '',
-          '| Enregistrement | Nom | Type | Rôle |',
-          '| --- | --- | --- | --- |',
-          '| MX | votre domaine | MX | où est remis le courrier destiné à votre domaine |',
-          '| SPF | votre domaine | TXT | quels serveurs peuvent envoyer du courrier au nom de votre domaine |',
-          '| DKIM | `<sélecteur>._domainkey.` votre domaine | TXT | la clé publique qui vérifie la signature de vos messages |',
-          '| DMARC | `_dmarc.` votre domaine | TXT | que faire d’un message qui échoue à SPF et DKIM, et où envoyer les rapports |',
-          '',
-          '## MX',
-          '',
-          'Les enregistrements MX indiquent aux autres serveurs de messagerie où remettre le courrier envoyé à vos adresses : ils doivent pointer vers les',
-          'serveurs MX du service, et uniquement vers eux (supprimez les MX de l’ancien fournisseur, sinon une partie de votre courrier continuera d’y',
-          'arriver).',
-          '',
-          'Créez vos comptes, alias et listes de diffusion dans le portail **avant** de modifier les enregistrements MX : dès qu’ils pointent vers le',
-          'service, le courrier destiné à une adresse qui n’existe pas encore est refusé.',
-          '',
-          '## SPF',
-          '',
-          'L’enregistrement SPF (un TXT commençant par `v=spf1`) liste les serveurs autorisés à envoyer du courrier avec votre domaine comme expéditeur. Il',
-          'doit autoriser le service. Un domaine ne peut avoir **qu’un seul** enregistrement SPF : si vous en avez déjà un (pour un site web, un outil',
-          'd’infolettre ou de facturation…), ajoutez-y l’`include:` du service au lieu d’en créer un second, car deux enregistrements SPF les rendent',
-          'invalides tous les deux.',
-          '',
-          '## DKIM',
-          '',
-          'Le service signe chaque message que vous envoyez avec une clé propre à votre domaine. L’enregistrement DKIM publie la clé publique',
-          'correspondante, qui permet aux destinataires de vérifier que le message vient d’un serveur autorisé et n’a pas été modifié en route. La valeur est',
-          'longue : copiez-la en entier, sans ajouter d’espaces. Certaines interfaces DNS la découpent en plusieurs chaînes entre guillemets : c’est normal.',
-          '',
-          '## DMARC',
-          '',
-          'L’enregistrement DMARC indique aux destinataires que faire d’un message qui prétend venir de votre domaine mais ne passe ni SPF ni DKIM : rien',
-          '(`p=none`), le classer en spam (`p=quarantine`) ou le refuser (`p=reject`), et où envoyer leurs rapports (`rua=`). Commencez par la valeur',
-          'recommandée affichée par le portail ; quand les rapports montrent que tous vos expéditeurs légitimes (outils d’infolettre, site web, facturation…)',
-          'passent SPF ou DKIM, passez à `quarantine`, puis à `reject`, pour protéger votre domaine contre l’usurpation.',
-          '',
-          '## Délais',
-          '',
-          'Une modification DNS prend effet après la durée de vie (TTL) de l’enregistrement précédent : souvent quelques minutes, parfois plusieurs heures.',
-          'Si une vérification échoue juste après la publication, contrôlez la valeur, puis relancez la vérification plus tard.',
-        ),
-    },
-  },
-  {
-    slug: 'sending-limits',
-    topics: ['limits', 'smtp', 'errors', 'attachments', 'recipients'],
-    title: { en: 'Sending limits and error messages', fr: 'Limites d’envoi et messages d’erreur' },
-    body: {
-      en: () => {
-        const l = CONTRACT_LIMITS;
-        return md(
-          'The service is made for the everyday mail of your company, not for mass mailing: newsletters and marketing campaigns need a dedicated service.',
-          'To keep the service reliable for everyone, the contract sets these limits:',
-          '',
-          '| Limit | Value |',
-          '| --- | --- |',
-          `| Messages per minute from one user to one single recipient | ${l.messagesPerMinutePerRecipient} |`,
-          `| Recipients per message (To, Cc and Bcc together) | ${l.recipientsPerMessage} |`,
-          `| Size of a message, attachments included | ${l.maxMessageMb} MB |`,
-          `| "Standard" size, the one whose delivery is guaranteed | ${l.standardMessageMb} MB |`,
-          '',
-          'The provider may change these limits; the ones in force for your accounts, which depend on their class, are shown in the portal under',
-          `**${UI.subscription.en}**.`,
-          '',
-          '## Message size',
-          '',
-          `Attachments grow by about a third when sent: a message of ${l.maxMessageMb} MB holds about ${fileMb(l.maxMessageMb)} MB of files, and one of`,
-          `${l.standardMessageMb} MB about ${fileMb(l.standardMessageMb)} MB. Up to ${l.standardMessageMb} MB, delivery is guaranteed; above, the service still`,
-          'sends the message, but many recipients’ servers refuse large messages. For big files, share a download link instead.',
-          '',
-          '## Many recipients',
-          '',
-          `To write regularly to more than ${l.recipientsPerMessage} people, create a mailing list in the portal (**${UI.lists.en}**): you send one message`,
-          'to the list’s address, and the service delivers it to every member.',
-          '',
-          '## What the error messages mean',
-          '',
-          'When the service or a recipient’s server refuses a message, your program shows an error, or you receive a delivery failure report ("Undelivered',
-          'Mail", "Delivery Status Notification"). Its code tells what happened: a code starting with **4** is temporary (your program, or the service, tries',
-          'again later, and the message may still be delivered); a code starting with **5** is final (the message was not delivered: correct the problem,',
-          'then send it again).',
-          '',
-          '| Reply (example) | Meaning | What to do |',
-          '| --- | --- | --- |',
-          `| \`${REPLIES.tooManyRecipients}\` Too many recipients | More than ${l.recipientsPerMessage} recipients in one message | Split the sending, or use a mailing list |`,
-          `| \`${REPLIES.rate}\` | More than ${l.messagesPerMinutePerRecipient} messages in one minute to the same recipient | Wait a minute, then send again (many programs retry by themselves) |`,
-          `| \`${REPLIES.tooBig}\` Message too big | Over ${l.maxMessageMb} MB, attachments included | Send a download link instead of the file |`,
-          `| \`${REPLIES.mailboxFull}\` Mailbox full | The recipient’s mailbox is full | Try again later, or tell the recipient another way |`,
-          `| \`${REPLIES.unknownRecipient}\` | The recipient’s address does not exist | Check the spelling of the address |`,
-          `| \`${REPLIES.policy}\` | Refused by a policy: message seen as spam or malware, sender blocked… | Read the text after the code; see ${see('troubleshooting', 'en')} |`,
-          `| \`${REPLIES.authFailed}\` | Wrong user name or password | See ${see('troubleshooting', 'en')} |`,
-          '',
-          `Sending mail detected as fraudulent, unsolicited or malicious gets the account blocked: see ${see('troubleshooting', 'en')}.`,
-        );
-      },
-      fr: () => {
-        const l = CONTRACT_LIMITS;
-        return md(
-          'Le service est conçu pour le courrier quotidien de votre entreprise, pas pour les envois de masse : infolettres et campagnes commerciales',
-          'demandent un service dédié. Pour que le service reste fiable pour tous, le contrat fixe ces limites :',
-          '',
-          '| Limite | Valeur |',
-          '| --- | --- |',
-          `| Messages par minute d’un utilisateur vers un même destinataire | ${l.messagesPerMinutePerRecipient} |`,
-          `| Destinataires par message (À, Cc et Cci réunis) | ${l.recipientsPerMessage} |`,
-          `| Taille d’un message, pièces jointes comprises | ${l.maxMessageMb} Mo |`,
-          `| Taille « standard », dont la remise est garantie | ${l.standardMessageMb} Mo |`,
-          '',
-          'Le fournisseur peut faire évoluer ces limites ; celles en vigueur pour vos comptes, qui dépendent de leur classe, sont affichées dans le portail,',
-          `rubrique **${UI.subscription.fr}**.`,
-          '',
-          '## Taille des messages',
-          '',
-          `Les pièces jointes grossissent d’environ un tiers à l’envoi : un message de ${l.maxMessageMb} Mo contient environ ${fileMb(l.maxMessageMb)} Mo de`,
-          `fichiers, et un message de ${l.standardMessageMb} Mo environ ${fileMb(l.standardMessageMb)} Mo. Jusqu’à ${l.standardMessageMb} Mo, la remise est`,
-          'garantie ; au-delà, le service envoie quand même le message, mais de nombreux serveurs destinataires refusent les gros messages. Pour les',
-          'fichiers volumineux, partagez plutôt un lien de téléchargement.',
-          '',
-          '## Nombreux destinataires',
-          '',
-          `Pour écrire régulièrement à plus de ${l.recipientsPerMessage} personnes, créez une liste de diffusion dans le portail (**${UI.lists.fr}**) :`,
-          'vous envoyez un seul message à l’adresse de la liste, et le service le remet à chacun de ses membres.',
-          '',
-          '## Ce que signifient les messages d’erreur',
-          '',
-          'Quand le service ou le serveur d’un destinataire refuse un message, votre logiciel affiche une erreur, ou vous recevez un avis de non-remise',
-          '(« Undelivered Mail », « Delivery Status Notification »). Son code indique ce qui s’est passé : un code commençant par **4** est temporaire (votre',
-          'logiciel, ou le service, réessaie plus tard et le message peut encore être remis) ; un code commençant par **5** est définitif (le message n’a pas',
-          'été remis : corrigez le problème, puis renvoyez-le).',
-          '',
-          '| Réponse (exemple) | Signification | Que faire |',
-          '| --- | --- | --- |',
-          `| \`${REPLIES.tooManyRecipients}\` Too many recipients | Plus de ${l.recipientsPerMessage} destinataires dans un message | Fractionnez l’envoi, ou utilisez une liste de diffusion |`,
-          `| \`${REPLIES.rate}\` | Plus de ${l.messagesPerMinutePerRecipient} messages en une minute vers le même destinataire | Attendez une minute, puis renvoyez (de nombreux logiciels réessaient seuls) |`,
-          `| \`${REPLIES.tooBig}\` Message too big | Plus de ${l.maxMessageMb} Mo, pièces jointes comprises | Envoyez un lien de téléchargement plutôt que le fichier |`,
-          `| \`${REPLIES.mailboxFull}\` Mailbox full | La boîte du destinataire est pleine | Réessayez plus tard, ou prévenez le destinataire par un autre moyen |`,
-          `| \`${REPLIES.unknownRecipient}\` | L’adresse du destinataire n’existe pas | Vérifiez l’orthographe de l’adresse |`,
-          `| \`${REPLIES.policy}\` | Refus par une règle : message jugé comme spam ou virus, expéditeur bloqué… | Lisez le texte qui suit le code ; voir ${see('troubleshooting', 'fr')} |`,
-          `| \`${REPLIES.authFailed}\` | Nom d’utilisateur ou mot de passe incorrect | Voir ${see('troubleshooting', 'fr')} |`,
-          '',
-          `L’envoi de messages détectés comme frauduleux, non sollicités ou malveillants entraîne le blocage du compte : voir ${see('troubleshooting', 'fr')}.`,
-        );
-      },
-    },
-  },
-  {
-    slug: 'troubleshooting',
-    topics: ['troubleshooting', 'certificates', 'authentication', 'blocked-account', 'support'],
-    title: { en: 'Troubleshooting', fr: 'Résolution des problèmes' },
-    body: {
-      en: (s) =>
-        md(
-          '## Certificate warning',
-          '',
-          `- Check the server name: it must be exactly \`${s.hostname}\`, on the incoming and the outgoing server. The certificate is issued for this name;`,
-          '  another name (`mail.your-company.com`, an IP address…) triggers a warning even though the server is the right one.',
-          '- Check the date and time of your device: a clock far off makes every certificate look invalid.',
-          '- Some antivirus programs and company firewalls inspect encrypted connections and replace certificates: turn off their "mail scanning" for this',
-          '  account, or ask your IT department.',
-          '- If the name is right and the warning persists, do **not** accept the certificate permanently: an unexpected certificate can mean that someone',
-          '  is intercepting the connection (on public Wi-Fi, for instance). Contact support.',
-          '',
-          '## Authentication fails ("wrong password")',
-          '',
-          '- The user name is your **full** e-mail address, on the incoming and the outgoing server.',
-          '- Type the password again (watch the Caps Lock key). After a password change, by you or by your administrator, update it on **every** device:',
-          '  a forgotten phone keeps trying the old one.',
-          `- Two-factor authentication on? Mail programs need an app password: see ${see('app-passwords', 'en')}.`,
-          '- Authentication method: "normal password".',
-          '- After repeated failures, sign-ins are refused for a while, to stop password guessing. Fix the password on all your devices, wait about fifteen',
-          '  minutes, then try again.',
-          '',
-          '## Blocked account',
-          '',
-          'When mail sent from an account is detected as fraudulent, unsolicited or malicious (most often because its password was stolen and used to send',
-          'spam), the service may block it: signing in and sending are then impossible. Your company is told by e-mail at the contact address of its',
-          'customer account.',
-          '',
-          'To unblock the account, either:',
-          '',
-          `- **change its password**: the administrator sets a new password for the account in the portal (**${UI.accounts.en}**). First make sure the`,
-          '  devices using the account are free of malware, then enter the new password on each of them and replace its app passwords; or',
-          `- **open a support ticket** in the portal (**${UI.newTicket.en}**, category "unblock").`,
-          '',
-          'Each new block lasts longer than the previous one, and from the third block on, unblock requests may be refused. A complaint about a message sent',
-          'from the service may also lead to a suspension without notice of at least five days.',
-          '',
-          '## Sending fails, receiving works',
-          '',
-          '- The outgoing server must use authentication, with the same user name and password as the incoming server.',
-          `- Port ${s.ports.submissions} goes with SSL/TLS and port ${s.ports.submission} with STARTTLS: a swapped pair fails or hangs.`,
-          `- For an error code, see ${see('sending-limits', 'en')}.`,
-          '',
-          '## A message did not arrive',
-          '',
-          `- Look in the **${UI.quarantine.en}** of the webmail (<${s.webUrl}>): suspected spam is kept there, not in your inbox.`,
-          '- With POP3, messages downloaded by one device are often deleted from the server, and therefore missing elsewhere.',
-          '',
-          '## Still stuck?',
-          '',
-          `Open a ticket in the portal (**${UI.newTicket.en}**) with the name and version of your program, the exact error message, the time it happened and`,
-          'the settings you entered. Never send your password: support will never ask for it.',
-        ),
-      fr: (s) =>
-        md(
-          '## Alerte de certificat',
-          '',
-          `- Vérifiez le nom du serveur : il doit être exactement \`${s.hostname}\`, pour le serveur entrant comme pour le serveur sortant. Le certificat est`,
-          '  établi pour ce nom ; un autre nom (`mail.votre-societe.fr`, une adresse IP…) déclenche une alerte, même si le serveur est le bon.',
-          '- Vérifiez la date et l’heure de votre appareil : une horloge très décalée fait paraître tous les certificats invalides.',
-          '- Certains antivirus et pare-feu d’entreprise inspectent les connexions chiffrées et remplacent les certificats : désactivez leur « analyse du',
-          '  courrier » pour ce compte, ou adressez-vous à votre service informatique.',
-          '- Si le nom est correct et que l’alerte persiste, **n’acceptez pas** le certificat de façon permanente : un certificat inattendu peut signifier',
-          '  que quelqu’un intercepte la connexion (sur un Wi-Fi public, par exemple). Contactez le support.',
-          '',
-          '## L’authentification échoue (« mot de passe incorrect »)',
-          '',
-          '- Le nom d’utilisateur est votre adresse e-mail **complète**, pour le serveur entrant comme pour le serveur sortant.',
-          '- Ressaisissez le mot de passe (attention à la touche Verr. Maj). Après un changement de mot de passe, par vous ou par votre administrateur,',
-          '  mettez-le à jour sur **tous** vos appareils : un téléphone oublié continue d’essayer l’ancien.',
-          `- Authentification à deux facteurs activée ? Les logiciels de messagerie demandent un mot de passe d’application : voir ${see('app-passwords', 'fr')}.`,
-          '- Méthode d’authentification : « mot de passe normal ».',
-          '- Après des échecs répétés, les connexions sont refusées pendant un moment, pour empêcher qu’on devine le mot de passe. Corrigez le mot de passe',
-          '  sur tous vos appareils, attendez une quinzaine de minutes, puis réessayez.',
-          '',
-          '## Compte bloqué',
-          '',
-          'Quand des messages envoyés depuis un compte sont détectés comme frauduleux, non sollicités ou malveillants (le plus souvent parce que son mot de',
-          'passe a été volé puis utilisé pour envoyer du spam), le service peut le bloquer : la connexion et l’envoi deviennent alors impossibles. Votre',
-          'entreprise en est informée par e-mail, à l’adresse de contact de son compte client.',
-          '',
-          'Pour débloquer le compte, au choix :',
-          '',
-          `- **changez son mot de passe** : l’administrateur définit un nouveau mot de passe pour le compte dans le portail (**${UI.accounts.fr}**). Assurez-vous`,
-          '  d’abord que les appareils qui utilisent le compte sont exempts de logiciels malveillants, puis saisissez le nouveau mot de passe sur chacun',
-          '  d’eux et remplacez ses mots de passe d’application ;',
-          `- **ouvrez un ticket de support** dans le portail (**${UI.newTicket.fr}**, catégorie « déblocage »).`,
-          '',
-          'Chaque nouveau blocage dure plus longtemps que le précédent et, à partir du troisième, les demandes de déblocage peuvent être refusées. Une plainte',
-          'concernant un message envoyé depuis le service peut aussi entraîner une suspension sans préavis d’au moins cinq jours.',
-          '',
-          '## L’envoi échoue, la réception fonctionne',
-          '',
-          '- Le serveur sortant doit utiliser l’authentification, avec les mêmes nom d’utilisateur et mot de passe que le serveur entrant.',
-          `- Le port ${s.ports.submissions} va avec SSL/TLS et le port ${s.ports.submission} avec STARTTLS : une association inversée échoue ou reste bloquée.`,
-          `- Pour un code d’erreur, voir ${see('sending-limits', 'fr')}.`,
-          '',
-          '## Un message n’est pas arrivé',
-          '',
-          `- Regardez dans la **${UI.quarantine.fr}** du webmail (<${s.webUrl}>) : les spams présumés y sont retenus, et non dans votre boîte de réception.`,
-          '- En POP3, les messages téléchargés par un appareil sont souvent supprimés du serveur, et donc absents ailleurs.',
-          '',
-          '## Toujours bloqué ?',
-          '',
-          `Ouvrez un ticket dans le portail (**${UI.newTicket.fr}**) en indiquant le nom et la version de votre logiciel, le message d’erreur exact, l’heure du`,
-          'problème et les paramètres saisis. N’envoyez jamais votre mot de passe : le support ne vous le demandera jamais.',
-        ),
-    },
-  },
-];
-
-function render(page: PageSource, language: Language, settings: ServerSettings): FaqPage {
-  return { slug: page.slug, title: page.title[language], body: page.body[language](settings), topics: [...page.topics] };
+/** The pages as a reader sees them: placeholders filled from the settings. */
+export function renderFaqPage(page: PageSource, settings: FaqSettings): FaqPage {
+  const body = page.body.replace(PLACEHOLDER, (_, key: string) => String((VALUES[key] as (s: FaqSettings) => string | number)(settings)));
+  return { slug: page.slug, title: page.title, body, topics: [...page.topics] };
 }
 
-/** Every FAQ page, in the portal's order, in the reader's language, with the service's settings filled in. */
-export function listFaqPages(language: Language, settings: ServerSettings): FaqPage[] {
-  return PAGES.map((page) => render(page, language, settings));
+const cache = new Map<string, Record<Language, PageSource[]>>();
+
+/** The pages of the configured folder, read once per process. */
+function pagesOf(ctx: AppContext): Record<Language, PageSource[]> {
+  const dir = ctx.config.faqDir || defaultFaqDir();
+  let pages = cache.get(dir);
+  if (!pages) {
+    pages = loadFaqPages(dir);
+    cache.set(dir, pages);
+  }
+  return pages;
+}
+
+/**
+ * The live values: host name, ports, and the limits that hold for every account — the least generous of
+ * all classes, since the FAQ is public and a reader's class is not known (the portal shows each class's own).
+ */
+export async function faqSettings(ctx: AppContext): Promise<FaqSettings> {
+  const { config } = ctx;
+  const classes = await ctx.db.selectFrom('classes').select(['messages_per_minute_per_recipient', 'recipients_per_message', 'max_message_bytes']).execute();
+  const least = (values: number[], fallback: number) => (values.length ? Math.min(...values) : fallback);
+  const maxMessageBytes = least(
+    classes.map((c) => c.max_message_bytes),
+    config.limits.maxMessageBytes,
+  );
+  return {
+    hostname: config.hostname,
+    ports: config.ports,
+    webUrl: config.publicUrl,
+    limits: {
+      messagesPerMinutePerRecipient: least(
+        classes.map((c) => c.messages_per_minute_per_recipient),
+        config.limits.messagesPerMinutePerRecipient,
+      ),
+      recipientsPerMessage: least(
+        classes.map((c) => c.recipients_per_message),
+        config.limits.recipientsPerMessage,
+      ),
+      maxMessageBytes,
+      standardMessageBytes: Math.min(config.limits.standardMessageBytes, maxMessageBytes),
+    },
+  };
+}
+
+/** Every FAQ page, in the portal's order, in the reader's language, with the live values filled in. */
+export async function listFaqPages(ctx: AppContext, language: Language): Promise<FaqPage[]> {
+  const settings = await faqSettings(ctx);
+  return pagesOf(ctx)[language].map((page) => renderFaqPage(page, settings));
 }
 
 /** One FAQ page by its slug (the same in both languages), or undefined when there is none. */
-export function getFaqPage(slug: string, language: Language, settings: ServerSettings): FaqPage | undefined {
-  const page = PAGES.find((candidate) => candidate.slug === slug);
-  return page && render(page, language, settings);
+export async function getFaqPage(ctx: AppContext, slug: string, language: Language): Promise<FaqPage | undefined> {
+  const page = pagesOf(ctx)[language].find((candidate) => candidate.slug === slug);
+  return page && renderFaqPage(page, await faqSettings(ctx));
 }

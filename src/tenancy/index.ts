@@ -10,6 +10,7 @@ export * from './customers.ts';
 export * from './details.ts';
 export { type DkimRotationView, nextSelector } from './dkim.ts';
 export * from './domains.ts';
+export { type FaqPage, getFaqPage, listFaqPages } from './faq.ts';
 export * from './labels.ts';
 export * from './lists.ts';
 export * from './subscriptions.ts';

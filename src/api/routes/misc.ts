@@ -3,13 +3,14 @@ import { Type as T } from '@sinclair/typebox';
 import type { AppContext } from '../../context.ts';
 import { getOperation, listOperations } from '../../operations/index.ts';
 import { notFound, text } from '../../shared/errors.ts';
-import { getFaqPage, listFaqPages } from '../../tenancy/faq.ts';
 import {
   closeTicket,
   createClass,
   FEATURES,
+  getFaqPage,
   getTicket,
   listClasses,
+  listFaqPages,
   listTickets,
   openTicket,
   replyToTicket,
@@ -248,14 +249,13 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
   );
 
   // FAQ (R-T4): public, so the login page can link to it.
-  const settings = () => ({ hostname: ctx.config.hostname, ports: ctx.config.ports, webUrl: ctx.config.publicUrl });
   const LangQuery = Query({ lang: T.Optional(Lang) });
   api.get(
     '/faq',
     { config: { access: 'public' }, schema: { tags: ['faq'], summary: 'Client configuration pages (lang=fr|en)', querystring: LangQuery } },
     async (request) => {
       const lang = (request.query as { lang?: 'en' | 'fr' }).lang ?? languageOf(request);
-      return { items: listFaqPages(lang, settings()) };
+      return { items: await listFaqPages(ctx, lang) };
     },
   );
 
@@ -264,7 +264,7 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
     { config: { access: 'public' }, schema: { tags: ['faq'], summary: 'One FAQ page', params: T.Object({ slug: Str(100) }), querystring: LangQuery } },
     async (request) => {
       const lang = (request.query as { lang?: 'en' | 'fr' }).lang ?? languageOf(request);
-      const page = getFaqPage((request.params as { slug: string }).slug, lang, settings());
+      const page = await getFaqPage(ctx, (request.params as { slug: string }).slug, lang);
       if (!page) throw notFound(text('No such page', 'Page introuvable'));
       return page;
     },

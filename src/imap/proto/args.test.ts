@@ -11,6 +11,7 @@ import {
   formatDateTime,
   formatSequenceSet,
   ImapReceiver,
+  InvalidMailboxNameError,
   isWithin,
   matchesPattern,
   ProtocolSyntaxError,
@@ -140,7 +141,18 @@ test('RFC 3501 §6.3.8 and RFC 5258 §6: LIST and LIST-EXTENDED arguments', () =
   const status = parseListArgs(argsOf('A02 LIST "" % RETURN (STATUS (MESSAGES UNSEEN) SPECIAL-USE SUBSCRIBED)'));
   assert.deepEqual(status.return, { subscribed: true, children: false, specialUse: true, status: ['MESSAGES', 'UNSEEN'] });
   assert.equal(parseListArgs(argsOf('a LIST "" &AOk-t&AOk-/%')).patterns[0], 'été/%');
-  const bad = ['a LIST (RECURSIVEMATCH) "" *', 'a LIST (FOO) "" *', 'a LIST "" * RETURN (FOO)', 'a LIST "" * EXTRA (X)', 'a LIST ""', 'a LIST "" ()'];
+  // RFC 5258 §3.1 and §6: RECURSIVEMATCH needs SUBSCRIBED; REMOTE and SPECIAL-USE (RFC 6154 §6) are independent options.
+  assert.equal(parseListArgs(argsOf('a LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" *')).selection.recursiveMatch, true);
+  const bad = [
+    'a LIST (RECURSIVEMATCH) "" *',
+    'a LIST (REMOTE RECURSIVEMATCH) "" *',
+    'a LIST (SPECIAL-USE RECURSIVEMATCH) "" *',
+    'a LIST (FOO) "" *',
+    'a LIST "" * RETURN (FOO)',
+    'a LIST "" * EXTRA (X)',
+    'a LIST ""',
+    'a LIST "" ()',
+  ];
   for (const line of bad) assert.throws(() => parseListArgs(argsOf(line)), ProtocolSyntaxError, line);
 });
 
@@ -213,10 +225,20 @@ test('RFC 3501 §5.1.3: modified UTF-7 round trips and the RFC example', () => {
   assert.equal(encodeModifiedUtf7('A & B'), 'A &- B');
 });
 
-test('RFC 3501 §5.1.3: invalid modified UTF-7 is BAD', () => {
-  for (const text of ['&U,BTFw', '&AGE-', '&2D3-', 'caf\xe9', '&U,BTF-', '&*-']) {
-    assert.throws(() => decodeModifiedUtf7(text), ProtocolSyntaxError, text);
+test('RFC 3501 §5.1.3: invalid modified UTF-7 names no folder: NO [NONEXISTENT], not BAD', () => {
+  for (const text of ['&U,BTFw', '&AGE-', '&2D3-', 'caf\xe9', '&U,BTF-', '&*-', '&']) {
+    assert.throws(
+      () => decodeModifiedUtf7(text),
+      (error: unknown) => error instanceof InvalidMailboxNameError && error.status === 'NO',
+      text,
+    );
   }
+});
+
+test('RFC 3501 §6.3.8: a LIST pattern or reference that is not modified UTF-7 matches nothing', () => {
+  assert.deepEqual(parseListArgs(argsOf('a LIST "" &Jjo')).patterns, []);
+  assert.deepEqual(parseListArgs(argsOf('a LIST "" (&AGE- INBOX)')).patterns, ['INBOX']);
+  assert.deepEqual(parseListArgs(argsOf('a LIST &Jjo *')).patterns, []);
 });
 
 test('RFC 3501 §5.1, RFC 6855 §3: mailbox names: INBOX case-insensitive, UTF-8 when enabled, no empty levels', () => {
@@ -226,7 +248,7 @@ test('RFC 3501 §5.1, RFC 6855 §3: mailbox names: INBOX case-insensitive, UTF-8
   assert.equal(decodeMailboxName(Buffer.from('&AOk-t&AOk-')), 'été');
   assert.equal(decodeMailboxName(Buffer.from('été', 'utf8'), { utf8Accept: true }), 'été');
   assert.equal(decodeMailboxName(Buffer.from('a/b/')), 'a/b/');
-  for (const name of ['', 'a//b', '/a', 'a\tb']) assert.throws(() => decodeMailboxName(Buffer.from(name)), ProtocolSyntaxError, name);
+  for (const name of ['', 'a//b', '/a', 'a\tb']) assert.throws(() => decodeMailboxName(Buffer.from(name)), InvalidMailboxNameError, name);
   assert.throws(() => decodeMailboxName(Buffer.from('été', 'utf8')), ProtocolSyntaxError);
   assert.throws(() => decodeMailboxName(Buffer.from([0xff]), { utf8Accept: true }), /UTF-8/);
 });

@@ -3,10 +3,10 @@
  * SELECT/EXAMINE, APPEND (FETCH and SEARCH have files of their own). Each takes the command's
  * `args` and returns a typed value or throws ProtocolSyntaxError.
  */
-import type { Buffer } from 'node:buffer';
+import { type Buffer, isUtf8 } from 'node:buffer';
 import { parseDateTime } from './datetime.ts';
 import { ProtocolSyntaxError } from './errors.ts';
-import { decodeMailboxName, decodeModifiedUtf7 } from './mailbox.ts';
+import { decodeMailboxName, decodeModifiedUtf7, InvalidMailboxNameError } from './mailbox.ts';
 import { ArgReader } from './reader.ts';
 import { parseSequenceSet, type SequenceSet } from './sequence.ts';
 import type { Value } from './values.ts';
@@ -37,12 +37,18 @@ export function parseFlag(text: string): string {
   return text;
 }
 
+/**
+ * One flag argument. The tokenizer reads the atom `NIL` as nil, but in a flag position it is only an
+ * atom: RFC 3501 §9 `flag-keyword = atom`, and NIL is a valid atom (`STORE 1 +FLAGS NIL`).
+ */
+export function parseFlagValue(value: Value): string {
+  if (value.type === 'nil') return 'NIL';
+  if (value.type !== 'atom' || value.section) throw new ProtocolSyntaxError('flags are atoms like \\Seen or $Label');
+  return parseFlag(value.value);
+}
+
 function parseFlagValues(values: readonly Value[]): string[] {
-  const flags = values.map((value) => {
-    if (value.type !== 'atom' || value.section) throw new ProtocolSyntaxError('flags are atoms like \\Seen or $Label');
-    return parseFlag(value.value);
-  });
-  return [...new Set(flags)];
+  return [...new Set(values.map(parseFlagValue))];
 }
 
 /** A flag list `(\Seen $Label)`. */
@@ -138,15 +144,22 @@ export interface ListArgs {
   selection: { subscribed: boolean; remote: boolean; recursiveMatch: boolean; specialUse: boolean };
   /** Unicode, not normalised (it is a prefix, "" allowed). */
   reference: string;
-  /** Unicode patterns with `*` and `%`; `[""]` asks for the delimiter (RFC 3501 §6.3.8). */
+  /** Unicode patterns with `*` and `%`; `[""]` asks for the delimiter (RFC 3501 §6.3.8); none when no name can match. */
   patterns: string[];
   return: { subscribed: boolean; children: boolean; specialUse: boolean; status: StatusItem[] | null };
 }
 
 const SELECTION_OPTIONS = { SUBSCRIBED: 'subscribed', REMOTE: 'remote', RECURSIVEMATCH: 'recursiveMatch', 'SPECIAL-USE': 'specialUse' } as const;
 
-function decodePattern(bytes: Buffer, options: ParseOptions): string {
-  return options.utf8Accept ? bytes.toString('utf8') : decodeModifiedUtf7(bytes.toString('latin1'));
+/** A pattern or reference → Unicode; null when it is not modified UTF-7 (or UTF-8): it then matches no name. */
+function decodePattern(bytes: Buffer, options: ParseOptions): string | null {
+  if (options.utf8Accept) return isUtf8(bytes) ? bytes.toString('utf8') : null;
+  try {
+    return decodeModifiedUtf7(bytes.toString('latin1'));
+  } catch (error) {
+    if (error instanceof InvalidMailboxNameError) return null;
+    throw error;
+  }
 }
 
 /** `[(selection)] reference pattern|(patterns) [RETURN (options)]`; also LSUB's `reference pattern`. */
@@ -168,19 +181,23 @@ export function parseListArgs(args: readonly Value[], options: ParseOptions = {}
       if (!key) throw new ProtocolSyntaxError(`unknown LIST selection option ${value.type === 'atom' ? value.value : ''}`.trim());
       result.selection[key] = true;
     }
-    const { subscribed, remote, specialUse, recursiveMatch } = result.selection;
-    // RFC 5258 §3.1: RECURSIVEMATCH needs another option to apply to.
-    if (recursiveMatch && !subscribed && !remote && !specialUse) throw new ProtocolSyntaxError('RECURSIVEMATCH needs another selection option');
+    // RFC 5258 §3.1 and §6 (list-select-mod-opt needs a list-select-base-opt): RECURSIVEMATCH needs SUBSCRIBED,
+    // the one base option; REMOTE and SPECIAL-USE (RFC 6154 §6) are independent options and do not count.
+    if (result.selection.recursiveMatch && !result.selection.subscribed) throw new ProtocolSyntaxError('RECURSIVEMATCH needs the SUBSCRIBED selection option');
   }
-  result.reference = decodePattern(reader.astring('reference name'), options);
+  const reference = decodePattern(reader.astring('reference name'), options);
   const patterns = reader.optionalList();
+  let decoded: Array<string | null>;
   if (patterns) {
     result.extended = true;
     if (patterns.length === 0) throw new ProtocolSyntaxError('empty pattern list');
-    result.patterns = patterns.map((value) => decodePattern(new ArgReader([value]).astring('mailbox pattern'), options));
+    decoded = patterns.map((value) => decodePattern(new ArgReader([value]).astring('mailbox pattern'), options));
   } else {
-    result.patterns = [decodePattern(reader.astring('mailbox pattern'), options)];
+    decoded = [decodePattern(reader.astring('mailbox pattern'), options)];
   }
+  // RFC 3501 §6.3.8: a pattern no name can match (not modified UTF-7) is a listing with no match, not an error.
+  result.reference = reference ?? '';
+  result.patterns = reference === null ? [] : decoded.filter((pattern) => pattern !== null);
   if (!reader.done) {
     if (reader.keyword('RETURN') !== 'RETURN') throw new ProtocolSyntaxError('expected RETURN after the pattern');
     result.extended = true;

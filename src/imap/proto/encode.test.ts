@@ -13,6 +13,8 @@ import {
   joined,
   literal,
   MAX_QUOTED_BYTES,
+  NUL_REPLACEMENT,
+  replaceNul,
   str,
   streamed,
 } from './index.ts';
@@ -42,12 +44,22 @@ test('RFC 3501 §4.3: strings are quoted when safe, escaped, else literals', () 
   assert.equal(one(str('plain')), '"plain"');
   assert.equal(one(str('say "hi" \\o/')), '"say \\"hi\\" \\\\o/"');
   assert.equal(one(str('two\r\nlines')), '{10}\r\ntwo\r\nlines');
-  assert.equal(one(str('a\x00b')), '{3}\r\na\x00b');
   assert.equal(one(str('x'.repeat(MAX_QUOTED_BYTES + 1))), `{${MAX_QUOTED_BYTES + 1}}\r\n${'x'.repeat(MAX_QUOTED_BYTES + 1)}`);
   assert.equal(one(str('')), '""');
   assert.equal(one(null), 'NIL');
   assert.equal(one([]), '()');
   assert.equal(one(42n ** 10n), String(42n ** 10n));
+});
+
+test('RFC 3501 §9 CHAR8: no NUL in a plain literal (replaced by 0x80, same size); a literal8 keeps it (RFC 3516 §4.2)', () => {
+  const bytes = (item: Item) => Buffer.concat(encodeItems([item]) as Buffer[]);
+  assert.deepEqual(bytes(str('a\x00b')), Buffer.from('{3}\r\na\x80b', 'latin1'));
+  assert.deepEqual(bytes(str(Buffer.from([0x61, 0, 0, 0x62]))), Buffer.from('{4}\r\na\x80\x80b', 'latin1'));
+  assert.deepEqual(bytes(literal(Buffer.from([0, 0x41, 0]))), Buffer.from('{3}\r\n\x80A\x80', 'latin1'));
+  assert.deepEqual(bytes(literal(Buffer.from([0, 0x41]), true)), Buffer.from('~{2}\r\n\x00A', 'latin1'));
+  const clean = Buffer.from('no nul here');
+  assert.equal(replaceNul(clean), clean, 'nothing copied when there is no NUL');
+  assert.equal(NUL_REPLACEMENT, 0x80);
 });
 
 test('RFC 6855 §3: 8-bit UTF-8 goes as a literal, or quoted once UTF8=ACCEPT is enabled', () => {

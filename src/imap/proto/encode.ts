@@ -6,6 +6,26 @@
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 
+/**
+ * What a NUL octet of a message becomes in a plain literal: RFC 3501 §4.3 and §9 (`CHAR8` excludes %x00)
+ * allow no NUL there; only a literal8 (RFC 3516 §4.2, BINARY) may carry one. Replaced byte for byte, so
+ * sizes (RFC822.SIZE, BODYSTRUCTURE, partial offsets) stay true; 0x80 as Dovecot does, a byte no charset
+ * reads as text, so the reader sees that something was there. BINARY[...] gives the NUL itself in a literal8.
+ */
+export const NUL_REPLACEMENT = 0x80;
+
+/** The bytes with every NUL replaced by NUL_REPLACEMENT; the same Buffer when there is none (the usual case). */
+export function replaceNul(bytes: Buffer): Buffer {
+  let at = bytes.indexOf(0);
+  if (at < 0) return bytes;
+  const copy = Buffer.from(bytes);
+  while (at >= 0) {
+    copy[at] = NUL_REPLACEMENT;
+    at = copy.indexOf(0, at + 1);
+  }
+  return copy;
+}
+
 /** Strings longer than this go as literals: long quoted strings are hard on clients' line buffers. */
 export const MAX_QUOTED_BYTES = 1024;
 
@@ -142,8 +162,8 @@ function writeString(out: ChunkBuilder, item: StringItem, options: EncodeOptions
     out.byteText(`"${bytes.replace(/["\\]/g, '\\$&')}"`);
   } else {
     out.text(`{${bytes.length}}\r\n`);
-    if (typeof item.value === 'string') out.byteText(bytes);
-    else out.bytes(item.value);
+    if (typeof item.value === 'string') out.byteText(bytes.replaceAll('\x00', String.fromCharCode(NUL_REPLACEMENT)));
+    else out.bytes(replaceNul(item.value));
   }
 }
 
@@ -166,7 +186,7 @@ function writeItem(out: ChunkBuilder, item: Item, options: EncodeOptions): void 
     for (const part of item.items) writeItem(out, part, options);
   } else if (item.kind === 'literal') {
     out.text(`${item.binary ? '~' : ''}{${item.value.length}}\r\n`);
-    out.bytes(item.value);
+    out.bytes(item.binary ? item.value : replaceNul(item.value));
   } else {
     out.text(`${item.binary ? '~' : ''}{${item.source.size}}\r\n`);
     out.source(item.source);

@@ -10,6 +10,19 @@ export const MAILBOX_DELIMITER = '/';
 /** Longest mailbox name, in UTF-8 bytes after decoding: deep enough for any folder tree, short enough to index. */
 export const MAX_MAILBOX_NAME_BYTES = 1024;
 
+/**
+ * A mailbox name no folder can have (not modified UTF-7, an empty level, a control character...). For a
+ * command that names an existing folder this is just a name that does not exist: NO [NONEXISTENT]
+ * (RFC 5530), not BAD, since the command's syntax is fine (RFC 3501 §5.1: any astring is a mailbox name).
+ * CREATE and RENAME turn it into NO [CANNOT].
+ */
+export class InvalidMailboxNameError extends ProtocolSyntaxError {
+  constructor(message: string) {
+    super(message, 'NO', 'NONEXISTENT');
+    this.name = 'InvalidMailboxNameError';
+  }
+}
+
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,';
 const isPrintableAscii = (code: number) => code >= 0x20 && code <= 0x7e;
 
@@ -38,26 +51,26 @@ export function encodeModifiedUtf7(name: string): string {
 }
 
 function decodeBase64Run(run: string, whole: string): string {
-  if (![...run].every((char) => BASE64_ALPHABET.includes(char))) throw new ProtocolSyntaxError(`invalid modified UTF-7 in mailbox name "${whole}"`);
+  if (![...run].every((char) => BASE64_ALPHABET.includes(char))) throw new InvalidMailboxNameError(`invalid modified UTF-7 in mailbox name "${whole}"`);
   const bytes = Buffer.from(run.replaceAll(',', '/'), 'base64');
   const leftoverBits = run.length * 6 - bytes.length * 8;
   // RFC 3501 §5.1.3 / RFC 2152: no partial UTF-16 unit, padding bits zero.
   const lastValue = BASE64_ALPHABET.indexOf(run[run.length - 1]!);
   if (bytes.length % 2 !== 0 || leftoverBits >= 6 || (lastValue & ((1 << leftoverBits) - 1)) !== 0) {
-    throw new ProtocolSyntaxError(`invalid modified UTF-7 in mailbox name "${whole}"`);
+    throw new InvalidMailboxNameError(`invalid modified UTF-7 in mailbox name "${whole}"`);
   }
   let text = '';
   for (let offset = 0; offset < bytes.length; offset += 2) {
     const unit = bytes.readUInt16BE(offset);
     if (unit >= 0xd800 && unit <= 0xdbff) {
       const low = offset + 2 < bytes.length ? bytes.readUInt16BE(offset + 2) : 0;
-      if (low < 0xdc00 || low > 0xdfff) throw new ProtocolSyntaxError(`invalid UTF-16 in mailbox name "${whole}"`);
+      if (low < 0xdc00 || low > 0xdfff) throw new InvalidMailboxNameError(`invalid UTF-16 in mailbox name "${whole}"`);
       text += String.fromCharCode(unit, low);
       offset += 2;
       continue;
     }
-    if (unit >= 0xdc00 && unit <= 0xdfff) throw new ProtocolSyntaxError(`invalid UTF-16 in mailbox name "${whole}"`);
-    if (isPrintableAscii(unit)) throw new ProtocolSyntaxError(`modified UTF-7 must not encode printable ASCII ("${whole}")`);
+    if (unit >= 0xdc00 && unit <= 0xdfff) throw new InvalidMailboxNameError(`invalid UTF-16 in mailbox name "${whole}"`);
+    if (isPrintableAscii(unit)) throw new InvalidMailboxNameError(`modified UTF-7 must not encode printable ASCII ("${whole}")`);
     text += String.fromCharCode(unit);
   }
   return text;
@@ -69,14 +82,14 @@ export function decodeModifiedUtf7(encoded: string): string {
   let index = 0;
   while (index < encoded.length) {
     const code = encoded.charCodeAt(index);
-    if (!isPrintableAscii(code)) throw new ProtocolSyntaxError('mailbox names are 7-bit modified UTF-7 (or enable UTF8=ACCEPT)');
+    if (!isPrintableAscii(code)) throw new InvalidMailboxNameError('mailbox names are 7-bit modified UTF-7 (or enable UTF8=ACCEPT)');
     if (code !== 0x26) {
       out += encoded[index];
       index++;
       continue;
     }
     const end = encoded.indexOf('-', index + 1);
-    if (end === -1) throw new ProtocolSyntaxError(`unterminated "&" in mailbox name "${encoded}"`);
+    if (end === -1) throw new InvalidMailboxNameError(`unterminated "&" in mailbox name "${encoded}"`);
     out += end === index + 1 ? '&' : decodeBase64Run(encoded.slice(index + 1, end), encoded);
     index = end + 1;
   }
@@ -103,7 +116,7 @@ export function isInbox(name: string): boolean {
 export function decodeMailboxName(bytes: Buffer, options: { utf8Accept?: boolean } = {}): string {
   let name: string;
   if (options.utf8Accept) {
-    if (!isUtf8(bytes)) throw new ProtocolSyntaxError('mailbox name is not valid UTF-8');
+    if (!isUtf8(bytes)) throw new InvalidMailboxNameError('mailbox name is not valid UTF-8');
     name = bytes.toString('utf8');
   } else {
     name = decodeModifiedUtf7(bytes.toString('latin1'));
@@ -113,12 +126,12 @@ export function decodeMailboxName(bytes: Buffer, options: { utf8Accept?: boolean
 }
 
 function validateMailboxName(name: string): void {
-  if (name === '') throw new ProtocolSyntaxError('empty mailbox name');
+  if (name === '') throw new InvalidMailboxNameError('empty mailbox name');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\x00-\x1f\x7f]/.test(name)) throw new ProtocolSyntaxError('control character in mailbox name');
-  if (Buffer.byteLength(name) > MAX_MAILBOX_NAME_BYTES) throw new ProtocolSyntaxError(`mailbox name over ${MAX_MAILBOX_NAME_BYTES} bytes`);
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new InvalidMailboxNameError('control character in mailbox name');
+  if (Buffer.byteLength(name) > MAX_MAILBOX_NAME_BYTES) throw new InvalidMailboxNameError(`mailbox name over ${MAX_MAILBOX_NAME_BYTES} bytes`);
   const levels = name.split(MAILBOX_DELIMITER);
-  if (levels.slice(0, -1).some((level) => level === '')) throw new ProtocolSyntaxError(`empty hierarchy level in mailbox name "${name}"`);
+  if (levels.slice(0, -1).some((level) => level === '')) throw new InvalidMailboxNameError(`empty hierarchy level in mailbox name "${name}"`);
 }
 
 /** A name for a response: modified UTF-7, or UTF-8 as is once UTF8=ACCEPT is enabled. */

@@ -3,7 +3,7 @@
  * typed tree. Top-level keys are ANDed.
  */
 
-import { parseFlag } from './args.ts';
+import { parseFlag, parseFlagValue } from './args.ts';
 import { parseSearchDate } from './datetime.ts';
 import { BadCharsetError, ProtocolSyntaxError, SEARCH_CHARSETS } from './errors.ts';
 import { ArgReader, parseModseq } from './reader.ts';
@@ -128,7 +128,7 @@ function parseSearchKey(reader: ArgReader, depth: number): SearchKey {
       return { type: 'not', key: { type: 'recent' } };
     case 'KEYWORD':
     case 'UNKEYWORD':
-      return { type: 'flag', flag: parseFlag(reader.atom(`${name} flag`)), present: name === 'KEYWORD' };
+      return { type: 'flag', flag: parseFlagValue(reader.next(`${name} flag`)), present: name === 'KEYWORD' };
     case 'HEADER': {
       const field = reader.astring('header field name').toString('latin1').toLowerCase();
       return { type: 'header', field, value: reader.text('header value') };

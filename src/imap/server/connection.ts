@@ -76,6 +76,8 @@ export class ImapConnection implements ChangeWaker {
   private idleTag: string | undefined;
   /** The change feed reported a change of the selected folder during IDLE, not yet told. */
   private idleNews = false;
+  /** The server is stopping: BYE as soon as no command is in progress. */
+  private stopping = false;
 
   constructor(
     readonly app: AppContext,
@@ -213,6 +215,10 @@ export class ImapConnection implements ChangeWaker {
           this.idleNews = false;
           await this.announceSafely({ allowExpunge: true, force: true });
           continue;
+        }
+        if (this.stopping) {
+          this.sayShutdown();
+          return;
         }
         const event = this.receiver.next();
         if (!event) break;
@@ -355,7 +361,22 @@ export class ImapConnection implements ChangeWaker {
     this.shutdown();
   }
 
-  /** Closes the connection at once (the server stops). */
+  /**
+   * The server stops (RFC 3501 §7.1.5): the command in progress is answered (its commit finishes),
+   * then BYE and close; a connection between commands (IDLE included) gets its BYE at once.
+   */
+  stop(): void {
+    if (this.closed || this.stopping) return;
+    this.stopping = true;
+    if (!this.busy) this.sayShutdown();
+  }
+
+  private sayShutdown(): void {
+    this.writer.line('* BYE Server shutting down').catch(() => {});
+    this.socket.end();
+  }
+
+  /** Closes the connection at once (the server stops and the connection did not close in time). */
   destroy(): void {
     this.socket.destroy();
     this.shutdown();

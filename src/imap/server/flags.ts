@@ -9,10 +9,12 @@ export function flagList(flags: readonly string[]): string {
   return `(${flags.join(' ')})`;
 }
 
-/** PERMANENTFLAGS of SELECT: the system flags, plus `\*` (new keywords allowed); none when read-only. */
-export function permanentFlags(readOnly: boolean): string {
-  return readOnly ? '()' : `(${SYSTEM_FLAGS.join(' ')} \\*)`;
+/**
+ * The untagged FLAGS and PERMANENTFLAGS of a folder (RFC 3501 §7.2.6, §7.1): the system flags and the
+ * keywords the session knows, plus `\*` in PERMANENTFLAGS (new keywords allowed; nothing when read-only).
+ * Sent at SELECT, and again before any FETCH shows a keyword the session was not told of.
+ */
+export function flagsAnnouncement(keywords: readonly string[], readOnly: boolean): [flags: string, permanentFlags: string] {
+  const flags = [...SYSTEM_FLAGS, ...keywords];
+  return [`FLAGS (${flags.join(' ')})`, `OK [PERMANENTFLAGS (${readOnly ? '' : [...flags, '\\*'].join(' ')})] Flags permitted`];
 }
-
-/** FLAGS of SELECT: what may be set in this folder. */
-export const FLAGS_RESPONSE = `(${SYSTEM_FLAGS.join(' ')})`;

@@ -9,6 +9,8 @@ import { type ConnectionOptions, ImapConnection } from './connection.ts';
 
 /** How often the server looks for inactive connections (at most): one timer for all, not one per socket. */
 const SWEEP_MS = 10_000;
+/** At shutdown, how long a command in progress may take to finish before its connection is cut. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 export interface ImapListeners {
   imapPort: number | undefined;
@@ -59,8 +61,12 @@ export async function startImap(ctx: AppContext, tls: { key: string; cert: strin
   ).unref();
   const close = async () => {
     clearInterval(sweep);
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+    for (const connection of live) connection.stop();
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    while (live.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const connection of live) connection.destroy();
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+    await closed;
   };
   try {
     const imapPort = await listen(plain, ctx.config.ports.imap, ctx.config.listenHost);

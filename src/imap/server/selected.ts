@@ -26,7 +26,11 @@ export interface Announcements {
   exists?: number;
   /** Messages whose flags changed, with their sequence numbers after the expunges. */
   flags: Array<{ seq: number; entry: IndexEntry }>;
+  /** Keywords the session had not been told of: FLAGS and PERMANENTFLAGS must come first (RFC 3501 §7.2.6). */
+  newKeywords: boolean;
 }
+
+const isKeyword = (flag: string) => !flag.startsWith('\\');
 
 /** Longest time a watching view trusts the change feed alone before reading the store again. */
 const RECHECK_MS = 1000;
@@ -117,6 +121,12 @@ export class SelectedMailbox implements ChangeListener {
   private dirty = true;
   /** When the store was last read (performance.now()). */
   private checkedAt = 0;
+  /**
+   * Keywords this session was told of in FLAGS (RFC 3501 §7.2.6: a client learns the folder's flags from
+   * FLAGS, and a FETCH must not show one it was never told of). Those of the view at SELECT, then each
+   * new one as it appears; never fewer while selected.
+   */
+  private knownKeywords = new Set<string>();
 
   private constructor(
     readonly mailbox: MailboxesTable,
@@ -132,6 +142,27 @@ export class SelectedMailbox implements ChangeListener {
     this.syncedModseq = modseq;
   }
 
+  /** Adds the keywords of these flag lists not known yet; true if there were any. */
+  private learnKeywords(lists: Iterable<readonly string[]>): boolean {
+    let learned = false;
+    let previous: readonly string[] | undefined;
+    for (const flags of lists) {
+      if (flags === previous) continue; // flag lists are shared between messages: one look per list is enough
+      previous = flags;
+      for (const flag of flags) {
+        if (!isKeyword(flag) || this.knownKeywords.has(flag)) continue;
+        this.knownKeywords.add(flag);
+        learned = true;
+      }
+    }
+    return learned;
+  }
+
+  /** The keywords announced to this session, in the order they were learnt. */
+  get keywords(): readonly string[] {
+    return [...this.knownKeywords];
+  }
+
   static async open(db: Kysely<Database>, mailbox: MailboxesTable, readOnly: boolean): Promise<SelectedMailbox> {
     // The index is read after the folder row, so nothing between the two is missed: a later change has a higher MODSEQ.
     const cached = cachedIndex(mailbox);
@@ -143,13 +174,16 @@ export class SelectedMailbox implements ChangeListener {
         view.announce(true);
         view.share(mailbox);
       }
+      view.learnKeywords(view.flags);
       return view;
     }
     const loaded = await loadMailboxColumns(db, mailbox.id);
     // Exact copies: the loaded arrays grew by pushes, up to twice their length.
     const index = { uids: loaded.uids.slice(), modseqs: loaded.modseqs.slice(), flags: loaded.flags.slice() };
     const shared = rememberIndex(mailbox, Number(mailbox.highest_modseq), index);
-    return new SelectedMailbox(mailbox, readOnly, index, Number(mailbox.highest_modseq), shared);
+    const view = new SelectedMailbox(mailbox, readOnly, index, Number(mailbox.highest_modseq), shared);
+    view.learnKeywords(view.flags);
+    return view;
   }
 
   /** Gives this view's arrays to the index cache; the view copies them again before its next change. */
@@ -329,8 +363,12 @@ export class SelectedMailbox implements ChangeListener {
     return lo;
   }
 
-  /** Records flags this session itself just set, so they are not announced back to it as someone else's change. */
-  noteOwnFlags(changed: IndexEntry[]): void {
+  /**
+   * Records flags this session itself just set, so they are not announced back to it as someone else's
+   * change. True when they hold a keyword the session was not told of (announce it before any FETCH).
+   */
+  noteOwnFlags(changed: IndexEntry[]): boolean {
+    const newKeywords = this.learnKeywords(changed.map((entry) => entry.flags));
     for (const entry of changed) {
       if (this.pendingExpunged?.has(entry.uid)) continue;
       const i = this.indexOf(entry.uid);
@@ -339,6 +377,7 @@ export class SelectedMailbox implements ChangeListener {
       this.modseqs[i] = entry.modseq;
       this.flags[i] = entry.flags;
     }
+    return newKeywords;
   }
 
   /**
@@ -390,7 +429,7 @@ export class SelectedMailbox implements ChangeListener {
    * (during FETCH, STORE, SEARCH), expunges stay pending and the sequence numbers do not move.
    */
   announce(allowExpunge: boolean): Announcements {
-    const out: Announcements = { expunged: [], flags: [] };
+    const out: Announcements = { expunged: [], flags: [], newKeywords: false };
     const pendingExpunged = this.pendingExpunged;
     if (allowExpunge && pendingExpunged) {
       // Highest sequence number first: each EXPUNGE then leaves the numbers still to report unchanged.
@@ -417,6 +456,7 @@ export class SelectedMailbox implements ChangeListener {
       this.pendingExpunged = undefined;
     }
     if (this.pendingNew && this.pendingNew.length > 0) {
+      out.newKeywords = this.learnKeywords(this.pendingNew.map((entry) => entry.flags));
       this.own();
       for (const entry of this.pendingNew) {
         this.uids.push(entry.uid);
@@ -435,6 +475,7 @@ export class SelectedMailbox implements ChangeListener {
     }
     this.pendingFlags = undefined;
     out.flags.sort((a, b) => a.seq - b.seq);
+    if (this.learnKeywords(out.flags.map((f) => f.entry.flags))) out.newKeywords = true;
     return out;
   }
 }

@@ -11,7 +11,8 @@ function nstring(value: string | null | undefined): Item {
 
 function addresses(list: Address[] | null): Item {
   if (!list || list.length === 0) return null;
-  return list.map((a) => [nstring(a.name), null, nstring(a.mailbox), nstring(a.host)]);
+  // RFC 3501 §7.4.2: name, at-domain-list (source route), mailbox, host.
+  return list.map((a) => [nstring(a.name), nstring(a.route), nstring(a.mailbox), nstring(a.host)]);
 }
 
 export function envelopeItem(envelope: Envelope): Item {

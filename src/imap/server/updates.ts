@@ -6,7 +6,7 @@
 import { claimRecent } from '../../mailstore/index.ts';
 import { formatSequenceSet } from '../proto/index.ts';
 import type { ImapConnection } from './connection.ts';
-import { flagList } from './flags.ts';
+import { flagList, flagsAnnouncement } from './flags.ts';
 
 /** Ranges of consecutive UIDs, for a compact VANISHED. */
 export function uidRanges(uids: number[]): Array<[number, number]> {
@@ -32,6 +32,8 @@ export async function announceChanges(connection: ImapConnection, options: { all
     const claim = await claimRecent(app, selected.id, selected.lastUid);
     if (claim) selected.addRecent(claim.from, claim.to);
   }
+  // RFC 3501 §7.2.6: a keyword new to the session is in FLAGS before any FETCH shows it.
+  if (news.newKeywords) for (const line of flagsAnnouncement(selected.keywords, selected.readOnly)) await connection.writeLine(`* ${line}`);
   if (news.expunged.length > 0) {
     if (session.qresync) await connection.writeLine(`* VANISHED ${formatSequenceSet(uidRanges(news.expunged.map((e) => e.uid)))}`);
     else for (const { seq } of news.expunged) await connection.writeLine(`* ${seq} EXPUNGE`);

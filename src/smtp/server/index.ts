@@ -31,6 +31,8 @@ export interface SmtpListeners {
 
 /** RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for the next command. */
 const SOCKET_TIMEOUT_MS = 5 * 60_000;
+/** At shutdown, how long sessions may go on before they get 421 and are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 function listen(server: SMTPServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -95,6 +97,9 @@ function commonOptions(ctx: AppContext, tls: TlsCredentials) {
     hide8BITMIME: false,
     hidePIPELINING: false,
     socketTimeout: SOCKET_TIMEOUT_MS,
+    // At shutdown a transaction in progress finishes (its commit included); a new command gets 421
+    // at once, and a session still open after this long gets 421 and is closed (RFC 5321 §3.8).
+    closeTimeout: SHUTDOWN_GRACE_MS,
     logger: false,
     // The client's reverse name comes from the service's one resolver, like every other lookup.
     resolver: clientResolver(ctx),

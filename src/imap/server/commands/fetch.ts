@@ -4,7 +4,7 @@
  * with the message; body sections are streamed from the blob store by byte range, one message at a
  * time, so memory does not grow with message or folder size.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { expungedSince, readContent, readHeaderBlocks, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
 import type { MessageMetadata } from '../../../mime/index.ts';
 import {
@@ -18,10 +18,12 @@ import {
   MAX_SEQUENCE_NUMBER,
   type Partial,
   parseFetchArgs,
+  replaceNul,
   streamed,
 } from '../../proto/index.ts';
 import { binaryItem, binarySizeItem } from '../binary.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
+import { enableCondstore } from '../condstore.ts';
 import { flagList } from '../flags.ts';
 import { FETCH_BATCH } from '../limits.ts';
 import { filterHeader, type SectionRange, type SectionSpec, sectionRange } from '../sections.ts';
@@ -40,11 +42,16 @@ function needsRow(items: FetchItem[]): boolean {
   return items.some((item) => item.kind !== 'simple' || !VIEW_ONLY.has(item.name));
 }
 
+/** A stored message's bytes as a plain literal may carry them: NUL replaced (RFC 3501 §9 CHAR8; encode.ts NUL_REPLACEMENT). */
+async function* withoutNul(content: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of content) yield replaceNul(chunk);
+}
+
 /** The bytes [start, end) of a stored message, streamed when written. */
 function contentLiteral(ctx: CommandContext, row: StoredMessage, range: { start: number; end: number }): Item {
   const source: StreamedLiteral = {
     size: Math.max(0, range.end - range.start),
-    open: (): Readable => readContent(ctx.app, row.blob_id, range),
+    open: (): Readable => Readable.from(withoutNul(readContent(ctx.app, row.blob_id, range) as AsyncIterable<Buffer>)),
   };
   return streamed(source);
 }
@@ -235,8 +242,8 @@ export const fetch = defineCommand({
     const args = parseFetchArgs(ctx.args, { uid: ctx.command.uid });
     const selected = ctx.session.selected;
     if (!selected) return bad('No folder selected');
-    if (args.changedSince !== undefined || args.items.some((item) => item.response === 'MODSEQ')) ctx.session.condstore = true;
     if (args.vanished && !ctx.session.qresync) return bad('VANISHED needs QRESYNC to be enabled');
+    if (args.changedSince !== undefined || args.items.some((item) => item.response === 'MODSEQ')) await enableCondstore(ctx);
     let targets = selected.resolve(args.sequence, ctx.command.uid);
     if (args.vanished && args.changedSince !== undefined) {
       const gone = (await expungedSince(ctx.app.db, selected.id, args.changedSince)).filter((uid) => contains(args.sequence, uid, MAX_SEQUENCE_NUMBER));

@@ -3,7 +3,7 @@
  * LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154) and CHILDREN (RFC 3348). Folders with children are
  * said so; special-use folders carry their role; STATUS follows each listed folder when asked.
  */
-import { listMailboxes } from '../../../mailstore/index.ts';
+import { listLostSubscriptions, listMailboxes } from '../../../mailstore/index.ts';
 import type { MailboxesTable } from '../../../store/index.ts';
 import { type ListArgs, matchesPattern, parseListArgs } from '../../proto/index.ts';
 import { type CommandContext, ok } from '../command.ts';
@@ -19,31 +19,50 @@ const SPECIAL_USE_ATTRIBUTE: Record<string, string> = {
   archive: '\\Archive',
 };
 
-function hasChildren(mailbox: MailboxesTable, all: MailboxesTable[]): boolean {
-  const prefix = `${mailbox.name}/`;
-  return all.some((other) => other.name.startsWith(prefix));
+/**
+ * A name the listing may show: a folder, or a subscribed name whose folder was deleted (RFC 3501 §6.3.6:
+ * the subscription stays), which RFC 5258 §3 lists as \NonExistent under the SUBSCRIBED selection.
+ */
+interface Entry {
+  name: string;
+  mailbox?: MailboxesTable;
 }
 
-function attributes(mailbox: MailboxesTable, all: MailboxesTable[], args: ListArgs): string[] {
-  const out = [hasChildren(mailbox, all) ? '\\HasChildren' : '\\HasNoChildren'];
-  const role = mailbox.special_use ? SPECIAL_USE_ATTRIBUTE[mailbox.special_use] : undefined;
+const isSubscribed = (entry: Entry) => !entry.mailbox || Boolean(entry.mailbox.subscribed);
+
+/** RFC 3348: children are existing folders. */
+function hasChildren(entry: Entry, all: Entry[]): boolean {
+  const prefix = `${entry.name}/`;
+  return all.some((other) => other.mailbox && other.name.startsWith(prefix));
+}
+
+function attributes(entry: Entry, all: Entry[], args: ListArgs): string[] {
+  // RFC 5258 §3.4: \NonExistent implies \Noselect; such a name has no children here (a folder with
+  // children cannot be deleted), so no \HasChildren / \HasNoChildren.
+  const out = entry.mailbox ? [hasChildren(entry, all) ? '\\HasChildren' : '\\HasNoChildren'] : [];
+  const role = entry.mailbox?.special_use ? SPECIAL_USE_ATTRIBUTE[entry.mailbox.special_use] : undefined;
   if (role) out.push(role);
-  if ((args.selection.subscribed || args.return.subscribed) && mailbox.subscribed) out.push('\\Subscribed');
+  if ((args.selection.subscribed || args.return.subscribed) && isSubscribed(entry)) out.push('\\Subscribed');
+  if (!entry.mailbox) out.push('\\NonExistent');
   return out;
 }
 
 /**
- * Whether a folder has a descendant that meets the selection criteria but is not listed itself (RFC 5258
+ * Whether a name has a descendant that meets the selection criteria but is not listed itself (RFC 5258
  * §3.5: CHILDINFO only when it says something the other responses do not; RFC 3501 §6.3.9 LSUB's \Noselect).
  */
-function hasUnlistedMatch(
-  mailbox: MailboxesTable,
-  all: MailboxesTable[],
-  meets: (m: MailboxesTable) => boolean,
-  listed: (m: MailboxesTable) => boolean,
-): boolean {
-  const prefix = `${mailbox.name}/`;
+function hasUnlistedMatch(entry: Entry, all: Entry[], meets: (e: Entry) => boolean, listed: (e: Entry) => boolean): boolean {
+  const prefix = `${entry.name}/`;
   return all.some((other) => other.name.startsWith(prefix) && meets(other) && !listed(other));
+}
+
+/** The account's folders, with the lost subscriptions when subscriptions are listed, in name order. */
+async function entriesOf(ctx: CommandContext, accountId: string, withLost: boolean): Promise<Entry[]> {
+  const entries: Entry[] = (await listMailboxes(ctx.app.db, accountId)).map((mailbox) => ({ name: mailbox.name, mailbox }));
+  if (!withLost) return entries;
+  const names = new Set(entries.map((e) => e.name));
+  for (const name of await listLostSubscriptions(ctx.app.db, accountId)) if (!names.has(name)) entries.push({ name });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function list(ctx: CommandContext, lsub: boolean) {
@@ -56,30 +75,36 @@ export async function list(ctx: CommandContext, lsub: boolean) {
     await ctx.untagged(`${verb} (\\Noselect) "/" ""`);
     return ok(`${verb} completed`);
   }
-  const all = await listMailboxes(ctx.app.db, account.id);
   const subscribedOnly = lsub || args.selection.subscribed;
-  const matches = (mailbox: MailboxesTable) => args.patterns.some((pattern) => matchesPattern(mailbox.name, args.reference, pattern));
+  const all = await entriesOf(ctx, account.id, subscribedOnly);
+  const matches = (entry: Entry) => args.patterns.some((pattern) => matchesPattern(entry.name, args.reference, pattern));
   // RFC 6154 §2: INBOX has a role here but no special-use attribute, so (SPECIAL-USE) leaves it out.
-  const meets = (mailbox: MailboxesTable) =>
-    (!subscribedOnly || Boolean(mailbox.subscribed)) &&
-    (!args.selection.specialUse || (mailbox.special_use !== null && SPECIAL_USE_ATTRIBUTE[mailbox.special_use] !== undefined));
-  const listed = (mailbox: MailboxesTable) => matches(mailbox) && meets(mailbox);
+  const meets = (entry: Entry) =>
+    (!subscribedOnly || isSubscribed(entry)) &&
+    (!args.selection.specialUse || (entry.mailbox?.special_use != null && SPECIAL_USE_ATTRIBUTE[entry.mailbox.special_use] !== undefined));
+  const listed = (entry: Entry) => matches(entry) && meets(entry);
   // RFC 5258 §3.5: CHILDINFO names the selection criteria a descendant meets.
   const criteria = [...(args.selection.subscribed ? ['"SUBSCRIBED"'] : []), ...(args.selection.specialUse ? ['"SPECIAL-USE"'] : [])];
   const recursive = lsub || args.selection.recursiveMatch;
-  for (const mailbox of all) {
-    if (!matches(mailbox)) continue;
-    const childInfo = recursive && hasUnlistedMatch(mailbox, all, meets, listed);
-    if (!meets(mailbox) && !childInfo) continue;
+  for (const entry of all) {
+    if (!matches(entry)) continue;
+    const childInfo = recursive && hasUnlistedMatch(entry, all, meets, listed);
+    if (!meets(entry) && !childInfo) continue;
     if (lsub) {
-      // RFC 3501 §6.3.9: a folder listed only for a subscribed descendant the pattern does not reach is \Noselect.
-      const attrs = meets(mailbox) ? [hasChildren(mailbox, all) ? '\\HasChildren' : '\\HasNoChildren'] : ['\\Noselect', '\\HasChildren'];
-      await ctx.untagged(`LSUB (${attrs.join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}`);
+      // RFC 3501 §6.3.9: a folder listed only for a subscribed descendant the pattern does not reach is \Noselect,
+      // and so is a subscribed name whose folder is gone.
+      const attrs =
+        meets(entry) && entry.mailbox
+          ? [hasChildren(entry, all) ? '\\HasChildren' : '\\HasNoChildren']
+          : meets(entry)
+            ? ['\\Noselect']
+            : ['\\Noselect', '\\HasChildren'];
+      await ctx.untagged(`LSUB (${attrs.join(' ')}) ${quoted('/')} ${mailboxName(ctx, entry.name)}`);
       continue;
     }
     const extra = childInfo ? ` ("CHILDINFO" (${criteria.join(' ')}))` : '';
-    await ctx.untagged(`LIST (${attributes(mailbox, all, args).join(' ')}) ${quoted('/')} ${mailboxName(ctx, mailbox.name)}${extra}`);
-    if (args.return.status) await ctx.untagged(await statusLine(ctx, mailbox, args.return.status));
+    await ctx.untagged(`LIST (${attributes(entry, all, args).join(' ')}) ${quoted('/')} ${mailboxName(ctx, entry.name)}${extra}`);
+    if (args.return.status && entry.mailbox) await ctx.untagged(await statusLine(ctx, entry.mailbox, args.return.status));
   }
   return ok(`${verb} completed`);
 }

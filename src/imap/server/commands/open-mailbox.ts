@@ -5,31 +5,45 @@
 import { claimRecent, expungedSince, findMailbox } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
 import type { MailboxesTable } from '../../../store/index.ts';
-import { contains, formatSequenceSet, parseSelectArgs, type QresyncParams } from '../../proto/index.ts';
+import { contains, formatSequenceSet, InvalidMailboxNameError, parseSelectArgs, type QresyncParams, type SelectArgs } from '../../proto/index.ts';
 import { bad, type CommandContext, type CommandResult, ok } from '../command.ts';
-import { FLAGS_RESPONSE, flagList, permanentFlags } from '../flags.ts';
+import { flagList, flagsAnnouncement } from '../flags.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { uidRanges } from '../updates.ts';
 
+/**
+ * RFC 3501 §6.3.1: a failed SELECT leaves no folder selected. RFC 7162 §3.2.11: [CLOSED] marks the
+ * switch, whether or not CONDSTORE or QRESYNC was enabled (the server advertises both).
+ */
+async function leaveSelected(ctx: CommandContext): Promise<void> {
+  if (!ctx.session.selected) return;
+  ctx.session.unselect();
+  await ctx.untagged('OK [CLOSED] Previous folder closed');
+}
+
+async function parseArgs(ctx: CommandContext): Promise<SelectArgs> {
+  try {
+    return parseSelectArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
+  } catch (error) {
+    // A name no folder can have is a folder that does not exist: NO [NONEXISTENT], the SELECT failed like any other.
+    if (error instanceof InvalidMailboxNameError) await leaveSelected(ctx);
+    throw error;
+  }
+}
+
 export async function open(ctx: CommandContext, readOnly: boolean): Promise<CommandResult> {
-  const args = parseSelectArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
+  const args = await parseArgs(ctx);
   if (args.qresync && !ctx.session.qresync) return bad('QRESYNC must be enabled first (ENABLE QRESYNC)');
   const account = ctx.session.account;
   if (!account) return bad('Not logged in');
-  // RFC 3501 §6.3.1: a failed SELECT leaves no folder selected. RFC 7162 §3.2.11: [CLOSED] marks the
-  // switch, whether or not CONDSTORE or QRESYNC was enabled (the server advertises both).
-  if (ctx.session.selected) {
-    ctx.session.unselect();
-    await ctx.untagged('OK [CLOSED] Previous folder closed');
-  }
+  await leaveSelected(ctx);
   const mailbox = await findMailbox(ctx.app.db, account.id, args.mailbox);
   if (!mailbox) throw new AppError('not-found', 'mailbox-not-found', text('No such folder', 'Ce dossier n’existe pas'));
   if (args.condstore) ctx.session.condstore = true;
   const selected = await SelectedMailbox.open(ctx.app.db, mailbox, readOnly);
   await takeRecent(ctx, selected, mailbox);
   const uids = selected.allUids();
-  await ctx.untagged(`FLAGS ${FLAGS_RESPONSE}`);
-  await ctx.untagged(`OK [PERMANENTFLAGS ${permanentFlags(readOnly)}] Flags permitted`);
+  for (const line of flagsAnnouncement(selected.keywords, readOnly)) await ctx.untagged(line);
   await ctx.untagged(`${uids.length} EXISTS`);
   await ctx.untagged(`${selected.recentCount} RECENT`);
   const firstUnseen = uids.findIndex((uid) => !selected.entry(uid)?.flags.includes('\\Seen'));

@@ -6,10 +6,11 @@
  * case-insensitive).
  */
 import { type MessageColumn, readContent, readMessageColumns } from '../../../mailstore/index.ts';
-import { decodeEncodedWords, loadMailparser, type MessageMetadata } from '../../../mime/index.ts';
+import { decodeEncodedWords, loadMailparser, type MessageMetadata, writtenDateOf } from '../../../mime/index.ts';
 import type { MessagesTable } from '../../../store/index.ts';
 import { contains, formatSequenceSet, parseSearchArgs, type SearchKey } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
+import { enableCondstore } from '../condstore.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { quoted } from '../text.ts';
 import { uidRanges } from '../updates.ts';
@@ -126,7 +127,8 @@ function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> 
       else out.add('metadata');
       break;
     case 'date':
-      out.add(key.of === 'internal' ? 'internal_date' : 'sent_date');
+      // SENT* compare the Date field as written (its envelope copy in the metadata), not the instant in sent_date.
+      out.add(key.of === 'internal' ? 'internal_date' : 'metadata');
       break;
     case 'size':
       out.add('size');
@@ -242,8 +244,11 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox): bo
         return metadata ? headerMatches(metadata, key.field, key.value) : false;
       }
     case 'date': {
-      const at = key.of === 'internal' ? Number(c.row?.internal_date ?? 0) : c.row?.sent_date;
-      return at === null || at === undefined ? false : compareDay(dayOf(Number(at)), key.op, key.date);
+      if (key.of === 'internal') return compareDay(dayOf(Number(c.row?.internal_date ?? 0)), key.op, key.date);
+      // RFC 3501 §6.4.4: "the Date: header (disregarding time and timezone)": the calendar date as written.
+      const written = metadataOf(c)?.envelope.date;
+      const day = written ? writtenDateOf(written) : null;
+      return day === null ? false : compareDay(day, key.op, key.date);
     }
     case 'size': {
       const size = Number(c.row?.size ?? 0);
@@ -297,16 +302,16 @@ export const search = defineCommand({
     if (!selected) return bad('No folder selected');
     if (args.return?.includes('SAVE')) return bad('SEARCHRES (SAVE) is not supported');
     const withModseq = usesModseq(args.key);
-    if (withModseq) ctx.session.condstore = true;
+    if (withModseq) await enableCondstore(ctx);
     const matched = await findMatches(ctx, selected, args.key);
     const numbers = matched.map((m) => (ctx.command.uid ? m.uid : m.seq));
-    let highest = 0;
-    for (const m of matched) if (m.modseq > highest) highest = m.modseq;
+    const modseqs: ModseqsOfMatches = { first: matched[0]?.modseq ?? 0, last: matched.at(-1)?.modseq ?? 0, highest: 0 };
+    for (const m of matched) if (m.modseq > modseqs.highest) modseqs.highest = m.modseq;
     if (args.return === null) {
-      const modseq = withModseq && numbers.length > 0 ? ` (MODSEQ ${highest})` : '';
+      const modseq = withModseq && numbers.length > 0 ? ` (MODSEQ ${modseqs.highest})` : '';
       await ctx.untagged(`SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq}`);
     } else {
-      await ctx.untagged(esearch(ctx, args.return, numbers, withModseq ? highest : undefined));
+      await ctx.untagged(esearch(ctx, args.return, numbers, withModseq ? esearchModseq(args.return, modseqs) : undefined));
     }
     return ok('SEARCH completed');
   },
@@ -363,6 +368,25 @@ export async function findMatches(ctx: CommandContext, selected: SelectedMailbox
     }
   }
   return matched;
+}
+
+/** MODSEQs of the matches: of the first (MIN), of the last (MAX), and the highest of all. */
+interface ModseqsOfMatches {
+  first: number;
+  last: number;
+  highest: number;
+}
+
+/**
+ * RFC 4731 §3.2 (with RFC 7162 §3.1.10): a single MIN or MAX gives the MODSEQ of that message, MIN and
+ * MAX alone the higher of the two, anything else (ALL, COUNT, `RETURN ()` which means ALL) the highest.
+ */
+function esearchModseq(options: string[], modseqs: ModseqsOfMatches): number {
+  const min = options.includes('MIN');
+  const max = options.includes('MAX');
+  if (options.length === 0 || options.includes('ALL') || options.includes('COUNT') || (!min && !max)) return modseqs.highest;
+  if (min && max) return Math.max(modseqs.first, modseqs.last);
+  return min ? modseqs.first : modseqs.last;
 }
 
 /** RFC 4731 §3.1: `ESEARCH (TAG "a1") UID MIN 2 MAX 9 COUNT 3 ALL 2,5,9`, only what was asked. */

@@ -6,6 +6,7 @@ import { type MailboxStatus, mailboxStatus } from '../../../mailstore/index.ts';
 import type { MailboxesTable } from '../../../store/index.ts';
 import type { StatusItem } from '../../proto/index.ts';
 import type { CommandContext } from '../command.ts';
+import { enableCondstore } from '../condstore.ts';
 import { mailboxName } from './mailbox-args.ts';
 
 /** `(MESSAGES 3 UNSEEN 1 …)` in the order the client asked. */
@@ -26,6 +27,6 @@ export function statusItems(items: StatusItem[], status: MailboxStatus): string 
 
 export async function statusLine(ctx: CommandContext, mailbox: MailboxesTable, items: StatusItem[]): Promise<string> {
   const status = await mailboxStatus(ctx.app.db, mailbox);
-  if (items.includes('HIGHESTMODSEQ')) ctx.session.condstore = true; // RFC 7162 §3.1: a CONDSTORE-enabling command
+  if (items.includes('HIGHESTMODSEQ')) await enableCondstore(ctx); // RFC 7162 §3.1: a CONDSTORE-enabling command
   return `STATUS ${mailboxName(ctx, mailbox.name)} ${statusItems(items, status)}`;
 }

@@ -2,7 +2,8 @@
 import { updateFlags } from '../../../mailstore/index.ts';
 import { formatSequenceSet, parseStoreArgs } from '../../proto/index.ts';
 import { defineCommand, ok, SELECTED } from '../command.ts';
-import { flagList } from '../flags.ts';
+import { enableCondstore } from '../condstore.ts';
+import { flagList, flagsAnnouncement } from '../flags.ts';
 import { uidRanges } from '../updates.ts';
 import { readOnly, selectedOf } from './selected-folder.ts';
 
@@ -15,7 +16,7 @@ export const store = defineCommand({
     const { selected, accountId } = selectedOf(ctx);
     if (selected.readOnly) return readOnly();
     const targets = selected.resolve(args.sequence, ctx.command.uid);
-    if (args.unchangedSince !== undefined) ctx.session.condstore = true;
+    if (args.unchangedSince !== undefined) await enableCondstore(ctx);
     const result = await updateFlags(
       ctx.app,
       { accountId, mailboxId: selected.id },
@@ -23,7 +24,8 @@ export const store = defineCommand({
       { mode: args.action, flags: args.flags },
       { unchangedSince: args.unchangedSince },
     );
-    selected.noteOwnFlags(result.changed);
+    // RFC 3501 §7.2.6: a keyword new to the folder is announced in FLAGS before the FETCH responses show it.
+    if (selected.noteOwnFlags(result.changed)) for (const line of flagsAnnouncement(selected.keywords, false)) await ctx.untagged(line);
     const modified = new Set(result.modified);
     const changed = new Set(result.changed.map((c) => c.uid));
     for (const { seq, uid } of targets) {
