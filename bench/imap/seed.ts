@@ -19,6 +19,7 @@ import {
   type IncomingMessage,
   indexMissingTexts,
   mailboxByRole,
+  messageKeysOf,
   persistContent,
   receiveMessage,
 } from '../../src/mailstore/index.ts';
@@ -101,6 +102,7 @@ async function fillInbox(ctx: AppContext, account: AccountsTable, message: Incom
   if (!inbox) throw new Error('no inbox');
   const metadata = JSON.stringify(message.metadata);
   const { summary } = message.metadata;
+  const keys = messageKeysOf(message.metadata);
   for (let start = 1; start <= count; start += 2000) {
     const rows: MessagesTable[] = [];
     for (let uid = start; uid < Math.min(start + 2000, count + 1); uid++) {
@@ -121,10 +123,12 @@ async function fillInbox(ctx: AppContext, account: AccountsTable, message: Incom
         sent_date: summary.date,
         metadata,
         created_at: now,
+        ...keys,
+        thread_id: newId('thr'),
       });
     }
     await ctx.db.transaction().execute(async (trx) => {
-      // SQLite allows 32,766 parameters per statement: 16 columns × 1,000 rows.
+      // SQLite allows 32,766 parameters per statement: 26 columns × 1,000 rows.
       for (let i = 0; i < rows.length; i += 1000)
         await trx
           .insertInto('messages')

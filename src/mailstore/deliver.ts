@@ -16,7 +16,9 @@ import type { BlobRef, Database } from '../store/index.ts';
 import { recordTraceIn, type TraceEvent } from '../trace/index.ts';
 import { persistContent, putContent } from './blobs.ts';
 import { ensureDefaultMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+import { type MessageKeys, messageKeysOf } from './message-keys.ts';
 import { searchTextOf, storeSearchText } from './search-text.ts';
+import { threadColumns } from './threads.ts';
 
 export interface IncomingMessage {
   blob: BlobRef;
@@ -71,7 +73,7 @@ export type DeliveryResult =
   | { ok: true; accountId: string; mailboxId: string; uid: number; modseq: number; messageId: string }
   | { ok: false; accountId: string; reason: 'over-quota' | 'no-account' | 'no-mailbox' };
 
-async function fileOne(trx: Transaction<Database>, message: IncomingMessage, delivery: Delivery, now: number): Promise<DeliveryResult> {
+async function fileOne(trx: Transaction<Database>, message: IncomingMessage, keys: MessageKeys, delivery: Delivery, now: number): Promise<DeliveryResult> {
   const account = await trx
     .selectFrom('accounts')
     .innerJoin('classes', 'classes.id', 'accounts.class_id')
@@ -126,6 +128,8 @@ async function fileOne(trx: Transaction<Database>, message: IncomingMessage, del
       sent_date: summary.date,
       metadata: JSON.stringify(message.metadata),
       created_at: now,
+      // The conversation is decided here, once, on the one write path (see threads.ts).
+      ...(await threadColumns(trx, account, keys, now)),
     })
     .execute();
   await trx
@@ -175,10 +179,11 @@ export async function deliverMessage(
     return undefined;
   });
   const searchText = message.searchText;
+  const keys = messageKeysOf(message.metadata);
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
-    for (const delivery of deliveries) out.push(await fileOne(trx, message, delivery, now));
+    for (const delivery of deliveries) out.push(await fileOne(trx, message, keys, delivery, now));
     if (searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
@@ -210,14 +215,17 @@ export async function deliverAllOrNone(
   items: Array<{ message: IncomingMessage; delivery: Delivery }>,
 ): Promise<{ ok: true; results: Filed[] } | { ok: false; refusal: Refused }> {
   const now = ctx.clock.now();
+  // As deliverMessage: text extracted and keys computed before the transaction, stored in it.
+  for (const { message } of items) message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata).catch(() => undefined);
   let results: Filed[];
   try {
     results = await ctx.mail.committer.run(async (trx) => {
       const out: Filed[] = [];
       for (const { message, delivery } of items) {
         await persistContent(ctx, trx, message.blob);
-        const result = await fileOne(trx, message, delivery, now);
+        const result = await fileOne(trx, message, messageKeysOf(message.metadata), delivery, now);
         if (!result.ok) throw new Cancelled(result);
+        if (message.searchText) await storeSearchText(trx, message.blob.id, message.searchText);
         out.push(result);
       }
       return out;

@@ -2,8 +2,11 @@
  * The protocol-neutral mail model: mailboxes, messages with IMAP semantics (UIDVALIDITY, UIDs, flags,
  * MODSEQ), quota use, the one write path and the change feed. Never imports a protocol.
  */
+
+export { type BaseSubject, extractBaseSubject } from './base-subject.ts';
 export { INLINE_BLOB_BYTES, persistContent, putContent, readContent, releaseContents } from './blobs.ts';
 export { type ChangeListener, type ChangeTransport, type MailChange, MailChanges } from './changes.ts';
+export { compareFolded, foldCasemap, octetOrderKey } from './collation.ts';
 export { GroupCommitter } from './committer.ts';
 export {
   type Delivery,
@@ -34,6 +37,8 @@ export {
 export { collectGarbage, type GcResult, ORPHAN_GRACE_MS } from './gc.ts';
 export { headerBlockOf, MAX_HEADER_BLOCK_BYTES, readHeaderBlocks } from './headers.ts';
 export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
+export { MAX_REFERENCES, ownMessageId, parseMessageIds, threadReferences } from './message-ids.ts';
+export { type MessageKeys, messageKeysOf } from './message-keys.ts';
 export {
   type CopyResult,
   changesSince,
@@ -68,3 +73,4 @@ export {
   type TextSearchScope,
 } from './search-text.ts';
 export { SPOOL_MEMORY_BYTES, Spool } from './spool.ts';
+export { assignThread, ensureMessageKeys, fillMessageKeys } from './threads.ts';

@@ -23,6 +23,7 @@ export type IdPrefix =
   | 'ses' // session
   | 'mbx' // mailbox
   | 'msg' // message in a mailbox
+  | 'thr' // conversation (thread) of an account's messages
   | 'trc' // trace entry
   | 'snd' // allow or block rule for senders (filter)
   | 'qtn' // quarantined message (filter)

@@ -17,6 +17,7 @@ import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
+import * as m011 from './migrations/011-threads.ts';
 import * as m012 from './migrations/012-search-text.ts';
 import * as m014 from './migrations/014-trace-lists.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-filter': m008,
   '009-message-index': m009,
   '010-recent': m010,
+  '011-threads': m011,
   '012-search-text': m012,
   '014-trace-lists': m014,
   '016-lost-subscriptions': m016,

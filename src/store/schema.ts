@@ -342,6 +342,27 @@ export interface MessagesTable {
   /** JSON MessageMetadata (mime/): envelope, body structure with offsets, header fields. */
   metadata: string;
   created_at: Millis;
+  /** Migration 011 (mailstore/message-keys.ts): the account's conversation and the keys of SORT and THREAD; NULL until filled. */
+  thread_id: string | null;
+  sort_subject: string | null;
+  subject_is_reply: number | null;
+  sort_from: string | null;
+  sort_to: string | null;
+  sort_cc: string | null;
+  sort_display_from: string | null;
+  sort_display_to: string | null;
+  thread_message_id: string | null;
+  /** JSON array of normalized message ids. */
+  thread_references: string | null;
+}
+
+/** Which conversation a (message id, base subject) belongs to, per account (migration 011). */
+export interface ThreadLinksTable {
+  customer_id: string;
+  account_id: string;
+  link_key: string;
+  thread_id: string;
+  created_at: Millis;
 }
 
 export interface ExpungedMessagesTable {
@@ -565,6 +586,7 @@ export interface Database {
   mailboxes: MailboxesTable;
   lost_subscriptions: LostSubscriptionsTable;
   messages: MessagesTable;
+  thread_links: ThreadLinksTable;
   expunged_messages: ExpungedMessagesTable;
   blobs: BlobsTable;
   mail_usage: MailUsageTable;

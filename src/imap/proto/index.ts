@@ -116,6 +116,19 @@ export {
   type SequenceRange,
   type SequenceSet,
 } from './sequence.ts';
+export {
+  parseSortArgs,
+  parseSortReturn,
+  parseThreadArgs,
+  SORT_KEYS,
+  type SortArgs,
+  type SortCriterion,
+  type SortKey,
+  type SortReturn,
+  THREAD_ALGORITHMS,
+  type ThreadAlgorithm,
+  type ThreadArgs,
+} from './sort.ts';
 export { MAX_LIST_DEPTH, MAX_NUMBER } from './tokenizer.ts';
 export { type MessagePartUrl, parseImapUrl } from './url.ts';
 export {

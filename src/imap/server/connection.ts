@@ -43,7 +43,7 @@ const MAX_BAD_COMMANDS = 20;
 /** After a BYE for a refused literal, how long the client has to close before the socket is destroyed. */
 const BYE_GRACE_MS = 2000;
 /** RFC 3501 §6.4.8: the commands UID may prefix (with RFC 6851 MOVE and RFC 4315 UID EXPUNGE). */
-const UID_COMMANDS = new Set(['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'EXPUNGE']);
+const UID_COMMANDS = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD', 'COPY', 'MOVE', 'EXPUNGE']);
 
 /** What the connections of one listener share (one object per listener, not per connection). */
 export interface ConnectionOptions {

@@ -27,10 +27,12 @@ import { rename } from './commands/rename.ts';
 import { search } from './commands/search.ts';
 import { select } from './commands/select.ts';
 import { setquota } from './commands/setquota.ts';
+import { sort } from './commands/sort.ts';
 import { starttls } from './commands/starttls.ts';
 import { status } from './commands/status.ts';
 import { store } from './commands/store.ts';
 import { subscribe } from './commands/subscribe.ts';
+import { thread } from './commands/thread.ts';
 import { unselect } from './commands/unselect.ts';
 import { unsubscribe } from './commands/unsubscribe.ts';
 
@@ -64,6 +66,8 @@ const COMMANDS: CommandSpec[] = [
   unselect,
   expunge,
   search,
+  sort,
+  thread,
   fetch,
   store,
   copy,

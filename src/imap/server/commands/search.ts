@@ -185,43 +185,10 @@ export const search = defineCommand({
     if (args.return?.includes('SAVE')) return bad('SEARCHRES (SAVE) is not supported');
     const withModseq = usesModseq(args.key);
     if (withModseq) await enableCondstore(ctx);
-    const columns = [...columnsOf(args.key, new Set())];
-    const withRow = columns.length > 0;
-    const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
-    const hits = await findTextHits(ctx, args.key, new Map());
-    const all = selected.allUids();
-    const numbers: number[] = [];
-    const modseqs: ModseqsOfMatches = { first: 0, last: 0, highest: 0 };
-    // Nothing is kept per message: one candidate serves them all (100,000 messages).
-    const c: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
-    for (let i = 0; i < all.length; i += batchSize) {
-      const end = Math.min(i + batchSize, all.length);
-      // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
-      // does not hold yet are passed over; a message without a row was expunged meanwhile).
-      const rows = withRow ? await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns) : [];
-      let r = 0;
-      for (let j = i; j < end; j++) {
-        const uid = all[j] as number;
-        if (selected.isExpunged(uid)) continue;
-        let row: Row | undefined;
-        if (withRow) {
-          while (r < rows.length && Number(rows[r]?.uid) < uid) r++;
-          row = rows[r];
-          if (!row || Number(row.uid) !== uid) continue;
-        }
-        c.seq = j + 1;
-        c.uid = uid;
-        c.flags = selected.flagsAt(j + 1);
-        c.modseq = selected.modseqAt(j + 1);
-        c.row = row;
-        c.metadata = undefined;
-        if (!matchesNow(args.key, c, selected, hits)) continue;
-        numbers.push(ctx.command.uid ? uid : c.seq);
-        if (numbers.length === 1) modseqs.first = c.modseq;
-        modseqs.last = c.modseq;
-        if (c.modseq > modseqs.highest) modseqs.highest = c.modseq;
-      }
-    }
+    const matched = await findMatches(ctx, selected, args.key);
+    const numbers = matched.map((m) => (ctx.command.uid ? m.uid : m.seq));
+    const modseqs: ModseqsOfMatches = { first: matched[0]?.modseq ?? 0, last: matched.at(-1)?.modseq ?? 0, highest: 0 };
+    for (const m of matched) if (m.modseq > modseqs.highest) modseqs.highest = m.modseq;
     if (args.return === null) {
       const modseq = withModseq && numbers.length > 0 ? ` (MODSEQ ${modseqs.highest})` : '';
       await ctx.untagged(`SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq}`);
@@ -231,6 +198,53 @@ export const search = defineCommand({
     return ok('SEARCH completed');
   },
 });
+
+export interface SearchMatch {
+  seq: number;
+  uid: number;
+  modseq: number;
+}
+
+/**
+ * The messages of the session's view that satisfy `key`, in mailbox order: SEARCH's evaluation, shared
+ * with SORT and THREAD (RFC 5256 §3: they search first, with the same keys).
+ */
+export async function findMatches(ctx: CommandContext, selected: SelectedMailbox, key: SearchKey): Promise<SearchMatch[]> {
+  const columns = [...columnsOf(key, new Set())];
+  const withRow = columns.length > 0;
+  const batchSize = columns.includes('metadata') ? ROW_BATCH : COLUMN_BATCH;
+  const hits = await findTextHits(ctx, key, new Map());
+  const all = selected.allUids();
+  const matched: SearchMatch[] = [];
+  // Nothing is kept per message: one candidate serves them all (100,000 messages).
+  const c: Candidate = { seq: 0, uid: 0, flags: [], modseq: 0 };
+  for (let i = 0; i < all.length; i += batchSize) {
+    const end = Math.min(i + batchSize, all.length);
+    // Rows by UID range, in UID order like the view: walked side by side (rows of messages the view
+    // does not hold yet are passed over; a message without a row was expunged meanwhile).
+    const rows = withRow ? await readMessageColumns(ctx.app.db, selected.id, all[i] as number, all[end - 1] as number, columns) : [];
+    let r = 0;
+    for (let j = i; j < end; j++) {
+      const uid = all[j] as number;
+      if (selected.isExpunged(uid)) continue;
+      let row: Row | undefined;
+      if (withRow) {
+        while (r < rows.length && Number(rows[r]?.uid) < uid) r++;
+        row = rows[r];
+        if (!row || Number(row.uid) !== uid) continue;
+      }
+      c.seq = j + 1;
+      c.uid = uid;
+      c.flags = selected.flagsAt(j + 1);
+      c.modseq = selected.modseqAt(j + 1);
+      c.row = row;
+      c.metadata = undefined;
+      if (!matchesNow(key, c, selected, hits)) continue;
+      matched.push({ seq: c.seq, uid, modseq: c.modseq });
+    }
+  }
+  return matched;
+}
 
 /** MODSEQs of the matches: of the first (MIN), of the last (MAX), and the highest of all. */
 interface ModseqsOfMatches {
