@@ -435,6 +435,11 @@ test('R-A1 app passwords: created, listed, revoked; mail logins take the passwor
   assert.deepEqual(listed.body.items.map((i: { name: string }) => i.name).sort(), ['Phone', 'Thunderbird']);
   const listedText = JSON.stringify(listed.body);
   assert.ok(!listedText.includes(appPassword) && !listedText.includes('argon2') && !listedText.includes('password_hash'), 'shown once, never listed');
+  // The API's one style: camelCase fields and ISO 8601 instants (once snake_case with epoch milliseconds).
+  const thunderbird = listed.body.items.find((i: { name: string }) => i.name === 'Thunderbird');
+  assert.deepEqual(Object.keys(thunderbird).sort(), ['accountId', 'createdAt', 'customerId', 'id', 'lastUsedAt', 'name']);
+  assert.equal(thunderbird.accountId, user.id);
+  assert.match(thunderbird.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
   // No 2FA yet: the account password and app passwords both open the mailbox.
   assert.equal((await mail(user.password)).id, user.id);
