@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generate } from 'otplib';
 import { verifyMailLogin } from '../src/auth/index.ts';
-import { ApiClient, type Reply, waitForOperation } from './helpers/client.ts';
+import { ApiClient, expectProblem, type Reply, waitForOperation } from './helpers/client.ts';
 import { OPERATOR, startTestService, type TestService } from './helpers/service.ts';
 
 const FAILURES = 3;
@@ -18,11 +18,15 @@ let operator: ApiClient;
 /** What the operator's very first login looked like, before and after enrolment. */
 let operatorFirst: { stage: string; meBefore: number; meAfter: number; recoveryCodes: string[] };
 let operatorSecret: string;
+/** GET /api/me answered between the password and the end of the enrolment. */
+let enrolPending: Reply;
 
 before(async () => {
   service = await startTestService({ overrides: { auth: { loginFailuresPerAccount: FAILURES, loginFailuresPerIp: 100_000 } } });
   const { client, reply } = await passwordLogin(OPERATOR.email, OPERATOR.password);
-  const meBefore = (await client.get('/api/me')).status;
+  const pendingMe = await client.get('/api/me');
+  const meBefore = pendingMe.status;
+  enrolPending = pendingMe;
   const { secret, recoveryCodes } = await enrolNow(client);
   operatorSecret = secret;
   operatorFirst = { stage: reply.body.stage, meBefore, meAfter: (await client.get('/api/me')).status, recoveryCodes };
@@ -215,12 +219,27 @@ test('R-A1 a customer admin must enrol TOTP at the first login; recovery codes a
   for (const code of codes) assert.ok(!stored.recovery_codes.includes(code) && !stored.recovery_codes.includes(code.replace('-', '')), 'stored hashed');
 });
 
+test('R-A1 during two-factor enrolment, GET /api/me says to finish enrolling (401 second-factor-required), in English and French', async () => {
+  expectProblem(enrolPending, 401, 'second-factor-required');
+  assert.match(enrolPending.body.detail, /Finish setting up two-factor authentication/);
+  assert.equal(enrolPending.body.details.stage, 'enrol');
+  const { customerId } = await newCustomer('Enrolfr');
+  const admin = await newAdminLogin(customerId, 'enrolfr');
+  const { client } = await passwordLogin(admin.email, admin.password);
+  client.language = 'fr';
+  const me = await client.get('/api/me');
+  expectProblem(me, 401, 'second-factor-required');
+  assert.match(me.body.detail, /Terminez d'abord la configuration de l'authentification à deux facteurs/);
+});
+
 test('R-A1 after enrolment a portal login needs a TOTP code; a wrong code is refused', async () => {
   const { customerId } = await newCustomer('Totpco');
   const admin = await newAdmin(customerId, 'totp');
   const { client, reply } = await passwordLogin(admin.email, admin.password);
   assert.equal(reply.body.stage, 'totp');
-  assert.equal((await client.get('/api/me')).status, 401, 'the password alone opens nothing');
+  const pending = await client.get('/api/me');
+  expectProblem(pending, 401, 'second-factor-required');
+  assert.match(pending.body.detail, /two-factor authentication code/, 'says which step is left, not "log in first"');
   assert.equal((await client.post('/api/auth/totp/enrol')).status, 403, 'no re-enrolment before the code');
   assert.equal((await client.post('/api/auth/totp/confirm', { code: '123456' })).status, 403);
 
@@ -416,6 +435,11 @@ test('R-A1 app passwords: created, listed, revoked; mail logins take the passwor
   assert.deepEqual(listed.body.items.map((i: { name: string }) => i.name).sort(), ['Phone', 'Thunderbird']);
   const listedText = JSON.stringify(listed.body);
   assert.ok(!listedText.includes(appPassword) && !listedText.includes('argon2') && !listedText.includes('password_hash'), 'shown once, never listed');
+  // The API's one style: camelCase fields and ISO 8601 instants (once snake_case with epoch milliseconds).
+  const thunderbird = listed.body.items.find((i: { name: string }) => i.name === 'Thunderbird');
+  assert.deepEqual(Object.keys(thunderbird).sort(), ['accountId', 'createdAt', 'customerId', 'id', 'lastUsedAt', 'name']);
+  assert.equal(thunderbird.accountId, user.id);
+  assert.match(thunderbird.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
   // No 2FA yet: the account password and app passwords both open the mailbox.
   assert.equal((await mail(user.password)).id, user.id);
@@ -761,10 +785,11 @@ test('R-A1 a customer admin of A can neither read nor change anything of custome
     }
     assert.ok(!JSON.stringify(reply.body).includes(b.customerId), `${path} mentions customer B`);
   }
-  // A ticket "for B" opened by A's admin is A's ticket.
+  // A ticket "for B" opened by A's admin is refused (404, like anything of B), not quietly filed as A's.
   const misdirected = await adminA.client.post('/api/tickets', { customerId: b.customerId, subject: 'for B?', body: 'hello' });
-  assert.equal(misdirected.status, 201);
-  assert.equal(misdirected.body.customerId, a.customerId);
+  expectProblem(misdirected, 404, 'not-found', 'customerId');
+  const filed = await adminA.client.get('/api/tickets');
+  assert.ok(!filed.body.items.some((t: { subject: string }) => t.subject === 'for B?'), 'no ticket was filed for the caller instead');
 
   assert.deepEqual(await snapshot(), before, "nothing of B's changed");
 });

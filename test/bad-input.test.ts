@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type ApiClient, type CustomerSetup, operatorClient, type Reply, setupCustomer, waitForOperation } from './helpers/client.ts';
+import { type ApiClient, type CustomerSetup, expectStatus, operatorClient, type Reply, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 let service: TestService;
@@ -818,20 +818,58 @@ test('R-T4 bad input: one address serves one account, alias, list or login: dupl
   });
 });
 
-test('R-T2 bad input: an account beyond the licences of its class gets 409 licences-exhausted naming the class, and nothing is created', async () => {
+test('R-T2 bad input: an account in a class the subscription has no licence of gets 409 class-not-in-subscription naming its classes (not "all 0 licences are in use"), in English and French', async () => {
   await unchanged(async () => {
-    // Alpha has no premium licence; Beta has one basic licence, unused… after filling it, none.
+    // Alpha has no premium licence at all.
     await expectAll(alpha.admin, [
       [
         { method: 'POST', path: `${subs()}/accounts`, body: { address: 'vip@alpha.test', classId: 'premium', password: 'a-good-password-1' } },
-        { status: 409, code: 'licences-exhausted', field: 'classId', detail: /licences of class premium/ },
+        {
+          status: 409,
+          code: 'class-not-in-subscription',
+          field: 'classId',
+          detail: /^This subscription has no licence of class premium: choose one of its classes \(basic/,
+        },
       ],
       [
         { method: 'PATCH', path: `/api/accounts/${userId}`, body: { classId: 'premium' } },
-        { status: 409, code: 'licences-exhausted', field: 'classId' },
+        { status: 409, code: 'class-not-in-subscription', field: 'classId' },
       ],
     ]);
   });
+});
+
+test('R-T4 bad input: Content-Type application/json with an empty body is no body on a POST or DELETE that takes none, and a 400 saying "empty" where a body is needed', async () => {
+  const emptyJson = (client: ApiClient, method: string, path: string) => client.request(method, path, undefined, { raw: '' });
+  const label = await alpha.admin.post(`${subs()}/labels`, { name: 'Empty body' });
+  expectStatus(label, 201);
+  expectStatus(await emptyJson(alpha.admin, 'DELETE', `/api/labels/${label.body.id}`), 204);
+  expectStatus(await emptyJson(alpha.admin, 'POST', `/api/domains/${alphaDomainId}/check`), 200);
+  expectStatus(await emptyJson(alpha.admin, 'POST', `/api/domains/${alphaDomainId}/dkim/rotate`), 201);
+  expectStatus(await emptyJson(alpha.admin, 'DELETE', `/api/domains/${alphaDomainId}/dkim/pending`), 200);
+  await unchanged(async () => {
+    await expectProblem(alpha.admin, { method: 'POST', path: `${subs()}/labels`, raw: '' }, { status: 400, code: 'invalid-json', detail: /body is empty/ });
+  });
+});
+
+test('R-T7 bad input: a ticket for another customer is refused (404 naming customerId), and the operator must name the customer (400)', async () => {
+  await unchanged(async () => {
+    await expectAll(alpha.admin, [
+      [
+        { method: 'POST', path: '/api/tickets', body: { customerId: beta.customerId, subject: 'For Beta?', body: 'hello' } },
+        { status: 404, code: 'not-found', field: 'customerId' },
+      ],
+    ]);
+    await expectAll(op, [
+      [
+        { method: 'POST', path: '/api/tickets', body: { subject: 'For whom?', body: 'hello' } },
+        { status: 400, code: 'missing-field', field: 'customerId' },
+      ],
+    ]);
+  });
+});
+
+test('R-T2 bad input: an account beyond the licences of its class gets 409 licences-exhausted naming the class, and nothing is created', async () => {
   const filled = await beta.admin.post(`/api/subscriptions/${beta.subscriptionId}/accounts`, {
     address: 'one@beta.test',
     classId: 'basic',

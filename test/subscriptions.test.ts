@@ -286,8 +286,11 @@ test('R-T2 creating an account beyond the licences of its class fails with licen
   expectProblem(refusedFr, 409, 'licences-exhausted', 'classId');
   assert.match(refusedFr.body.detail, /licences/);
   assert.notEqual(refusedFr.body.detail, refused.body.detail);
-  // A class outside the subscription has no licence at all.
-  expectProblem(await createAccount(licencesId, `a3@${domain}`, 'premium', 'a3-password-1'), 409, 'licences-exhausted', 'classId');
+  // A class outside the subscription has no licence at all: said so, with the classes it has (not "all 0 licences are in use").
+  const outside = await createAccount(licencesId, `a3@${domain}`, 'premium', 'a3-password-1');
+  expectProblem(outside, 409, 'class-not-in-subscription', 'classId');
+  assert.match(outside.body.detail, /no licence of class premium: choose one of its classes \(basic, standard\)/);
+  assert.deepEqual(outside.body.details, { classId: 'premium', classes: ['basic', 'standard'] });
 
   // Nothing was created: same accounts, same counts, no login for the address.
   assert.deepEqual(

@@ -76,7 +76,9 @@ test('R-A2 only the operator lists and reads the vault; every read is recorded w
 
   // Customers (their own sender's mail included) and users: 404, as if there were no vault.
   for (const client of [acme.admin, other.admin, alice().client]) {
-    expectProblem(await client.get('/api/vault'), 404, 'not-found');
+    const listing = await client.get('/api/vault');
+    expectProblem(listing, 404, 'no-route'); // not "No such vaulted message": for them there is no such route
+    assert.equal(listing.body.detail, 'No route GET /api/vault');
     expectProblem(await client.post(`/api/vault/${entry.id}/read`, { reason: 'curious about it' }), 404, 'not-found');
     expectProblem(await client.get(`/api/vault/${entry.id}/reads`), 404, 'not-found');
   }

@@ -32,6 +32,20 @@ declare module 'fastify' {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const unauthenticated = () => new AppError('unauthenticated', 'unauthenticated', text('Log in first', "Connectez-vous d'abord"));
+/** A session past its password but not its second factor (R-A1): say which step is left, not "log in". */
+function secondFactorPending(session: SessionsTable): AppError {
+  const message =
+    session.stage === 'enrol'
+      ? text(
+          'Finish setting up two-factor authentication first (POST /api/auth/totp/enrol, then /api/auth/totp/confirm)',
+          "Terminez d'abord la configuration de l'authentification à deux facteurs (POST /api/auth/totp/enrol, puis /api/auth/totp/confirm)",
+        )
+      : text(
+          'Enter your two-factor authentication code first (POST /api/auth/totp/verify)',
+          "Saisissez d'abord votre code d'authentification à deux facteurs (POST /api/auth/totp/verify)",
+        );
+  return new AppError('unauthenticated', 'second-factor-required', message, { details: { stage: session.stage } });
+}
 const forbidden = () => new AppError('forbidden', 'forbidden', text('Your role does not allow this', 'Votre rôle ne permet pas cela'));
 
 function principalOfSession(session: SessionsTable): Principal {
@@ -84,7 +98,7 @@ export function registerAccess(app: FastifyInstance, ctx: AppContext): void {
       if (!request.session && !request.principal) throw unauthenticated();
       return;
     }
-    if (!request.principal) throw unauthenticated();
+    if (!request.principal) throw request.session ? secondFactorPending(request.session) : unauthenticated();
     if (!access.includes(request.principal.role)) throw forbidden();
   });
 }

@@ -9,10 +9,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { AppError, text } from '../shared/errors.ts';
 import { CSRF_HEADER, registerAccess, SESSION_COOKIE } from './access.ts';
-import { sendProblem } from './problem.ts';
+import { noRoute, sendProblem } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
+import type { TypeBoxProvider } from './schemas.ts';
 
 /** Portal payloads are small; the largest is a mailing list's 10,000 members. */
 const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -25,6 +25,21 @@ function createValidators() {
 }
 
 export type Api = FastifyInstance;
+
+/**
+ * Clients (fetch wrappers, generated SDKs) often send `Content-Type: application/json` with an empty
+ * body on a POST or DELETE that takes none: that is no body, not bad JSON. A route that does take a
+ * body still gets a 400 for an empty one.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const json = body.toString();
+    if (json === '' && !request.routeOptions.schema?.body) return done(null, undefined);
+    return parseJson(request, json, done);
+  });
+}
 
 export async function buildApi(ctx: AppContext): Promise<Api> {
   const app = Fastify({
@@ -40,16 +55,11 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
   const validators = createValidators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.text).compile(schema));
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      request,
-      reply,
-      new AppError('not-found', 'no-route', text(`No route ${request.method} ${request.url}`, `Aucune route ${request.method} ${request.url}`)),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, noRoute(request)));
 
   // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
   app.removeContentTypeParser('text/plain');
+  acceptEmptyJsonBodies(app);
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
@@ -72,7 +82,7 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   registerAccess(app, ctx);
-  await app.register(async (api) => registerRoutes(api, ctx), { prefix: '/api' });
+  await app.register(async (api) => registerRoutes(api.withTypeProvider<TypeBoxProvider>(), ctx), { prefix: '/api' });
   app.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();
   return app;

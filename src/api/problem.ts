@@ -38,6 +38,12 @@ const TITLES: Record<ErrorKind, Text> = {
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
+/** The answer to a request no route takes; also what a caller gets for a route it must not know about. */
+export function noRoute(request: FastifyRequest): AppError {
+  const path = request.url.split('?')[0];
+  return new AppError('not-found', 'no-route', text(`No route ${request.method} ${path}`, `Aucune route ${request.method} ${path}`));
+}
+
 /** French when the client prefers it (Accept-Language), else English. */
 export function languageOf(request: FastifyRequest): Language {
   const header = request.headers['accept-language'];
@@ -122,8 +128,16 @@ function fromValidation(error: FastifyError & { validation: ValidationItem[]; va
 function fromFastify(error: FastifyError): AppError | undefined {
   if ((error as { validation?: unknown }).validation) return fromValidation(error as FastifyError & { validation: ValidationItem[] });
   switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError(
+        'invalid',
+        'invalid-json',
+        text('The request body is empty: send a JSON object', 'Le corps de la requête est vide : envoyez un objet JSON'),
+        {
+          field: '/',
+        },
+      );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AppError('invalid', 'invalid-json', text('The request body is not valid JSON', "Le corps de la requête n'est pas du JSON valide"), {
         field: '/',
       });

@@ -12,7 +12,26 @@ import { generatePassword, hashPassword, verifyDecoy, verifyPassword } from './p
 
 export const MAX_APP_PASSWORDS = 20;
 
-export type AppPasswordView = Omit<AppPasswordsTable, 'password_hash'>;
+/** An app password as the API and the CLI show it (never its hash). */
+export interface AppPasswordView {
+  id: string;
+  accountId: string;
+  customerId: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+function appPasswordView(row: Omit<AppPasswordsTable, 'password_hash'>): AppPasswordView {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    customerId: row.customer_id,
+    name: row.name,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    lastUsedAt: row.last_used_at === null ? null : new Date(Number(row.last_used_at)).toISOString(),
+  };
+}
 
 /** Creates an app password; its value (four groups of four letters) is returned once. */
 export async function createAppPassword(ctx: AppContext, account: AccountsTable, name: string): Promise<{ appPassword: AppPasswordView; password: string }> {
@@ -44,17 +63,17 @@ export async function createAppPassword(ctx: AppContext, account: AccountsTable,
     last_used_at: null,
   };
   await ctx.db.insertInto('app_passwords').values(row).execute();
-  const { password_hash: _, ...appPassword } = row;
-  return { appPassword, password };
+  return { appPassword: appPasswordView(row), password };
 }
 
 export async function listAppPasswords(ctx: AppContext, accountId: string): Promise<AppPasswordView[]> {
-  return ctx.db
+  const rows = await ctx.db
     .selectFrom('app_passwords')
     .select(['customer_id', 'id', 'account_id', 'name', 'created_at', 'last_used_at'])
     .where('account_id', '=', accountId)
     .orderBy('created_at')
     .execute();
+  return rows.map(appPasswordView);
 }
 
 export async function deleteAppPassword(ctx: AppContext, accountId: string, id: string): Promise<boolean> {

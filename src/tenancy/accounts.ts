@@ -106,6 +106,21 @@ export async function domainOfSubscription(db: Db, subscriptionId: string, domai
   return row.id;
 }
 
+/** A class the subscription has no licence of: not "all 0 licences are in use", but which classes it does have. */
+function classNotInSubscription(classId: string, usages: { classId: string; quantity: number }[]): AppError {
+  const classes = usages.filter((u) => u.quantity > 0).map((u) => u.classId);
+  const listed = classes.length > 0 ? classes.join(', ') : '-';
+  return new AppError(
+    'conflict',
+    'class-not-in-subscription',
+    text(
+      `This subscription has no licence of class ${classId}: choose one of its classes (${listed}) or ask for licences of class ${classId}`,
+      `Cet abonnement n'a aucune licence de la classe ${classId} : choisissez l'une de ses classes (${listed}) ou demandez des licences de la classe ${classId}`,
+    ),
+    { field: 'classId', details: { classId, classes } },
+  );
+}
+
 function licencesExhausted(classId: string, quantity: number, used: number, wanted = 1): AppError {
   return new AppError(
     'conflict',
@@ -137,8 +152,10 @@ async function takeLicences(db: Db, subscriptionId: string, classId: string, cou
     .where((eb) => eb('used', '<=', eb('quantity', '-', count)))
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) {
-    const usage = (await licenceUsage(db, subscriptionId)).find((u) => u.classId === classId);
-    throw licencesExhausted(classId, usage?.quantity ?? 0, usage?.used ?? 0, count);
+    const usages = await licenceUsage(db, subscriptionId);
+    const usage = usages.find((u) => u.classId === classId);
+    if (!usage || usage.quantity === 0) throw classNotInSubscription(classId, usages);
+    throw licencesExhausted(classId, usage.quantity, usage.used, count);
   }
 }
 

@@ -37,6 +37,13 @@ export interface ContactView {
   phone: string | null;
 }
 
+/** A check as shown: its instant in ISO 8601, like every date the API and the CLI give. */
+export type DomainCheckView = Omit<DomainCheck, 'checkedAt'> & { checkedAt: string };
+
+function checkView(check: DomainCheck): DomainCheckView {
+  return { ...check, checkedAt: new Date(check.checkedAt).toISOString() };
+}
+
 export interface DomainView {
   id: string;
   name: string;
@@ -47,7 +54,7 @@ export interface DomainView {
   /** The signing key, and during a rotation the pending and previous ones. */
   dkim: DkimRotationView;
   records: ExpectedRecord[];
-  lastCheck: DomainCheck | null;
+  lastCheck: DomainCheckView | null;
   contacts: Record<ContactKind, ContactView | null>;
   aliases: { id: string; name: string; displayName: string }[];
   createdAt: string;
@@ -85,7 +92,7 @@ async function domainView(ctx: AppContext, row: DomainsTable): Promise<DomainVie
     status: row.status,
     dkim: dkimView(row, keys),
     records: expectedRecords(recordsInput(ctx, row, keys)),
-    lastCheck: row.last_check ? (JSON.parse(row.last_check) as DomainCheck) : null,
+    lastCheck: row.last_check ? checkView(JSON.parse(row.last_check) as DomainCheck) : null,
     contacts: { administrative: contactOf('administrative'), technical: contactOf('technical'), billing: contactOf('billing') },
     aliases: aliases.map((a) => ({ id: a.id, name: a.name, displayName: toUnicodeDomain(a.name) })),
     createdAt: new Date(row.created_at).toISOString(),

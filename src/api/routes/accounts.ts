@@ -27,7 +27,8 @@ import {
   updateAlias,
   updateList,
 } from '../../tenancy/index.ts';
-import { Body, IdParams, Lang, operationView, PageQuery, type Router, recorded, Str, scopeOf, started } from './helpers.ts';
+import { AccountSchema, AliasSchema, CreatedAccount, Items, ListSchema, OperationSchema, Page } from '../schemas.ts';
+import { Body, IdParams, Lang, NoContent, operationView, PageQuery, type Router, recorded, replies, Str, scopeOf, started } from './helpers.ts';
 
 const ADMINS = ['operator', 'customer_admin'] as const;
 const ClassId = Str(32, { minLength: 1 });
@@ -36,8 +37,7 @@ const Policy = T.Union(POSTING_POLICIES.map((p) => T.Literal(p)));
 
 export function accountRoutes(api: Router, ctx: AppContext): void {
   /** A change inside the subscription named by the path, recorded and serialised with its other changes. */
-  async function inSubscription<R>(request: FastifyRequest, kind: string, params: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
-    const { id } = request.params as { id: string };
+  async function inSubscription<R>(request: FastifyRequest, id: string, kind: string, params: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
     const subscription = await getSubscriptionRow(ctx.db, scopeOf(request), id);
     return recorded(ctx, request, { kind, customerId: subscription.customer_id, subscriptionId: id, params }, work);
   }
@@ -62,8 +62,9 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
       .where(`${table}.id`, '=', id);
     if (scope !== null) query = query.where(`${table}.customer_id`, '=', scope);
     const row = await query.executeTakeFirst();
-    if (!row) await (table === 'aliases' ? getAlias(ctx, scope, id) : getList(ctx, scope, id)); // throws the right 404
-    return row as { customer_id: string; subscription_id: string };
+    if (row) return row;
+    await (table === 'aliases' ? getAlias(ctx, scope, id) : getList(ctx, scope, id)); // throws the right 404
+    throw new Error(`${table} ${id} vanished while being read`);
   }
 
   // Accounts
@@ -76,12 +77,13 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         summary: 'Create an account (password generated when absent, shown once)',
         params: IdParams,
         body: Body({ address: Str(320), classId: ClassId, password: T.Optional(Str(1024)), displayName: T.Optional(Str(200)), language: T.Optional(Lang) }),
+        response: replies({ 201: CreatedAccount }),
       },
     },
     async (request, reply) => {
-      const input = request.body as Parameters<typeof createAccount>[3];
-      const { id } = request.params as { id: string };
-      const created = await inSubscription(request, 'account.create', input as Record<string, unknown>, () => createAccount(ctx, scopeOf(request), id, input));
+      const input = request.body;
+      const { id } = request.params;
+      const created = await inSubscription(request, id, 'account.create', { ...input }, () => createAccount(ctx, scopeOf(request), id, input));
       return reply.code(201).send({ ...created.account, ...(created.generatedPassword ? { generatedPassword: created.generatedPassword } : {}) });
     },
   );
@@ -95,13 +97,14 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         summary: 'List accounts by address, page by page (pass `next` as `after`)',
         params: IdParams,
         querystring: PageQuery({ search: T.Optional(Str(320)) }),
+        response: replies({ 200: Page(AccountSchema) }),
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { limit = 100, after, search } = request.query as { limit?: number; after?: string; search?: string };
+      const { id } = request.params;
+      const { limit = 100, after, search } = request.query;
       const items = await listAccounts(ctx, scopeOf(request), id, { limit, ...(after ? { after } : {}), ...(search ? { search } : {}) });
-      return { items, next: items.length === limit ? items[items.length - 1]?.address : null };
+      return { items, next: items.length === limit ? (items[items.length - 1]?.address ?? null) : null };
     },
   );
 
@@ -114,11 +117,12 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         summary: 'Move accounts to another class, all or nothing (runs in the background: 202 with the operation)',
         params: IdParams,
         body: Body({ toClassId: ClassId, fromClassId: T.Optional(ClassId), accountIds: T.Optional(T.Array(Str(100), { maxItems: 10_000 })) }),
+        response: replies({ 202: OperationSchema }),
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const input = request.body as { toClassId: string; fromClassId?: string; accountIds?: string[] };
+      const { id } = request.params;
+      const input = request.body;
       const subscription = await getSubscriptionRow(ctx.db, scopeOf(request), id);
       const scope = scopeOf(request);
       // Bad input is refused at once, not after the 202 (like a domain's name, see prepareDomain).
@@ -137,8 +141,11 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.get(
     '/accounts/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['accounts'], summary: 'Show an account (id or address)', params: IdParams } },
-    async (request) => getAccount(ctx, scopeOf(request), (request.params as { id: string }).id),
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['accounts'], summary: 'Show an account (id or address)', params: IdParams, response: replies({ 200: AccountSchema }) },
+    },
+    async (request) => getAccount(ctx, scopeOf(request), request.params.id),
   );
 
   api.patch(
@@ -156,11 +163,12 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
           language: T.Optional(Lang),
           status: T.Optional(T.Union([T.Literal('active'), T.Literal('disabled'), T.Literal('suspended')])),
         }),
+        response: replies({ 200: AccountSchema }),
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const changes = request.body as Parameters<typeof updateAccount>[3];
+      const { id } = request.params;
+      const changes = request.body;
       return onObject(
         request,
         'account.update',
@@ -173,9 +181,9 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/accounts/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['accounts'], summary: 'Delete an account', params: IdParams } },
+    { config: { access: [...ADMINS] }, schema: { tags: ['accounts'], summary: 'Delete an account', params: IdParams, response: replies({ 204: NoContent }) } },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await onObject(
         request,
         'account.delete',
@@ -192,36 +200,53 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
     '/subscriptions/:id/aliases',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['aliases'], summary: 'Add an address alias', params: IdParams, body: Body({ address: Str(320), destinations: Addresses(100) }) },
+      schema: {
+        tags: ['aliases'],
+        summary: 'Add an address alias',
+        params: IdParams,
+        body: Body({ address: Str(320), destinations: Addresses(100) }),
+        response: replies({ 201: AliasSchema }),
+      },
     },
     async (request, reply) => {
-      const input = request.body as { address: string; destinations: string[] };
-      const { id } = request.params as { id: string };
-      return reply.code(201).send(await inSubscription(request, 'alias.create', input, () => createAlias(ctx, scopeOf(request), id, input)));
+      const input = request.body;
+      const { id } = request.params;
+      return reply.code(201).send(await inSubscription(request, id, 'alias.create', input, () => createAlias(ctx, scopeOf(request), id, input)));
     },
   );
 
   api.get(
     '/subscriptions/:id/aliases',
-    { config: { access: [...ADMINS] }, schema: { tags: ['aliases'], summary: 'List address aliases', params: IdParams } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['aliases'], summary: 'List address aliases', params: IdParams, response: replies({ 200: Items(AliasSchema) }) },
+    },
     async (request) => ({
-      items: await listAliases(ctx, scopeOf(request), (request.params as { id: string }).id),
+      items: await listAliases(ctx, scopeOf(request), request.params.id),
     }),
   );
 
-  api.get('/aliases/:id', { config: { access: [...ADMINS] }, schema: { tags: ['aliases'], summary: 'Show an alias', params: IdParams } }, async (request) =>
-    getAlias(ctx, scopeOf(request), (request.params as { id: string }).id),
+  api.get(
+    '/aliases/:id',
+    { config: { access: [...ADMINS] }, schema: { tags: ['aliases'], summary: 'Show an alias', params: IdParams, response: replies({ 200: AliasSchema }) } },
+    async (request) => getAlias(ctx, scopeOf(request), request.params.id),
   );
 
   api.patch(
     '/aliases/:id',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['aliases'], summary: 'Change the destinations', params: IdParams, body: Body({ destinations: Addresses(100) }) },
+      schema: {
+        tags: ['aliases'],
+        summary: 'Change the destinations',
+        params: IdParams,
+        body: Body({ destinations: Addresses(100) }),
+        response: replies({ 200: AliasSchema }),
+      },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const input = request.body as { destinations: string[] };
+      const { id } = request.params;
+      const input = request.body;
       return onObject(
         request,
         'alias.update',
@@ -234,9 +259,9 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/aliases/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['aliases'], summary: 'Remove an alias', params: IdParams } },
+    { config: { access: [...ADMINS] }, schema: { tags: ['aliases'], summary: 'Remove an alias', params: IdParams, response: replies({ 204: NoContent }) } },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await onObject(
         request,
         'alias.delete',
@@ -265,40 +290,55 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
           moderators: T.Optional(ListFields.moderators),
           members: T.Optional(Addresses(10_000)),
         }),
+        response: replies({ 201: ListSchema }),
       },
     },
     async (request, reply) => {
-      const input = request.body as Parameters<typeof createList>[3];
-      const { id } = request.params as { id: string };
+      const input = request.body;
+      const { id } = request.params;
       return reply
         .code(201)
-        .send(await inSubscription(request, 'list.create', { ...input, members: input.members?.length }, () => createList(ctx, scopeOf(request), id, input)));
+        .send(
+          await inSubscription(request, id, 'list.create', { ...input, members: input.members?.length }, () => createList(ctx, scopeOf(request), id, input)),
+        );
     },
   );
 
   api.get(
     '/subscriptions/:id/lists',
-    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'List mailing lists', params: IdParams } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['lists'], summary: 'List mailing lists', params: IdParams, response: replies({ 200: Items(ListSchema) }) },
+    },
     async (request) => ({
-      items: await listLists(ctx, scopeOf(request), (request.params as { id: string }).id),
+      items: await listLists(ctx, scopeOf(request), request.params.id),
     }),
   );
 
   api.get(
     '/lists/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'Show a mailing list with its members', params: IdParams } },
-    async (request) => getList(ctx, scopeOf(request), (request.params as { id: string }).id),
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['lists'], summary: 'Show a mailing list with its members', params: IdParams, response: replies({ 200: ListSchema }) },
+    },
+    async (request) => getList(ctx, scopeOf(request), request.params.id),
   );
 
   api.patch(
     '/lists/:id',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['lists'], summary: 'Edit a mailing list', params: IdParams, body: Body(T.Partial(T.Object(ListFields)).properties) },
+      schema: {
+        tags: ['lists'],
+        summary: 'Edit a mailing list',
+        params: IdParams,
+        body: Body(T.Partial(T.Object(ListFields)).properties),
+        response: replies({ 200: ListSchema }),
+      },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const input = request.body as Parameters<typeof updateList>[3];
+      const { id } = request.params;
+      const input = request.body;
       return onObject(
         request,
         'list.update',
@@ -311,10 +351,19 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.post(
     '/lists/:id/members',
-    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'Add members', params: IdParams, body: Body({ addresses: Addresses(10_000) }) } },
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['lists'],
+        summary: 'Add members',
+        params: IdParams,
+        body: Body({ addresses: Addresses(10_000) }),
+        response: replies({ 200: ListSchema }),
+      },
+    },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { addresses } = request.body as { addresses: string[] };
+      const { id } = request.params;
+      const { addresses } = request.body;
       return onObject(
         request,
         'list.members.add',
@@ -327,9 +376,12 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/lists/:id/members/:address',
-    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'Remove a member', params: T.Object({ id: Str(100), address: Str(320) }) } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['lists'], summary: 'Remove a member', params: T.Object({ id: Str(100), address: Str(320) }), response: replies({ 200: ListSchema }) },
+    },
     async (request) => {
-      const { id, address } = request.params as { id: string; address: string };
+      const { id, address } = request.params;
       return onObject(
         request,
         'list.members.remove',
@@ -342,9 +394,9 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/lists/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'Remove a mailing list', params: IdParams } },
+    { config: { access: [...ADMINS] }, schema: { tags: ['lists'], summary: 'Remove a mailing list', params: IdParams, response: replies({ 204: NoContent }) } },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await onObject(
         request,
         'list.delete',

@@ -5,7 +5,8 @@ import type { AppContext } from '../../context.ts';
 import { notFound, text } from '../../shared/errors.ts';
 import { createCustomer, createLogin, customerView, getCustomerRow, listCustomers, listLogins, updateCustomer } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
-import { Body, IdParams, Lang, PageQuery, type Router, recorded, requireInteractive, Str, scopeOf } from './helpers.ts';
+import { ApiTokenSchema, CreatedApiToken, CreatedLogin, CustomerSchema, Items, LoginSchema, Page } from '../schemas.ts';
+import { Body, IdParams, Lang, NoContent, PageQuery, type Router, recorded, replies, requireInteractive, Str, scopeOf } from './helpers.ts';
 
 const OPERATOR = ['operator'] as const;
 const ADMINS = ['operator', 'customer_admin'] as const;
@@ -22,14 +23,14 @@ const CustomerFields = {
 export function customerRoutes(api: Router, ctx: AppContext): void {
   api.post(
     '/customers',
-    { config: { access: [...OPERATOR] }, schema: { tags: ['customers'], summary: 'Create a customer', body: Body(CustomerFields) } },
+    {
+      config: { access: [...OPERATOR] },
+      schema: { tags: ['customers'], summary: 'Create a customer', body: Body(CustomerFields), response: replies({ 201: CustomerSchema }) },
+    },
     async (request, reply) => {
-      const input = request.body as Parameters<typeof createCustomer>[1];
-      const customer = await recorded(
-        ctx,
-        request,
-        { kind: 'customer.create', customerId: null, subscriptionId: null, params: input as Record<string, unknown> },
-        () => createCustomer(ctx, input),
+      const input = request.body;
+      const customer = await recorded(ctx, request, { kind: 'customer.create', customerId: null, subscriptionId: null, params: { ...input } }, () =>
+        createCustomer(ctx, input),
       );
       return reply.code(201).send(customer);
     },
@@ -37,21 +38,32 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
 
   api.get(
     '/customers',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customers (a customer admin sees its own)', querystring: PageQuery() } },
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['customers'],
+        summary: 'List customers (a customer admin sees its own)',
+        querystring: PageQuery(),
+        response: replies({ 200: Page(CustomerSchema) }),
+      },
+    },
     async (request) => {
       const scope = scopeOf(request);
-      if (scope !== null) return { items: [customerView(await getCustomerRow(ctx, scope, scope))] };
-      const { limit = 100, after } = request.query as { limit?: number; after?: string };
+      if (scope !== null) return { items: [customerView(await getCustomerRow(ctx, scope, scope))], next: null };
+      const { limit = 100, after } = request.query;
       const items = await listCustomers(ctx, { limit, ...(after ? { after } : {}) });
-      return { items, next: items.length === limit ? items[items.length - 1]?.id : null };
+      return { items, next: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
     },
   );
 
   api.get(
     '/customers/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'Show a customer', params: IdParams } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['customers'], summary: 'Show a customer', params: IdParams, response: replies({ 200: CustomerSchema }) },
+    },
     async (request) => {
-      return customerView(await getCustomerRow(ctx, scopeOf(request), (request.params as { id: string }).id));
+      return customerView(await getCustomerRow(ctx, scopeOf(request), request.params.id));
     },
   );
 
@@ -59,13 +71,19 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
     '/customers/:id',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['customers'], summary: 'Edit the customer profile', params: IdParams, body: Body(T.Partial(T.Object(CustomerFields)).properties) },
+      schema: {
+        tags: ['customers'],
+        summary: 'Edit the customer profile',
+        params: IdParams,
+        body: Body(T.Partial(T.Object(CustomerFields)).properties),
+        response: replies({ 200: CustomerSchema }),
+      },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const input = request.body as Parameters<typeof updateCustomer>[3];
+      const { id } = request.params;
+      const input = request.body;
       await getCustomerRow(ctx, scopeOf(request), id);
-      return recorded(ctx, request, { kind: 'customer.update', customerId: id, subscriptionId: null, params: input as Record<string, unknown> }, () =>
+      return recorded(ctx, request, { kind: 'customer.update', customerId: id, subscriptionId: null, params: { ...input } }, () =>
         updateCustomer(ctx, scopeOf(request), id, input),
       );
     },
@@ -73,9 +91,12 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
 
   api.get(
     '/customers/:id/admins',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List customer admins', params: IdParams } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['customers'], summary: 'List customer admins', params: IdParams, response: replies({ 200: Items(LoginSchema) }) },
+    },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await getCustomerRow(ctx, scopeOf(request), id);
       return { items: await listLogins(ctx, id) };
     },
@@ -90,18 +111,16 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
         summary: 'Add a customer admin (password generated when absent, shown once)',
         params: IdParams,
         body: Body({ email: Str(320), password: T.Optional(Str(1024)), displayName: T.Optional(Str(200)), language: T.Optional(Lang) }),
+        response: replies({ 201: CreatedLogin }),
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await getCustomerRow(ctx, scopeOf(request), id);
       requireInteractive(request);
-      const input = request.body as Parameters<typeof createLogin>[2];
-      const created = await recorded(
-        ctx,
-        request,
-        { kind: 'customer.admin.create', customerId: id, subscriptionId: null, params: input as Record<string, unknown> },
-        () => createLogin(ctx, id, input),
+      const input = request.body;
+      const created = await recorded(ctx, request, { kind: 'customer.admin.create', customerId: id, subscriptionId: null, params: { ...input } }, () =>
+        createLogin(ctx, id, input),
       );
       return reply.code(201).send({ ...created.login, ...(created.generatedPassword ? { generatedPassword: created.generatedPassword } : {}) });
     },
@@ -109,9 +128,12 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
 
   api.get(
     '/customers/:id/tokens',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'List API tokens', params: IdParams } },
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['customers'], summary: 'List API tokens', params: IdParams, response: replies({ 200: Items(ApiTokenSchema) }) },
+    },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await getCustomerRow(ctx, scopeOf(request), id);
       const tokens = await listApiTokens(ctx, id);
       return {
@@ -135,13 +157,14 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
         summary: 'Create an API token acting for this customer (secret shown once)',
         params: IdParams,
         body: Body({ name: Str(64, { minLength: 1 }), expiresInDays: T.Optional(T.Integer({ minimum: 1, maximum: 3650 })) }),
+        response: replies({ 201: CreatedApiToken }),
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       await getCustomerRow(ctx, scopeOf(request), id);
       requireInteractive(request);
-      const { name, expiresInDays } = request.body as { name: string; expiresInDays?: number };
+      const { name, expiresInDays } = request.body;
       const { token, secret } = await recorded(
         ctx,
         request,
@@ -160,9 +183,17 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/customers/:id/tokens/:tokenId',
-    { config: { access: [...ADMINS] }, schema: { tags: ['customers'], summary: 'Revoke an API token', params: T.Object({ id: Str(100), tokenId: Str(100) }) } },
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['customers'],
+        summary: 'Revoke an API token',
+        params: T.Object({ id: Str(100), tokenId: Str(100) }),
+        response: replies({ 204: NoContent }),
+      },
+    },
     async (request, reply) => {
-      const { id, tokenId } = request.params as { id: string; tokenId: string };
+      const { id, tokenId } = request.params;
       await getCustomerRow(ctx, scopeOf(request), id);
       const deleted = await recorded(ctx, request, { kind: 'token.delete', customerId: id, subscriptionId: null, params: { tokenId } }, () =>
         deleteApiToken(ctx, id, tokenId),

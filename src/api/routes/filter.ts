@@ -10,7 +10,7 @@
  * Digest links: GET shows a small confirmation page and only POST acts, so mail scanners that follow
  * links (GET) release nothing. POST answers JSON, or a page when the browser asks for HTML (the form).
  */
-import { Type as T } from '@sinclair/typebox';
+import { type Static, Type as T } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
@@ -22,8 +22,21 @@ import { listVault, listVaultReads, readVault } from '../../filter/vault.ts';
 import { isAppError, type Language, type Text, text } from '../../shared/errors.ts';
 import { getAccountRow, getDomainRow } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
-import { languageOf, sendProblem } from '../problem.ts';
-import { Body, IdParams, PageQuery, type Router, recorded, Str, scopeOf } from './helpers.ts';
+import { languageOf, noRoute, sendProblem } from '../problem.ts';
+import {
+  ERROR_REPLIES,
+  Items,
+  Page,
+  PrefsSchema,
+  QuarantineEntrySchema,
+  QuarantinePreviewSchema,
+  ReleaseSchema,
+  SenderRuleSchema,
+  type TypeBoxProvider,
+  VaultEntrySchema,
+  VaultReadSchema,
+} from '../schemas.ts';
+import { Body, IdParams, NoContent, PageQuery, type Router, recorded, replies, Str, scopeOf } from './helpers.ts';
 
 const ALL = ['operator', 'customer_admin', 'user'] as const;
 const ADMINS = ['operator', 'customer_admin'] as const;
@@ -43,6 +56,19 @@ const PrefsBody = Body({
 });
 const ReleaseBody = Body({ allowSender: T.Optional(T.Boolean()), trainAsHam: T.Optional(T.Boolean()) });
 const TokenParams = T.Object({ token: Str(200) });
+const VaultContent = T.Object(
+  {
+    entry: VaultEntrySchema,
+    contentBase64: T.String({ description: 'The message as submitted, base64 (never rendered)' }),
+    read: VaultReadSchema,
+  },
+  { additionalProperties: false },
+);
+const LinkDone = T.Object(
+  { action: T.Union([T.Literal('release'), T.Literal('delete')]), quarantineId: T.String(), done: T.Literal(true) },
+  { additionalProperties: false },
+);
+const Html = (description: string) => ({ description, content: { 'text/html': { schema: T.String() } } });
 
 /** The caller's view of the quarantine: a user sees its own account's only. */
 function quarantineScopeOf(principal: Principal): QuarantineScope {
@@ -64,11 +90,12 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         tags: ['quarantine'],
         summary: 'Held messages, newest first (a user: its own; a customer admin: its domains’; filter by account or domain)',
         querystring: PageQuery({ account: T.Optional(Str(320)), domain: T.Optional(Str(255)) }),
+        response: replies({ 200: Page(QuarantineEntrySchema) }),
       },
     },
     async (request) => {
       const principal = principalOf(request);
-      const { limit = 100, after, account, domain } = request.query as { limit?: number; after?: string; account?: string; domain?: string };
+      const { limit = 100, after, account, domain } = request.query;
       const scope = quarantineScopeOf(principal);
       const accountId = account ? (await getAccountRow(ctx.db, scope.customerId, account)).id : undefined;
       const domainId = domain ? (await getDomainRow(ctx.db, scope.customerId, domain)).id : undefined;
@@ -84,9 +111,10 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         tags: ['quarantine'],
         summary: 'Preview a held message: verdict, headers, decoded text and attachment names (HTML is never given raw)',
         params: IdParams,
+        response: replies({ 200: QuarantinePreviewSchema }),
       },
     },
-    async (request) => previewQuarantined(ctx, quarantineScopeOf(principalOf(request)), (request.params as { id: string }).id),
+    async (request) => previewQuarantined(ctx, quarantineScopeOf(principalOf(request)), request.params.id),
   );
 
   api.post(
@@ -98,12 +126,13 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         summary: 'Release a held message to the Inbox; optionally allow its sender and train the filter with it as ham',
         params: IdParams,
         body: ReleaseBody,
+        response: replies({ 200: ReleaseSchema }),
       },
     },
     async (request) => {
       const principal = principalOf(request);
-      const { id } = request.params as { id: string };
-      const options = request.body as { allowSender?: boolean; trainAsHam?: boolean };
+      const { id } = request.params;
+      const options = request.body;
       const scope = quarantineScopeOf(principal);
       const row = await getQuarantineRow(ctx, scope, id);
       const released = await recorded(
@@ -118,10 +147,13 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
 
   api.delete(
     '/quarantine/:id',
-    { config: { access: [...ALL] }, schema: { tags: ['quarantine'], summary: 'Delete a held message for good', params: IdParams } },
+    {
+      config: { access: [...ALL] },
+      schema: { tags: ['quarantine'], summary: 'Delete a held message for good', params: IdParams, response: replies({ 204: NoContent }) },
+    },
     async (request, reply) => {
       const principal = principalOf(request);
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const scope = quarantineScopeOf(principal);
       const row = await getQuarantineRow(ctx, scope, id);
       await recorded(ctx, request, { kind: 'quarantine.delete', customerId: row.customer_id, subscriptionId: null, params: { id } }, () =>
@@ -132,8 +164,7 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
   );
 
   // Allow and block lists
-  async function addRule(request: FastifyRequest, owner: FilterOwner) {
-    const input = request.body as { pattern: string; kind: 'allow' | 'block' };
+  async function addRule(request: FastifyRequest, owner: FilterOwner, input: Static<typeof RuleBody>) {
     const scope = scopeOf(request);
     const resolved = await resolveFilterOwner(ctx.db, scope, owner);
     return recorded(ctx, request, { kind: 'sender-rule.add', customerId: resolved.customerId, subscriptionId: null, params: { owner, ...input } }, () =>
@@ -141,8 +172,7 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
     );
   }
 
-  async function removeRule(request: FastifyRequest, reply: FastifyReply, accountId?: string) {
-    const { id } = request.params as { id: string };
+  async function removeRule(request: FastifyRequest, reply: FastifyReply, id: string, accountId?: string) {
     const scope = scopeOf(request);
     const rule = await getSenderRule(ctx, scope, id, accountId);
     await recorded(ctx, request, { kind: 'sender-rule.remove', customerId: rule.customerId, subscriptionId: null, params: { id } }, () =>
@@ -151,9 +181,16 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
     return reply.code(204).send();
   }
 
-  api.get('/me/sender-rules', { config: { access: [...USER] }, schema: { tags: ['sender rules'], summary: 'My allow and block lists' } }, async (request) => ({
-    items: await listSenderRules(ctx, scopeOf(request), ownAccount(principalOf(request))),
-  }));
+  api.get(
+    '/me/sender-rules',
+    {
+      config: { access: [...USER] },
+      schema: { tags: ['sender rules'], summary: 'My allow and block lists', response: replies({ 200: Items(SenderRuleSchema) }) },
+    },
+    async (request) => ({
+      items: await listSenderRules(ctx, scopeOf(request), ownAccount(principalOf(request))),
+    }),
+  );
   api.post(
     '/me/sender-rules',
     {
@@ -162,24 +199,30 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         tags: ['sender rules'],
         summary: 'Allow or block a sender for me: an address, a domain (example.com) or its subdomains (.example.com)',
         body: RuleBody,
+        response: replies({ 201: SenderRuleSchema }),
       },
     },
-    async (request, reply) => reply.code(201).send(await addRule(request, ownAccount(principalOf(request)))),
+    async (request, reply) => reply.code(201).send(await addRule(request, ownAccount(principalOf(request)), request.body)),
   );
   api.delete(
     '/me/sender-rules/:id',
-    { config: { access: [...USER] }, schema: { tags: ['sender rules'], summary: 'Remove one of my sender rules', params: IdParams } },
-    async (request, reply) => removeRule(request, reply, principalOf(request).id),
+    {
+      config: { access: [...USER] },
+      schema: { tags: ['sender rules'], summary: 'Remove one of my sender rules', params: IdParams, response: replies({ 204: NoContent }) },
+    },
+    async (request, reply) => removeRule(request, reply, request.params.id, principalOf(request).id),
   );
 
   for (const level of ['accounts', 'domains'] as const) {
-    const ownerOf = (request: FastifyRequest): FilterOwner =>
-      level === 'accounts' ? { account: (request.params as { id: string }).id } : { domain: (request.params as { id: string }).id };
+    const ownerOf = (id: string): FilterOwner => (level === 'accounts' ? { account: id } : { domain: id });
     const what = level === 'accounts' ? 'an account' : 'a domain (applies to all its accounts, after their own rules)';
     api.get(
       `/${level}/:id/sender-rules`,
-      { config: { access: [...ADMINS] }, schema: { tags: ['sender rules'], summary: `Allow and block lists of ${what}`, params: IdParams } },
-      async (request) => ({ items: await listSenderRules(ctx, scopeOf(request), ownerOf(request)) }),
+      {
+        config: { access: [...ADMINS] },
+        schema: { tags: ['sender rules'], summary: `Allow and block lists of ${what}`, params: IdParams, response: replies({ 200: Items(SenderRuleSchema) }) },
+      },
+      async (request) => ({ items: await listSenderRules(ctx, scopeOf(request), ownerOf(request.params.id)) }),
     );
     api.post(
       `/${level}/:id/sender-rules`,
@@ -190,36 +233,50 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
           summary: `Allow or block a sender for ${what}: an address, a domain (example.com) or its subdomains (.example.com)`,
           params: IdParams,
           body: RuleBody,
+          response: replies({ 201: SenderRuleSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await addRule(request, ownerOf(request))),
+      async (request, reply) => reply.code(201).send(await addRule(request, ownerOf(request.params.id), request.body)),
     );
     api.get(
       `/${level}/:id/filter-prefs`,
       {
         config: { access: [...ADMINS] },
-        schema: { tags: ['filter preferences'], summary: `Filter thresholds, blocked action and digest frequency of ${what}`, params: IdParams },
+        schema: {
+          tags: ['filter preferences'],
+          summary: `Filter thresholds, blocked action and digest frequency of ${what}`,
+          params: IdParams,
+          response: replies({ 200: PrefsSchema }),
+        },
       },
-      async (request) => getFilterPrefs(ctx, scopeOf(request), ownerOf(request)),
+      async (request) => getFilterPrefs(ctx, scopeOf(request), ownerOf(request.params.id)),
     );
     api.patch(
       `/${level}/:id/filter-prefs`,
       {
         config: { access: [...ADMINS] },
-        schema: { tags: ['filter preferences'], summary: `Change filter preferences of ${what} (null: inherit)`, params: IdParams, body: PrefsBody },
+        schema: {
+          tags: ['filter preferences'],
+          summary: `Change filter preferences of ${what} (null: inherit)`,
+          params: IdParams,
+          body: PrefsBody,
+          response: replies({ 200: PrefsSchema }),
+        },
       },
-      async (request) => setPrefs(request, ownerOf(request)),
+      async (request) => setPrefs(request, ownerOf(request.params.id), request.body),
     );
   }
   api.delete(
     '/sender-rules/:id',
-    { config: { access: [...ADMINS] }, schema: { tags: ['sender rules'], summary: 'Remove a sender rule of an account or a domain', params: IdParams } },
-    async (request, reply) => removeRule(request, reply),
+    {
+      config: { access: [...ADMINS] },
+      schema: { tags: ['sender rules'], summary: 'Remove a sender rule of an account or a domain', params: IdParams, response: replies({ 204: NoContent }) },
+    },
+    async (request, reply) => removeRule(request, reply, request.params.id),
   );
 
   // Preferences
-  async function setPrefs(request: FastifyRequest, owner: FilterOwner) {
-    const changes = request.body as Partial<FilterPrefs>;
+  async function setPrefs(request: FastifyRequest, owner: FilterOwner, changes: Partial<FilterPrefs>) {
     const scope = scopeOf(request);
     const resolved = await resolveFilterOwner(ctx.db, scope, owner);
     return recorded(ctx, request, { kind: 'filter-prefs.set', customerId: resolved.customerId, subscriptionId: null, params: { owner, ...changes } }, () =>
@@ -228,16 +285,24 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
   }
   api.get(
     '/me/filter-prefs',
-    { config: { access: [...USER] }, schema: { tags: ['filter preferences'], summary: 'My filter thresholds, blocked action and digest frequency' } },
+    {
+      config: { access: [...USER] },
+      schema: { tags: ['filter preferences'], summary: 'My filter thresholds, blocked action and digest frequency', response: replies({ 200: PrefsSchema }) },
+    },
     async (request) => getFilterPrefs(ctx, scopeOf(request), ownAccount(principalOf(request))),
   );
   api.patch(
     '/me/filter-prefs',
     {
       config: { access: [...USER] },
-      schema: { tags: ['filter preferences'], summary: 'Change my filter preferences, e.g. the digest: weekly, daily or off (null: inherit)', body: PrefsBody },
+      schema: {
+        tags: ['filter preferences'],
+        summary: 'Change my filter preferences, e.g. the digest: weekly, daily or off (null: inherit)',
+        body: PrefsBody,
+        response: replies({ 200: PrefsSchema }),
+      },
     },
-    async (request) => setPrefs(request, ownAccount(principalOf(request))),
+    async (request) => setPrefs(request, ownAccount(principalOf(request)), request.body),
   );
 
   // Vault (R-V1, R-A2): the operator's alone; others get 404.
@@ -249,10 +314,13 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         tags: ['vault'],
         summary: 'Outbound messages kept for carrying malware (operator only)',
         querystring: PageQuery({ customerId: T.Optional(Str(100)) }),
+        response: replies({ 200: Page(VaultEntrySchema) }),
       },
     },
     async (request) => {
-      const { limit = 100, after, customerId } = request.query as { limit?: number; after?: string; customerId?: string };
+      // Not "no such vaulted message": for anyone but the operator, the vault is a route that does not exist.
+      if (scopeOf(request) !== null) throw noRoute(request);
+      const { limit = 100, after, customerId } = request.query;
       return listVault(ctx, scopeOf(request), { limit, ...(after ? { after } : {}), ...(customerId ? { customerId } : {}) });
     },
   );
@@ -265,12 +333,13 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
         summary: 'Read a vaulted message (operator only; the read and its reason are recorded)',
         params: IdParams,
         body: Body({ reason: Str(1000, { minLength: 1 }) }),
+        response: replies({ 200: VaultContent }),
       },
     },
     async (request) => {
       const principal = principalOf(request);
-      const { id } = request.params as { id: string };
-      const { reason } = request.body as { reason: string };
+      const { id } = request.params;
+      const { reason } = request.body;
       const scope = scopeOf(request);
       if (scope !== null) return readVault(ctx, scope, id, { loginId: principal.id, reason }); // throws not-found
       return recorded(ctx, request, { kind: 'vault.read', customerId: null, subscriptionId: null, params: { id, reason } }, () =>
@@ -280,22 +349,37 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
   );
   api.get(
     '/vault/:id/reads',
-    { config: { access: [...ALL] }, schema: { tags: ['vault'], summary: 'Who read a vaulted message, when and why (operator only)', params: IdParams } },
-    async (request) => ({ items: await listVaultReads(ctx, scopeOf(request), (request.params as { id: string }).id) }),
+    {
+      config: { access: [...ALL] },
+      schema: {
+        tags: ['vault'],
+        summary: 'Who read a vaulted message, when and why (operator only)',
+        params: IdParams,
+        response: replies({ 200: Items(VaultReadSchema) }),
+      },
+    },
+    async (request) => ({ items: await listVaultReads(ctx, scopeOf(request), request.params.id) }),
   );
 
   // Digest links: public, in a scope of their own that also takes the confirmation form's POST.
-  api.register(async (links) => {
+  api.register(async (scope) => {
+    const links = scope.withTypeProvider<TypeBoxProvider>();
     links.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_request, _body, done) => done(null, {}));
 
     links.get(
       '/digest-links/:token',
       {
         config: { access: 'anonymous' },
-        schema: { tags: ['quarantine'], summary: 'The confirmation page of a digest link (HTML; acts on nothing)', params: TokenParams, security: [] },
+        schema: {
+          tags: ['quarantine'],
+          summary: 'The confirmation page of a digest link (HTML; acts on nothing)',
+          params: TokenParams,
+          security: [],
+          response: { 200: Html('The confirmation page'), '4xx': Html('The link is not usable (bad, expired or used)'), '5xx': Html('Internal error') },
+        },
       },
       async (request, reply) => {
-        const { token } = request.params as { token: string };
+        const { token } = request.params;
         try {
           const target = await inspectDigestLink(ctx, token);
           return sendPage(reply, 200, target.language, confirmPage(target));
@@ -314,15 +398,22 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
           summary: 'Use a digest link: release or delete its message (once; the same 404 for a bad, expired or used link)',
           params: TokenParams,
           security: [],
+          response: {
+            200: {
+              description: 'Done: JSON, or a page for a browser (Accept: text/html)',
+              content: { 'application/json': { schema: LinkDone }, 'text/html': { schema: T.String() } },
+            },
+            ...ERROR_REPLIES,
+          },
         },
       },
       async (request, reply) => {
-        const { token } = request.params as { token: string };
+        const { token } = request.params;
         const html = wantsHtml(request);
         try {
           const target = await useDigestLink(ctx, token);
           if (html) return sendPage(reply, 200, target.language, donePage(target));
-          return { action: target.action, quarantineId: target.quarantineId, done: true };
+          return { action: target.action, quarantineId: target.quarantineId, done: true as const };
         } catch (error) {
           return linkFailure(request, reply, error, html);
         }

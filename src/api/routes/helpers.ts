@@ -1,6 +1,6 @@
 /** What the route modules share: scope of the caller, paging, operation wrappers, common schemas. */
 import { Type as T, type TSchema } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import { customerScope } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
 import { type Operation, type Progress, runOperation, startOperation } from '../../operations/index.ts';
@@ -10,8 +10,12 @@ export { operationView } from '../../operations/index.ts';
 import { AppError, text } from '../../shared/errors.ts';
 import type { Scope } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
+import type { TypeBoxProvider } from '../schemas.ts';
 
-export type Router = FastifyInstance;
+export { NoContent, replies } from '../schemas.ts';
+
+/** The routes' Fastify: request and reply types come from each route's TypeBox schemas. */
+export type Router = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxProvider>;
 
 export function scopeOf(request: FastifyRequest): Scope {
   return customerScope(principalOf(request));
@@ -30,7 +34,7 @@ const PAGE = {
 };
 
 /** Paging by cursor (`after` is the last item's key, returned as `next`), plus the given filters. */
-export function PageQuery<P extends Record<string, TSchema>>(filters: P = {} as P) {
+export function PageQuery<P extends Record<string, TSchema> = Record<never, never>>(filters: P = {} as P) {
   return Query({ ...PAGE, ...filters });
 }
 
