@@ -10,8 +10,17 @@ import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
-import { enqueueOutbound, isHostedDomain, type LocalTarget, type Route, routeRecipient } from '../../delivery/index.ts';
-import { holdMessage, type Verdict } from '../../filter/index.ts';
+import {
+  isHostedDomain,
+  type LocalTarget,
+  outboundQueued,
+  type PlannedOutbound,
+  planOutbound,
+  queueOutboundIn,
+  type Route,
+  routeRecipient,
+} from '../../delivery/index.ts';
+import { holdMessageIn, messageHeld, type PlannedHold, planHold, type Verdict } from '../../filter/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
@@ -239,34 +248,48 @@ export function mxHandlers(ctx: AppContext) {
           );
           return callback(replyError(filtered.refusal));
         }
-        // Forwarded copies leave with an SRS sender (enqueueOutbound rewrites it), so SPF passes at the next hop.
+        // Every effect of the message (forwarded copies, held copies, Inbox copies, their trace) commits
+        // in one transaction: a failure leaves none of them, so the client's retry makes no duplicate.
+        // Forwarded copies leave with an SRS sender (planOutbound rewrites it), so SPF passes at the next hop.
+        const outbound: PlannedOutbound[] = [];
         for (const forward of forwards.values()) {
-          await enqueueOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob });
+          outbound.push(await planOutbound(ctx, { customerId: forward.customerId, sender, recipients: [...forward.recipients], blob: message.blob }));
         }
-        let held = 0;
+        const holds: PlannedHold[] = [];
         for (const target of targets.values()) {
           const disposition = filtered.dispositions.get(target.accountId);
           if (disposition?.action !== 'quarantine') continue;
-          await holdMessage(ctx, {
-            blob: message.blob,
-            metadata: message.metadata,
-            account: { accountId: target.accountId, customerId: target.customerId, domainId: target.domainId },
-            verdict: filtered.verdict,
-            reason: disposition.reason,
-            sender,
-            recipient: target.address,
-            sessionId: session.id,
-          });
-          held++;
+          holds.push(
+            await planHold(ctx, {
+              blob: message.blob,
+              metadata: message.metadata,
+              account: { accountId: target.accountId, customerId: target.customerId, domainId: target.domainId },
+              verdict: filtered.verdict,
+              reason: disposition.reason,
+              sender,
+              recipient: target.address,
+              sessionId: session.id,
+            }),
+          );
         }
         const deliveries: Delivery[] = [...targets.values()]
           .filter((t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox')
           .map((t) => ({ accountId: t.accountId }));
-        // The trace steps commit with the copies they describe (no commit of their own).
         const traceOf = (results: DeliveryResult[]) =>
           deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
+        const queued: string[][] = [];
         settle(session);
-        const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, { trace: traceOf }) : [];
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: traceOf,
+          within: async (trx) => {
+            queued.length = 0; // a batch that failed to commit runs each write again alone
+            for (const plan of outbound) queued.push(await queueOutboundIn(ctx, trx, plan));
+            for (const plan of holds) await holdMessageIn(ctx, trx, plan);
+          },
+        });
+        for (const [i, plan] of outbound.entries()) outboundQueued(ctx, plan, queued[i] ?? []);
+        for (const plan of holds) messageHeld(ctx, plan);
+        const held = holds.length;
         const stored = results.filter((r) => r.ok).length + held;
         log.info(
           {

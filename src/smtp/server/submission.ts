@@ -12,7 +12,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { verifyMailLogin } from '../../auth/app-passwords.ts';
 import type { AppContext } from '../../context.ts';
-import { enqueueOutbound, isHostedDomain, type LocalTarget, routeRecipient, SUBADDRESS_DELIMITER } from '../../delivery/index.ts';
+import { isHostedDomain, type LocalTarget, outboundQueued, planOutbound, queueOutboundIn, routeRecipient, SUBADDRESS_DELIMITER } from '../../delivery/index.ts';
 import { type Delivery, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { parseAddressList } from '../../mime/addresses.ts';
 import { parseHeaderBlock } from '../../mime/header-block.ts';
@@ -412,18 +412,21 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           for (const t of rcpt.targets ?? []) local.set(t.accountId, t);
           for (const r of rcpt.remote ?? []) remote.add(r);
         }
-        let queued: string[] = [];
-        if (remote.size > 0) {
-          queued = await enqueueOutbound(ctx, {
-            customerId: sender.account.customer_id,
-            sender: mailFrom,
-            recipients: [...remote],
-            blob: message.blob,
-          });
-        }
+        // The queue rows, the local copies and the Sent copy commit in one transaction: a failure leaves
+        // none of them, so the client's retry makes no duplicate.
+        const plan =
+          remote.size > 0
+            ? await planOutbound(ctx, { customerId: sender.account.customer_id, sender: mailFrom, recipients: [...remote], blob: message.blob })
+            : undefined;
         const deliveries: Delivery[] = [...local.values()].map((t) => ({ accountId: t.accountId }));
         deliveries.push({ accountId: sender.account.id, mailbox: 'sent', flags: ['\\Seen'] });
-        const results = await deliverMessage(ctx, message, deliveries);
+        let queued: string[] = [];
+        const results = await deliverMessage(ctx, message, deliveries, {
+          within: async (trx) => {
+            if (plan) queued = await queueOutboundIn(ctx, trx, plan);
+          },
+        });
+        if (plan) outboundQueued(ctx, plan, queued);
         const delivered = results.slice(0, -1).filter((r) => r.ok).length;
         const sentCopy = results.at(-1)?.ok === true;
         log.info(
