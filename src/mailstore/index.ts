@@ -2,7 +2,7 @@
  * The protocol-neutral mail model: mailboxes, messages with IMAP semantics (UIDVALIDITY, UIDs, flags,
  * MODSEQ), quota use, the one write path and the change feed. Never imports a protocol.
  */
-export { INLINE_BLOB_BYTES, persistContent, putContent, readContent, releaseContents } from './blobs.ts';
+export { INLINE_BLOB_BYTES, persistContent, putContent, RESERVATION_MS, readContent, releaseContents, reserveContent } from './blobs.ts';
 export { type ChangeListener, type ChangeTransport, type MailChange, MailChanges } from './changes.ts';
 export { GroupCommitter } from './committer.ts';
 export { type Delivery, type DeliveryResult, deliverMessage, type IncomingMessage, messageTooBig, receiveMessage } from './deliver.ts';

@@ -29,6 +29,7 @@ import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
+import * as m015 from './migrations/015-blob-reservations.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-filter': m008,
   '009-message-index': m009,
   '010-recent': m010,
+  '015-blob-reservations': m015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
