@@ -18,7 +18,7 @@ const DOMAIN = 'busy.test';
 const USER = `user@${DOMAIN}`;
 const PASSWORD = 'user-password-1';
 /** CLI rounds, each a rule added then removed: two processes, each with writes of its own at start (a CLI starts slowly: few rounds). */
-const CLI_ROUNDS = 2;
+const CLI_ROUNDS = 1;
 
 let service: TestService;
 

@@ -24,7 +24,7 @@ import { startTestService, type TestService } from './helpers/service.ts';
 const DOMAIN = 'gc-race.test';
 const USER = `user@${DOMAIN}`;
 const PASSWORD = 'user-password-1';
-const ROUNDS = 8;
+const ROUNDS = 5;
 /** APPENDs per process per round. */
 const APPENDS = 2;
 
