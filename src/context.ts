@@ -10,6 +10,7 @@ import { createResolver, type DnsResolver } from './dns/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
 import { GroupCommitter, MailChanges } from './mailstore/index.ts';
 import { type Clock, clockStartingAt, systemClock } from './shared/clock.ts';
+import type { FaultInjector } from './shared/faults.ts';
 import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis } from './store/index.ts';
 
 export interface AppContext {
@@ -25,6 +26,8 @@ export interface AppContext {
   mail: { committer: GroupCommitter; changes: MailChanges };
   /** Shared by the nodes when `redisUrl` is set: change feed, POP3 maildrop locks. */
   redis: Redis | undefined;
+  /** Set by tests only: makes the write paths fail at a named point (shared/faults.ts). */
+  faults?: FaultInjector;
   close(): Promise<void>;
 }
 

@@ -19,6 +19,7 @@ import {
   loadMailboxIndex,
   mailboxStatus,
   quotaOf,
+  RESERVATION_MS,
   receiveMessage,
   renameMailbox,
   updateFlags,
@@ -187,9 +188,30 @@ test('blob garbage collection removes contents nobody references, and orphan fil
   assert.ok(await service.ctx.db.selectFrom('blob_contents').select('id').where('id', '=', keptRow.blob_id).executeTakeFirst(), 'referenced contents stay');
 });
 
-test('a delivery whose content file was collected meanwhile fails unacknowledged (the other half of the GC race)', async () => {
+test('a content reserved by a delivery under way is not collected, though nothing references it yet', async () => {
+  const big = `From: a@b.test\r\nSubject: reserved\r\n\r\n${'r'.repeat(300 * 1024)}\r\n`;
+  const message = await receiveMessage(service.ctx, Readable.from([Buffer.from(big)]), { maxBytes: 1 << 21 });
+  assert.ok(message.blob.reservation, 'a stored file is reserved before it is relied on');
+  const row = await service.ctx.db.selectFrom('blobs').select('refcount').where('id', '=', message.blob.id).executeTakeFirstOrThrow();
+  assert.equal(Number(row.refcount), 0);
+  await collectGarbage(service.ctx, { orphanGraceMs: 0 });
+  assert.ok(await service.ctx.blobs.has(message.blob.id), 'the reserved file stays');
+  const [stored] = await deliverMessage(service.ctx, message, [{ accountId }]);
+  assert.ok(stored?.ok);
+  const reservations = await service.ctx.db.selectFrom('blob_reservations').select('id').where('blob_id', '=', message.blob.id).execute();
+  assert.deepEqual(reservations, [], 'the delivery gave its reservation back when it committed its reference');
+});
+
+test('a delivery whose reservation ran out and whose content was collected meanwhile fails unacknowledged', async () => {
   const big = `From: a@b.test\r\nSubject: raced\r\n\r\n${'z'.repeat(300 * 1024)}\r\n`;
   const message = await receiveMessage(service.ctx, Readable.from([Buffer.from(big)]), { maxBytes: 1 << 21 });
-  await service.ctx.blobs.delete(message.blob.id); // what the collector does to an unreferenced file
+  service.clock.advance(RESERVATION_MS + 1);
+  await collectGarbage(service.ctx, { orphanGraceMs: 0 });
+  assert.equal(await service.ctx.blobs.has(message.blob.id), false, 'collected once its reservation ran out');
   await assert.rejects(deliverMessage(service.ctx, message, [{ accountId }]), { kind: 'temp', code: 'blob-missing' });
+  // The sender's retry stores the content again.
+  const again = await receiveMessage(service.ctx, Readable.from([Buffer.from(big)]), { maxBytes: 1 << 21 });
+  const [stored] = await deliverMessage(service.ctx, again, [{ accountId }]);
+  assert.ok(stored?.ok);
+  assert.ok(await service.ctx.blobs.has(again.blob.id));
 });

@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { createContext } from '../src/context.ts';
 import { claimDueRows, enqueueOutbound, runDeliveryOnce, startDeliveryWorker } from '../src/delivery/index.ts';
+import { putContent } from '../src/mailstore/index.ts';
 import { searchTrace } from '../src/trace/index.ts';
 import { expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { messagesOf } from './helpers/mail.ts';
@@ -115,10 +117,10 @@ after(async () => {
 
 let serial = 0;
 
-/** Stores a message in the blob store, as the submission server would, and queues it. */
+/** Stores a message's content, as the submission server would, and queues it. */
 async function queue(sender: string, recipients: string[], subject = `Test ${++serial}`) {
   const raw = `From: <${sender || 'mailer-daemon@provider.test'}>\r\nTo: ${recipients.join(', ')}\r\nSubject: ${subject}\r\nMessage-ID: <${serial}.${Date.now()}@acme.test>\r\n\r\nHello, this is ${subject}.\r\n.leading dot\r\n`;
-  const blob = await service.ctx.blobs.put(Buffer.from(raw));
+  const blob = await putContent(service.ctx, Readable.from([Buffer.from(raw)]));
   const ids = await enqueueOutbound(service.ctx, { customerId: null, sender, recipients, blob });
   return { ids, blob, subject };
 }

@@ -18,11 +18,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, persistContent, readContent, receiveMessage, releaseContents } from '../mailstore/index.ts';
+import { type Delivery, deliverMessage, type IncomingMessage, persistContent, readContent, receiveMessage, releaseContents } from '../mailstore/index.ts';
 import { normalizeAddress } from '../shared/addresses.ts';
 import { invalid } from '../shared/errors.ts';
 import type { BlobRef, Database, OutboundQueueTable } from '../store/index.ts';
-import { bareMessageId, recordTrace, type TraceStep } from '../trace/index.ts';
+import { bareMessageId, recordTrace, recordTraceIn, type TraceStep } from '../trace/index.ts';
 import { buildDsn, type DsnRecipient, readHeaderBlock } from './dsn.ts';
 import { loadListOfMail, recordListBounce } from './list-mail.ts';
 import { type DeliveryFailure, MAX_RECIPIENTS_PER_TRANSACTION, RemoteSession, resolveDestination, type SessionOptions } from './remote.ts';
@@ -73,7 +73,8 @@ function wakeWorkers(ctx: AppContext): void {
   for (const wake of wakers.get(ctx) ?? []) wake();
 }
 
-async function insertRows(ctx: AppContext, trx: Transaction<Database>, message: OutboundMessage, now: number, lifetimeMs: number): Promise<string[]> {
+/** Writes the rows and their blob references; the content is already persisted in `trx` by the caller. */
+async function insertRows(trx: Transaction<Database>, message: OutboundMessage, now: number, lifetimeMs: number): Promise<string[]> {
   const rows = message.recipients.map((recipient, i) => {
     const address = normalizeAddress(recipient);
     if (!address)
@@ -99,7 +100,6 @@ async function insertRows(ctx: AppContext, trx: Transaction<Database>, message: 
     };
   });
   if (rows.length === 0) return [];
-  await persistContent(ctx, trx, message.blob);
   await trx.insertInto('outbound_queue').values(rows).execute();
   await trx
     .insertInto('blobs')
@@ -113,36 +113,69 @@ function lifetimeOf(ctx: AppContext): number {
   return Math.round(ctx.config.delivery.maxQueueDays * DAY_MS);
 }
 
+/** A message ready to be queued: its envelope sender rewritten (SRS) when it is not at a domain of ours. */
+export interface PlannedOutbound extends OutboundMessage {
+  /** The sender as given, when SRS rewrote it. */
+  originalSender: string;
+}
+
+/** Prepares a message for the queue, with the reads it needs done outside any transaction. */
+export async function planOutbound(ctx: AppContext, input: OutboundMessage): Promise<PlannedOutbound> {
+  const originalSender = input.sender.trim();
+  const sender = input.recipients.length === 0 ? originalSender : await forwardingSender(ctx, originalSender, (domain) => isHostedDomain(ctx, domain));
+  return { ...input, sender, originalSender };
+}
+
 /**
- * Queues a message for remote recipients: one row per recipient, committed (shared group commit)
- * before this resolves, so the caller may then acknowledge. Returns the rows' ids.
+ * Queues a planned message in the caller's transaction, where its content is already persisted: one row
+ * per recipient, their blob references and their `queued` trace steps. Once it has committed, the caller
+ * calls `outboundQueued` (log, wake the workers). Returns the rows' ids.
  */
-export async function enqueueOutbound(ctx: AppContext, input: OutboundMessage): Promise<string[]> {
-  if (input.recipients.length === 0) return [];
-  const sender = await forwardingSender(ctx, input.sender.trim(), (domain) => isHostedDomain(ctx, domain));
-  const message = { ...input, sender };
-  const now = ctx.clock.now();
-  const ids = await ctx.mail.committer.run((trx) => insertRows(ctx, trx, message, now, lifetimeOf(ctx)));
-  ctx.log.info({ event: 'delivery.queued', ids, sender: message.sender, recipients: message.recipients.length, blob: message.blob.id }, 'delivery.queued');
-  await recordTrace(
+export async function queueOutboundIn(ctx: AppContext, trx: Transaction<Database>, plan: PlannedOutbound): Promise<string[]> {
+  const ids = await insertRows(trx, plan, ctx.clock.now(), lifetimeOf(ctx));
+  const detail = plan.sender === plan.originalSender ? { size: plan.blob.size } : { size: plan.blob.size, originalSender: plan.originalSender };
+  await recordTraceIn(
     ctx,
+    trx,
     ids.map((id, i) => ({
       step: 'queued' as const,
       direction: 'outbound' as const,
-      customerId: message.customerId,
+      customerId: plan.customerId,
       sessionId: id,
-      messageId: message.messageId ?? null,
-      sender: message.recipientSenders?.[i] ?? message.sender,
-      recipient: message.recipients[i] ?? null,
+      messageId: plan.messageId ?? null,
+      sender: plan.recipientSenders?.[i] ?? plan.sender,
+      recipient: plan.recipients[i] ?? null,
       detail: {
-        size: message.blob.size,
-        ...(sender === input.sender.trim() ? {} : { originalSender: input.sender.trim() }),
-        ...(input.origin?.sessionId ? { session: input.origin.sessionId } : {}),
-        ...(input.origin?.via ? { via: input.origin.via } : {}),
+        ...detail,
+        ...(plan.origin?.sessionId ? { session: plan.origin.sessionId } : {}),
+        ...(plan.origin?.via ? { via: plan.origin.via } : {}),
       },
     })),
   );
+  ctx.faults?.reached('outbound.queued');
+  return ids;
+}
+
+/** After the commit of `queueOutboundIn`: logs the rows and wakes this process's workers. */
+export function outboundQueued(ctx: AppContext, plan: PlannedOutbound, ids: string[]): void {
+  if (ids.length === 0) return;
+  ctx.log.info({ event: 'delivery.queued', ids, sender: plan.sender, recipients: plan.recipients.length, blob: plan.blob.id }, 'delivery.queued');
   wakeWorkers(ctx);
+}
+
+/**
+ * Queues a message for remote recipients in a commit of its own (shared group commit), done before
+ * this resolves, so the caller may then acknowledge. Returns the rows' ids. A message with other
+ * effects (local copies) queues with `queueOutboundIn` inside their delivery instead: one commit.
+ */
+export async function enqueueOutbound(ctx: AppContext, input: OutboundMessage): Promise<string[]> {
+  if (input.recipients.length === 0) return [];
+  const plan = await planOutbound(ctx, input);
+  const ids = await ctx.mail.committer.run(async (trx) => {
+    await persistContent(ctx, trx, plan.blob);
+    return queueOutboundIn(ctx, trx, plan);
+  });
+  outboundQueued(ctx, plan, ids);
   return ids;
 }
 
@@ -278,29 +311,42 @@ async function markDeferred(round: Round, rows: QueueRow[], failure: DeliveryFai
 /**
  * Bounces or expires rows, with one DSN per original message (sender and content) to its sender:
  * into the mailstore when the sender is an account here, else queued with the null sender. The DSN
- * is stored or queued before the rows are settled (a crash in between may repeat it, never lose it).
+ * and the settled rows commit together: a failure leaves the rows taken (retried once their lease
+ * runs out) and no DSN, never a DSN without its settlement.
  */
 async function markFailed(round: Round, items: { row: QueueRow; failure: DeliveryFailure }[], status: 'bounced' | 'expired'): Promise<void> {
   const { ctx, owner } = round;
   for (const group of groupBy(items, (item) => `${item.row.sender}\u0000${item.row.blob_id}\u0000${item.row.customer_id ?? ''}`)) {
     const first = group[0]?.row as QueueRow;
     const now = ctx.clock.now();
-    let remote: OutboundMessage | undefined;
-    let dsnSent = false;
+    let dsn: Dsn | undefined;
+    let dsnSent = false; // handled: built, or dropped for a sender that cannot receive one
     if (first.sender !== '') {
       try {
-        remote = await sendDsn(ctx, first, now, group);
+        dsn = await buildDsnFor(ctx, first, now, group);
         dsnSent = true;
       } catch (error) {
         ctx.log.error({ event: 'delivery.dsn_failed', sender: first.sender, err: error }, 'delivery.dsn_failed');
       }
     }
     const rows = group.map((item) => item.row);
-    await ctx.mail.committer.run(async (trx) => {
+    const settle = async (trx: Transaction<Database>) => {
       for (const item of group) await finalizeRows(trx, owner, [item.row], status, item.failure.diagnostic.slice(0, 1000), dsnSent);
-      if (remote) await insertRows(ctx, trx, remote, now, lifetimeOf(ctx));
-    });
-    if (remote) wakeWorkers(ctx);
+      if (dsn?.remote) await insertRows(trx, dsn.remote, now, lifetimeOf(ctx));
+    };
+    if (dsn && dsn.local.length > 0) {
+      const results = await deliverMessage(ctx, dsn.message, dsn.local, { within: settle });
+      for (const result of results)
+        if (!result.ok) ctx.log.warn({ event: 'delivery.dsn_dropped', account: result.accountId, reason: result.reason }, 'delivery.dsn_dropped');
+    } else {
+      const message = dsn?.message;
+      await ctx.mail.committer.run(async (trx) => {
+        if (message) await persistContent(ctx, trx, message.blob);
+        await settle(trx);
+      });
+    }
+    if (dsn) ctx.log.info({ event: 'delivery.dsn', sender: first.sender, recipients: group.length }, 'delivery.dsn');
+    if (dsn?.remote) wakeWorkers(ctx);
     round.summary[status] += rows.length;
     const failureOf = new Map(group.map((item) => [item.row.id, item.failure]));
     await traceRows(ctx, rows, status, (row) => ({ status: failureOf.get(row.id)?.status, error: failureOf.get(row.id)?.diagnostic, dsn: dsnSent }));
@@ -320,16 +366,18 @@ async function markFailed(round: Round, items: { row: QueueRow; failure: Deliver
   }
 }
 
+/** A DSN ready to commit: its content, the sender's accounts here, and the message to queue for a sender outside. */
+interface Dsn {
+  message: IncomingMessage;
+  local: Delivery[];
+  remote: OutboundMessage | undefined;
+}
+
 /**
- * Builds the DSN and files it for a local sender; for a remote sender (or a local alias forwarding
- * outside) returns the message to queue with the null sender, in the same commit as the bounce.
+ * Builds the DSN for a bounced or expired group and routes it to the original sender (an account here,
+ * or outside, queued with the null sender). Undefined when the sender cannot receive one.
  */
-async function sendDsn(
-  ctx: AppContext,
-  original: QueueRow,
-  now: number,
-  items: { row: QueueRow; failure: DeliveryFailure }[],
-): Promise<OutboundMessage | undefined> {
+async function buildDsnFor(ctx: AppContext, original: QueueRow, now: number, items: { row: QueueRow; failure: DeliveryFailure }[]): Promise<Dsn | undefined> {
   const route = await routeRecipient(ctx, original.sender, { sender: null });
   // A list's copy: the bounce is counted for the member (list-mail.ts), and no report goes anywhere.
   if (route.kind === 'list-bounce') {
@@ -376,24 +424,18 @@ async function sendDsn(
     ctx.log.warn({ event: 'delivery.dsn_dropped', sender: original.sender, reason: route.reason }, 'delivery.dsn_dropped');
     return undefined;
   }
-  const incoming = await receiveMessage(
+  const message = await receiveMessage(
     ctx,
     (async function* () {
       yield dsn;
     })(),
     { maxBytes: Math.max(ctx.config.limits.maxMessageBytes, dsn.length) },
   );
-  if (route.kind === 'local' && route.accounts.length > 0) {
-    const results = await deliverMessage(
-      ctx,
-      incoming,
-      route.accounts.map((account) => ({ accountId: account.accountId })),
-    );
-    for (const result of results)
-      if (!result.ok) ctx.log.warn({ event: 'delivery.dsn_dropped', account: result.accountId, reason: result.reason }, 'delivery.dsn_dropped');
-  }
-  ctx.log.info({ event: 'delivery.dsn', sender: original.sender, recipients: recipients.length }, 'delivery.dsn');
-  return external.length > 0 ? { customerId: original.customer_id, sender: '', recipients: external, blob: incoming.blob } : undefined;
+  return {
+    message,
+    local: route.kind === 'local' ? route.accounts.map((account) => ({ accountId: account.accountId })) : [],
+    remote: external.length > 0 ? { customerId: original.customer_id, sender: '', recipients: external, blob: message.blob } : undefined,
+  };
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): T[][] {

@@ -101,11 +101,15 @@ function traceOf(row: QuarantineTable, step: TraceEvent['step'], detail: Record<
   };
 }
 
-/**
- * Holds a received message for one recipient: the content (when inline), the quarantine row and the
- * blob reference are committed together (shared group commit, like a delivery), with the trace step.
- */
-export async function holdMessage(ctx: AppContext, input: HoldInput): Promise<QuarantineEntry> {
+/** A copy ready to be held: its row, and what its trace step says. */
+export interface PlannedHold {
+  row: QuarantineTable;
+  verdict: Verdict;
+  sessionId: string | null;
+}
+
+/** Prepares a held copy, with the reads it needs done outside any transaction. */
+export async function planHold(ctx: AppContext, input: HoldInput): Promise<PlannedHold> {
   const now = ctx.clock.now();
   const domainId =
     input.account.domainId ??
@@ -131,25 +135,51 @@ export async function holdMessage(ctx: AppContext, input: HoldInput): Promise<Qu
     expires_at: now + Math.round(ctx.config.filter.quarantineDays * DAY_MS),
     digested_at: null,
   };
-  await ctx.mail.committer.run(async (trx) => {
-    await persistContent(ctx, trx, input.blob);
-    await trx.insertInto('quarantine').values(row).execute();
-    await trx
-      .insertInto('blobs')
-      .values({ id: input.blob.id, size: input.blob.size, refcount: 1, created_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refcount: eb('blobs.refcount', '+', 1) })))
-      .execute();
-    await recordTraceIn(ctx, trx, [
-      traceOf(
-        row,
-        'quarantined',
-        { reason: row.reason, score: row.score, symbols: input.verdict.symbols.map((s) => s.name), failedSafe: input.verdict.failedSafe },
-        input.sessionId ?? null,
-      ),
-    ]);
-  });
+  return { row, verdict: input.verdict, sessionId: input.sessionId ?? null };
+}
+
+/**
+ * Holds a planned copy in the caller's transaction, where its content is already persisted: the row,
+ * its blob reference and its trace step. Once committed, the caller calls `messageHeld`.
+ */
+export async function holdMessageIn(ctx: AppContext, trx: Transaction<Database>, plan: PlannedHold): Promise<void> {
+  const { row, verdict } = plan;
+  await trx.insertInto('quarantine').values(row).execute();
+  await trx
+    .insertInto('blobs')
+    .values({ id: row.blob_id, size: row.size, refcount: 1, created_at: row.received_at })
+    .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refcount: eb('blobs.refcount', '+', 1) })))
+    .execute();
+  await recordTraceIn(ctx, trx, [
+    traceOf(
+      row,
+      'quarantined',
+      { reason: row.reason, score: row.score, symbols: verdict.symbols.map((s) => s.name), failedSafe: verdict.failedSafe },
+      plan.sessionId,
+    ),
+  ]);
+  ctx.faults?.reached('quarantine.held');
+}
+
+/** After the commit of `holdMessageIn`: the log line. */
+export function messageHeld(ctx: AppContext, plan: PlannedHold): QuarantineEntry {
+  const { row } = plan;
   ctx.log.info({ event: 'filter.quarantined', id: row.id, account: row.account_id, reason: row.reason, score: row.score }, 'filter.quarantined');
   return quarantineEntry(row);
+}
+
+/**
+ * Holds a received message for one recipient in a commit of its own (shared group commit): the
+ * content (when inline), the quarantine row, the blob reference and the trace step together. A message
+ * with other effects holds with `holdMessageIn` inside their delivery instead: one commit.
+ */
+export async function holdMessage(ctx: AppContext, input: HoldInput): Promise<QuarantineEntry> {
+  const plan = await planHold(ctx, input);
+  await ctx.mail.committer.run(async (trx) => {
+    await persistContent(ctx, trx, input.blob);
+    await holdMessageIn(ctx, trx, plan);
+  });
+  return messageHeld(ctx, plan);
 }
 
 const NOT_FOUND = text('No such held message', 'Message retenu introuvable');

@@ -7,12 +7,29 @@ import { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { AppError, text } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
 import type { BlobRef, ByteRange, Database } from '../store/index.ts';
+import { CONDEMNED_STALE_MS, removeCondemned } from './gc.ts';
 
 /** Contents up to this size are kept in the database. */
 export const INLINE_BLOB_BYTES = 256 * 1024;
 
-/** Stores `chunks` as a blob: inline (not yet written: see `persistContent`) when small, else as a durable file. */
+/**
+ * How long a reservation keeps the collector off a content: far longer than a message takes from its
+ * file to its commit. A delivery slower than that finds its content gone and fails unacknowledged.
+ */
+export const RESERVATION_MS = 60 * 60_000;
+/** How long a delivery waits for the collector to finish removing the very content it brings again. */
+const CONDEMNED_WAIT_MS = 5_000;
+const CONDEMNED_POLL_MS = 50;
+
+const tryAgain = (code: string) =>
+  new AppError('temp', code, text('The message could not be stored, try again', 'Le message n’a pas pu être enregistré, réessayez'));
+
+/**
+ * Stores `chunks` as a blob: inline (not yet written: see `persistContent`) when small, else as a durable
+ * file, reserved (see `reserveContent`) before it is relied on.
+ */
 export async function putContent(ctx: AppContext, chunks: AsyncIterable<Uint8Array>): Promise<BlobRef> {
   const held: Uint8Array[] = [];
   let size = 0;
@@ -35,23 +52,83 @@ export async function putContent(ctx: AppContext, chunks: AsyncIterable<Uint8Arr
       yield next.value;
     }
   }
-  return ctx.blobs.put(all());
+  const staged = await ctx.blobs.stage(all());
+  try {
+    const reservation = await reserveContent(ctx, staged);
+    // Only now may the file be relied on: a file of the same content already there is kept as it is.
+    await staged.publish();
+    return { id: staged.id, size: staged.size, reservation };
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
 }
 
 /**
- * Makes a blob's content part of the caller's transaction: an inline content is written in it; stored
- * content must still exist (the garbage collector may have removed an unreferenced file of the same content
- * between its write and this commit: then this write fails, unacknowledged, and its sender retries).
+ * Reserves a stored content, in a commit of its own, before the caller relies on its file (gc.ts says
+ * why this is enough). The content's row is locked first (created if absent); a content the collector
+ * is removing is waited for, then written again by the caller. Returns the reservation's id, which
+ * the first transaction referencing the content gives back (`persistContent`).
  */
-export async function persistContent(ctx: Pick<AppContext, 'blobs'>, trx: Transaction<Database>, blob: BlobRef): Promise<void> {
+export async function reserveContent(ctx: AppContext, blob: { id: string; size: number }): Promise<string> {
+  const deadline = Date.now() + CONDEMNED_WAIT_MS;
+  for (;;) {
+    const now = ctx.clock.now();
+    const id = newId('rsv');
+    const condemnedAt = await ctx.mail.committer.run(async (trx) => {
+      const condemned = await lockContentRow(trx, blob, now);
+      if (condemned === null)
+        await trx
+          .insertInto('blob_reservations')
+          .values({ id, blob_id: blob.id, expires_at: now + RESERVATION_MS })
+          .execute();
+      return condemned;
+    });
+    if (condemnedAt === null) return id;
+    // Condemned: the collector is deleting the file. One that stopped half-way is finished here.
+    if (now - condemnedAt > CONDEMNED_STALE_MS) await removeCondemned(ctx, blob.id);
+    else if (Date.now() > deadline) throw tryAgain('blob-busy');
+    else await new Promise((resolve) => setTimeout(resolve, CONDEMNED_POLL_MS));
+  }
+}
+
+/**
+ * Locks a content's row in the caller's transaction, creating it (no reference yet) when absent: on
+ * PostgreSQL this waits for a collector holding it. Returns when the collector condemned it, else null.
+ */
+async function lockContentRow(trx: Transaction<Database>, blob: { id: string; size: number }, now: number): Promise<number | null> {
+  const row = await trx
+    .insertInto('blobs')
+    .values({ id: blob.id, size: blob.size, refcount: 0, created_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ refcount: eb.ref('blobs.refcount') })))
+    .returning('condemned_at')
+    .executeTakeFirstOrThrow();
+  return row.condemned_at === null || row.condemned_at === undefined ? null : Number(row.condemned_at);
+}
+
+/**
+ * Makes a blob's content safe to reference in the caller's transaction, before its references are
+ * written. An inline content: its row is locked (waiting for a collector holding it), then its bytes
+ * written. A stored content (a file, or a content the database already keeps: a release, a retry):
+ * its row must be there and not condemned, which a reservation or an existing reference guarantees;
+ * the reservation is given back, since the references written next keep the content from now on.
+ * No file I/O here: this runs inside the group commit.
+ */
+export async function persistContent(ctx: Pick<AppContext, 'clock'>, trx: Transaction<Database>, blob: BlobRef): Promise<void> {
   if (!blob.inline) {
-    // A reference to stored content (a file, or a small content kept in the database: a release, a retry).
-    const kept = await trx.selectFrom('blob_contents').select('id').where('id', '=', blob.id).executeTakeFirst();
-    if (!kept && !(await ctx.blobs.has(blob.id))) {
-      throw new AppError('temp', 'blob-missing', text('The message could not be stored, try again', 'Le message n’a pas pu être enregistré, réessayez'));
-    }
+    const row = await trx
+      .updateTable('blobs')
+      .set((eb) => ({ refcount: eb.ref('refcount') })) // takes the row lock: the collector cannot condemn it until this commits
+      .where('id', '=', blob.id)
+      .where('condemned_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    // Collected meanwhile (a reservation that ran out): fail unacknowledged, the sender retries.
+    if (!row) throw tryAgain('blob-missing');
+    if (blob.reservation) await trx.deleteFrom('blob_reservations').where('id', '=', blob.reservation).execute();
     return;
   }
+  if ((await lockContentRow(trx, blob, ctx.clock.now())) !== null) throw tryAgain('blob-busy');
   await trx
     .insertInto('blob_contents')
     .values({ id: blob.id, data: blob.inline })

@@ -154,8 +154,10 @@ export interface DeliverOptions {
   /** Trace steps of the outcome, recorded in the same transaction (a failed trace write does not fail the delivery). */
   trace?: (results: DeliveryResult[]) => TraceEvent[];
   /**
-   * More writes that must commit with the delivery or not at all (a release from quarantine removes
-   * the held copy). Throwing cancels the delivery: nothing of it is kept, and the error is the caller's.
+   * More writes that must commit with the delivery or not at all: the other effects of the same
+   * message (its outbound queue rows, its held copies), or a release from quarantine removing the held
+   * copy. The content is already persisted in `trx`. Throwing cancels the delivery: nothing of it is
+   * kept, and the error is the caller's.
    */
   within?: (trx: Transaction<Database>, results: DeliveryResult[]) => Promise<void>;
 }
@@ -163,6 +165,7 @@ export interface DeliverOptions {
 /**
  * Files a received message for each delivery, in one durable transaction shared with concurrent
  * deliveries. Per-recipient refusals (over quota) come back as results; the others are stored.
+ * With no delivery, commits the content and `within` alone (a message only forwarded or held).
  */
 export async function deliverMessage(
   ctx: AppContext,
@@ -183,7 +186,10 @@ export async function deliverMessage(
   const results = await ctx.mail.committer.run(async (trx) => {
     await persistContent(ctx, trx, message.blob);
     const out: DeliveryResult[] = [];
-    for (const delivery of deliveries) out.push(await fileOne(trx, message, keys, delivery, now));
+    for (const delivery of deliveries) {
+      out.push(await fileOne(trx, message, keys, delivery, now));
+      ctx.faults?.reached('delivery.filed');
+    }
     if (searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));

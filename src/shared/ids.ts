@@ -29,7 +29,8 @@ export type IdPrefix =
   | 'qtn' // quarantined message (filter)
   | 'vlt' // vaulted outbound message carrying malware (filter)
   | 'vrd' // operator read of a vaulted message (R-A2)
-  | 'dgl'; // release or delete link of a quarantine digest
+  | 'dgl' // release or delete link of a quarantine digest
+  | 'rsv'; // reservation of a stored content until its first reference commits
 
 export function newId(prefix: IdPrefix): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));

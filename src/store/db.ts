@@ -5,7 +5,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import pg from 'pg';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-mailstore.ts';
@@ -20,6 +32,7 @@ import * as m010 from './migrations/010-recent.ts';
 import * as m011 from './migrations/011-threads.ts';
 import * as m012 from './migrations/012-search-text.ts';
 import * as m014 from './migrations/014-trace-lists.ts';
+import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
 import type { Database } from './schema.ts';
 
@@ -54,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '011-threads': m011,
   '012-search-text': m012,
   '014-trace-lists': m014,
+  '015-blob-reservations': m015,
   '016-lost-subscriptions': m016,
 };
 
@@ -86,14 +100,42 @@ function withStatementCache(sqlite: SQLite.Database) {
   };
 }
 
+/**
+ * How long a write waits for another process's write lock (a `facteur` CLI next to the service)
+ * before failing with SQLITE_BUSY. Write transactions are short: this is many of them.
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Transactions begin with BEGIN IMMEDIATE: they take the write lock at once, waiting for it within the
+ * busy timeout. Kysely's plain BEGIN (deferred) starts as a reader; in WAL mode a reader whose snapshot
+ * another process wrote past cannot become a writer, and SQLite then fails at once with "database is
+ * locked" (SQLITE_BUSY_SNAPSHOT) without waiting: a CLI write during an IMAP CREATE answered
+ * NO [SERVERBUG]. One process has one connection anyway, so taking the lock early costs nothing here.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly driverConfig: SqliteDialectConfig) {
+    super(driverConfig);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.driverConfig);
+  }
+}
+
 function openSqlite(dataDir: string): Kysely<Database> {
   mkdirSync(dataDir, { recursive: true });
-  const sqlite = new SQLite(path.join(dataDir, 'facteur.db'));
+  const sqlite = new SQLite(path.join(dataDir, 'facteur.db'), { timeout: SQLITE_BUSY_TIMEOUT_MS });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 10000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /** The schema named by `?options=-c search_path=NAME` in the URL, if any. */

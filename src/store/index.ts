@@ -1,5 +1,5 @@
 export { FsBlobStore } from './blob/fs.ts';
-export type { BlobRef, BlobStore, ByteRange } from './blob/types.ts';
+export type { BlobRef, BlobStore, ByteRange, StagedBlob } from './blob/types.ts';
 export { type Engine, migrateToLatest, type OpenStoreOptions, openStore, type Store } from './db.ts';
 export { escapeLike, isUniqueViolation } from './dialect.ts';
 export { connectRedis, type Redis, runScript } from './redis.ts';

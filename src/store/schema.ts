@@ -377,6 +377,15 @@ export interface BlobsTable {
   size: number;
   refcount: number;
   created_at: Millis;
+  /** Set when the collector has decided to remove the content (migration 015): no new reference may be taken. */
+  condemned_at?: Millis | null;
+}
+
+/** A delivery's claim on a content until it commits its references (migration 015). */
+export interface BlobReservationsTable {
+  id: string;
+  blob_id: string;
+  expires_at: Millis;
 }
 
 /** Contents of small blobs, kept in the database (see migration 005). */
@@ -592,6 +601,7 @@ export interface Database {
   mail_usage: MailUsageTable;
   blob_contents: BlobContentsTable;
   message_texts: MessageTextsTable;
+  blob_reservations: BlobReservationsTable;
   message_trace: MessageTraceTable;
   outbound_queue: OutboundQueueTable;
   sender_rules: SenderRulesTable;

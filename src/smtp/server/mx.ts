@@ -12,19 +12,22 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 
 import type { AppContext } from '../../context.ts';
 import {
   customerOfDomain,
-  enqueueOutbound,
   expansionStep,
   isFailureReport,
   isHostedDomain,
   type ListCopies,
   type LocalTarget,
   loadListOfMail,
+  outboundQueued,
+  type PlannedOutbound,
+  planOutbound,
+  queueOutboundIn,
   type Route,
   recordListBounce,
   routeRecipient,
   sendListCopies,
 } from '../../delivery/index.ts';
-import { holdMessage, type Verdict } from '../../filter/index.ts';
+import { holdMessageIn, messageHeld, type PlannedHold, planHold, type Verdict } from '../../filter/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { normalizeAddress } from '../../shared/addresses.ts';
 import { isAppError } from '../../shared/errors.ts';
@@ -314,42 +317,59 @@ export function mxHandlers(ctx: AppContext) {
           return callback(replyError(filtered.refusal));
         }
         const messageId = message.metadata.summary.messageId;
-        await recordTrace(ctx, expansionSteps(session, sender, messageId, recipients, lists));
-        // Forwarded copies leave with an SRS sender (enqueueOutbound rewrites it), so SPF passes at the next hop.
+        // Every effect of the message (forwarded copies, held copies, Inbox copies, their trace) commits
+        // in one transaction: a failure leaves none of them, so the client's retry makes no duplicate.
+        // Forwarded copies leave with an SRS sender (planOutbound rewrites it), so SPF passes at the next hop.
+        // A list's copies are messages of their own (with the list's fields): each commits after this one.
+        const outbound: PlannedOutbound[] = [];
         for (const forward of forwards.values()) {
-          await enqueueOutbound(ctx, {
-            customerId: forward.customerId,
-            sender,
-            recipients: [...forward.recipients],
-            blob: message.blob,
-            messageId,
-            origin: { sessionId: session.id, ...(forward.via ? { via: forward.via } : {}) },
-          });
+          outbound.push(
+            await planOutbound(ctx, {
+              customerId: forward.customerId,
+              sender,
+              recipients: [...forward.recipients],
+              blob: message.blob,
+              messageId,
+              origin: { sessionId: session.id, ...(forward.via ? { via: forward.via } : {}) },
+            }),
+          );
         }
-        let held = 0;
+        const holds: PlannedHold[] = [];
         for (const target of [...targets.values(), ...listTargets]) {
           const disposition = filtered.dispositions.get(target.accountId);
           if (disposition?.action !== 'quarantine') continue;
-          await holdMessage(ctx, {
-            blob: message.blob,
-            metadata: message.metadata,
-            account: { accountId: target.accountId, customerId: target.customerId, domainId: target.domainId },
-            verdict: filtered.verdict,
-            reason: disposition.reason,
-            sender,
-            recipient: target.address,
-            sessionId: session.id,
-          });
-          held++;
+          holds.push(
+            await planHold(ctx, {
+              blob: message.blob,
+              metadata: message.metadata,
+              account: { accountId: target.accountId, customerId: target.customerId, domainId: target.domainId },
+              verdict: filtered.verdict,
+              reason: disposition.reason,
+              sender,
+              recipient: target.address,
+              sessionId: session.id,
+            }),
+          );
         }
         const deliveries: Delivery[] = [...targets.values()]
           .filter((t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox')
           .map((t) => ({ accountId: t.accountId }));
-        // The trace steps commit with the copies they describe (no commit of their own).
         const traceOf = (results: DeliveryResult[]) =>
           deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
+        const queued: string[][] = [];
         settle(session);
-        const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, { trace: traceOf }) : [];
+        const expansions = expansionSteps(session, sender, messageId, recipients, lists);
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: (out) => [...expansions, ...traceOf(out)],
+          within: async (trx) => {
+            queued.length = 0; // a batch that failed to commit runs each write again alone
+            for (const plan of outbound) queued.push(await queueOutboundIn(ctx, trx, plan));
+            for (const plan of holds) await holdMessageIn(ctx, trx, plan);
+          },
+        });
+        for (const [i, plan] of outbound.entries()) outboundQueued(ctx, plan, queued[i] ?? []);
+        for (const plan of holds) messageHeld(ctx, plan);
+        const held = holds.length;
         let listSent = 0;
         for (const copies of lists) {
           const byAccount = new Map(copies.accounts.map((t) => [t.accountId, t]));

@@ -14,12 +14,14 @@ import { verifyMailLogin } from '../../auth/app-passwords.ts';
 import type { AppContext } from '../../context.ts';
 import {
   customerOfDomain,
-  enqueueOutbound,
   expansionStep,
   isHostedDomain,
   type ListCopies,
   type LocalTarget,
   loadListOfMail,
+  outboundQueued,
+  planOutbound,
+  queueOutboundIn,
   routeRecipient,
   SUBADDRESS_DELIMITER,
   sendListCopies,
@@ -467,18 +469,30 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
                 : { ...step, step: 'refused' as const, detail: { reason: result.reason } },
             ];
           });
-        const origin = { sessionId: session.id };
+        // The queue rows, the local copies, the Sent copy and their trace commit in one transaction: a
+        // failure leaves none of them, so the client's retry makes no duplicate. A list's copies are
+        // messages of their own (with the list's fields): each commits after this one.
+        const plan =
+          remote.size > 0
+            ? await planOutbound(ctx, {
+                customerId: sender.account.customer_id,
+                sender: mailFrom,
+                recipients: [...remote],
+                blob: message.blob,
+                messageId,
+                origin: { sessionId: session.id },
+              })
+            : undefined;
+        const deliveries: Delivery[] = [...local.values()].map((t) => ({ accountId: t.accountId }));
+        deliveries.push({ accountId: sender.account.id, mailbox: 'sent', flags: ['\\Seen'] });
         let queued: string[] = [];
-        if (remote.size > 0) {
-          queued = await enqueueOutbound(ctx, {
-            customerId: sender.account.customer_id,
-            sender: mailFrom,
-            recipients: [...remote],
-            blob: message.blob,
-            messageId,
-            origin,
-          });
-        }
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: (out) => [submitted, ...expansions, ...storedSteps(out.slice(0, -1), [...local.values()])],
+          within: async (trx) => {
+            if (plan) queued = await queueOutboundIn(ctx, trx, plan);
+          },
+        });
+        if (plan) outboundQueued(ctx, plan, queued);
         let listDelivered = 0;
         for (const copies of lists) {
           const sent = await sendListCopies(ctx, copies, {
@@ -491,11 +505,6 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           });
           listDelivered += sent.results.filter((r) => r.ok).length + sent.queued;
         }
-        const deliveries: Delivery[] = [...local.values()].map((t) => ({ accountId: t.accountId }));
-        deliveries.push({ accountId: sender.account.id, mailbox: 'sent', flags: ['\\Seen'] });
-        const results = await deliverMessage(ctx, message, deliveries, {
-          trace: (out) => [submitted, ...expansions, ...storedSteps(out.slice(0, -1), [...local.values()])],
-        });
         const delivered = results.slice(0, -1).filter((r) => r.ok).length;
         const sentCopy = results.at(-1)?.ok === true;
         log.info(

@@ -49,3 +49,18 @@ test('deleted blobs are gone; ids that are not hashes are refused', async () => 
   assert.equal(await blobs.has(ref.id), false);
   assert.throws(() => blobs.read('../../etc/passwd'), /invalid blob id/);
 });
+
+test('a staged blob is not at its place until published; a content already there is kept, the staged copy dropped', async () => {
+  const staged = await blobs.stage(new TextEncoder().encode('staged content'));
+  assert.equal(await blobs.has(staged.id), false, 'known by its hash, not yet stored');
+  await staged.publish();
+  assert.equal(await text(blobs.read(staged.id)), 'staged content');
+  const again = await blobs.stage(chunks(['staged ', 'content']));
+  assert.equal(again.id, staged.id);
+  await again.publish();
+  assert.equal(await text(blobs.read(staged.id)), 'staged content');
+  const dropped = await blobs.stage(new TextEncoder().encode('never published'));
+  await dropped.discard();
+  assert.equal(await blobs.has(dropped.id), false);
+  assert.deepEqual(await readdir(path.join(root, 'tmp')), [], 'no staged copy left behind');
+});

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { BlobRef, BlobStore, ByteRange } from './types.ts';
+import type { BlobRef, BlobStore, ByteRange, StagedBlob } from './types.ts';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -16,6 +16,13 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 export class FsBlobStore implements BlobStore {
@@ -27,6 +34,12 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobRef> {
+    const staged = await this.stage(data);
+    await staged.publish();
+    return { id: staged.id, size: staged.size };
+  }
+
+  async stage(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StagedBlob> {
     const tmpDir = path.join(this.root, 'tmp');
     await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
@@ -49,10 +62,21 @@ export class FsBlobStore implements BlobStore {
     await handle.close();
     const id = hash.digest('hex');
     const target = this.pathOf(id);
-    await mkdir(path.dirname(target), { recursive: true });
-    await rename(tmp, target);
-    await fsyncDir(path.dirname(target));
-    return { id, size };
+    return {
+      id,
+      size,
+      async publish() {
+        if (await exists(target)) {
+          // The same content is there already (the caller's reservation keeps it there).
+          await rm(tmp, { force: true });
+          return;
+        }
+        await mkdir(path.dirname(target), { recursive: true });
+        await rename(tmp, target);
+        await fsyncDir(path.dirname(target));
+      },
+      discard: () => rm(tmp, { force: true }),
+    };
   }
 
   read(id: string, range?: ByteRange): Readable {
@@ -60,11 +84,8 @@ export class FsBlobStore implements BlobStore {
     return createReadStream(this.pathOf(id), range ? { start: range.start, end: range.end - 1 } : {});
   }
 
-  async has(id: string): Promise<boolean> {
-    return stat(this.pathOf(id)).then(
-      () => true,
-      () => false,
-    );
+  has(id: string): Promise<boolean> {
+    return exists(this.pathOf(id));
   }
 
   async *entries(): AsyncIterable<{ id: string; writtenAt: number }> {

@@ -9,6 +9,21 @@ export interface BlobRef {
    * a file: whoever commits the first reference to it writes it in that same transaction.
    */
   inline?: Uint8Array;
+  /**
+   * The reservation that keeps the garbage collector off a stored content until the first transaction
+   * referencing it commits (mailstore/blobs.ts); that transaction gives it back.
+   */
+  reservation?: string;
+}
+
+/** Content written and fsync'd under a temporary name: known by its hash, not yet at its place. */
+export interface StagedBlob {
+  id: string;
+  size: number;
+  /** Puts the content at its place, durably; a content already there is kept and the staged copy dropped. */
+  publish(): Promise<void>;
+  /** Drops the staged copy. */
+  discard(): Promise<void>;
 }
 
 /** Bytes [start, end) of a blob. */
@@ -21,6 +36,8 @@ export interface ByteRange {
 export interface BlobStore {
   /** Stores durably and returns the content id; storing the same content twice is harmless. */
   put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobRef>;
+  /** Writes durably under a temporary name, so the caller may reserve the content before it is published. */
+  stage(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StagedBlob>;
   /** Reads the blob, or the bytes [start, end) of it. */
   read(id: string, range?: ByteRange): Readable;
   has(id: string): Promise<boolean>;
