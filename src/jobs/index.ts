@@ -26,6 +26,11 @@ export const JOBS: Job[] = [
   { name: 'vault.purge', schedule: '53 * * * *', run: async (ctx) => (await import('../filter/vault.ts')).purgeVault(ctx) },
   // Contents nobody references any more (expunged, released, purged), and files a crash left behind.
   { name: 'blobs.collect', schedule: '29 * * * *', run: async (ctx) => (await import('../mailstore/gc.ts')).collectGarbage(ctx) },
+  // Retention (issue 6): traffic data, finished queue rows, the operations journal, expunge history.
+  { name: 'trace.purge', schedule: '11 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeTrace(ctx) },
+  { name: 'queue.purge', schedule: '23 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeFinishedQueue(ctx) },
+  { name: 'operations.purge', schedule: '37 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeOperations(ctx) },
+  { name: 'expunges.trim', schedule: '47 * * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).trimExpungeHistory(ctx) },
   {
     name: 'sessions.purge',
     schedule: '17 * * * *',

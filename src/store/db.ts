@@ -17,6 +17,7 @@ import * as m007 from './migrations/007-imap.ts';
 import * as m008 from './migrations/008-filter.ts';
 import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
+import * as m013 from './migrations/013-retention.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-filter': m008,
   '009-message-index': m009,
   '010-recent': m010,
+  '013-retention': m013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -306,6 +306,8 @@ export interface MailboxesTable {
   highest_modseq: number;
   /** IMAP \Recent: the highest UID a session was already given as recent (migration 010). */
   recent_uid: number;
+  /** The MODSEQ up to which the expunge history was trimmed (migration 013): older states resync in full. */
+  expunged_floor: number;
   subscribed: Flag;
   created_at: Millis;
 }
@@ -409,6 +411,8 @@ export interface OutboundQueueTable {
   created_at: Millis;
   expires_at: Millis;
   dsn_sent: Flag;
+  /** When the row became final (migration 013); the retention job purges it `retention.finishedQueueDays` later. */
+  finished_at: Millis | null;
 }
 
 /** Allow and block lists (migration 008): a domain's (account_id null) or an account's. */

@@ -2,14 +2,14 @@
  * What SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2) share: opening a folder, with CONDSTORE (RFC 7162
  * §3.1.8) and QRESYNC (§3.2.5: VANISHED (EARLIER) and the flags changed since the client's MODSEQ).
  */
-import { claimRecent, expungedSince, findMailbox } from '../../../mailstore/index.ts';
+import { claimRecent, findMailbox } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
 import type { MailboxesTable } from '../../../store/index.ts';
-import { contains, formatSequenceSet, parseSelectArgs, type QresyncParams } from '../../proto/index.ts';
+import { formatSequenceSet, parseSelectArgs, type QresyncParams } from '../../proto/index.ts';
 import { bad, type CommandContext, type CommandResult, ok } from '../command.ts';
 import { FLAGS_RESPONSE, flagList, permanentFlags } from '../flags.ts';
 import { SelectedMailbox } from '../selected.ts';
-import { uidRanges } from '../updates.ts';
+import { vanishedEarlier } from '../vanished.ts';
 
 export async function open(ctx: CommandContext, readOnly: boolean): Promise<CommandResult> {
   const args = parseSelectArgs(ctx.args, { utf8Accept: ctx.session.utf8 });
@@ -60,12 +60,12 @@ async function takeRecent(ctx: CommandContext, selected: SelectedMailbox, mailbo
 
 /** RFC 7162 §3.2.5.1: what the client missed since its MODSEQ: VANISHED (EARLIER) then FETCH of changed flags. */
 async function resync(ctx: CommandContext, selected: SelectedMailbox, params: QresyncParams): Promise<void> {
-  let vanished = await expungedSince(ctx.app.db, selected.id, params.modseq);
-  if (params.knownUids) {
-    const known = params.knownUids;
-    vanished = vanished.filter((uid) => contains(known, uid, Number.MAX_SAFE_INTEGER));
-  }
-  if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(uidRanges(vanished))}`);
+  const vanished = await vanishedEarlier(ctx.app.db, selected, {
+    sinceModseq: params.modseq,
+    ...(params.knownUids ? { known: params.knownUids } : {}),
+    ...(params.sequenceMatch ? { sequenceMatch: params.sequenceMatch } : {}),
+  });
+  if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(vanished)}`);
   const uids = selected.allUids();
   for (let i = 0; i < uids.length; i++) {
     const entry = selected.entry(uids[i] as number);
