@@ -216,7 +216,7 @@ export const ConfigSchema = T.Object(
       {
         expungeHistoryPerFolder: T.Integer({
           default: 10_000,
-          minimum: 100,
+          minimum: 1,
           description:
             'Expunged UIDs remembered per folder for QRESYNC (RFC 7162 §3.2.5.2); a client older than that history gets every UID it may know and is gone.',
         }),
