@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './log/index.ts';
 import { GroupCommitter, MailChanges } from './mailstore/index.ts';
 import { type Clock, clockStartingAt, systemClock } from './shared/clock.ts';
 import type { FaultInjector } from './shared/faults.ts';
-import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis } from './store/index.ts';
+import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis, SecretKeyring } from './store/index.ts';
 
 export interface AppContext {
   config: Config;
@@ -21,6 +21,8 @@ export interface AppContext {
   resolver: DnsResolver;
   clock: Clock;
   log: Logger;
+  /** Seals and opens the secrets stored in the database (store/keyring.ts). */
+  secrets: SecretKeyring;
   throttle: LoginThrottle;
   /** The mailstore's shared machinery: group commit of deliveries and the change feed. */
   mail: { committer: GroupCommitter; changes: MailChanges };
@@ -37,6 +39,8 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  // Before the store: a bad key setting stops the start with its message, with nothing opened.
+  const secrets = SecretKeyring.open({ configuredKeys: config.secrets.keys, file: config.secrets.keyFile || path.join(config.dataDir, 'secrets.key') });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const log = options.log ?? createLogger(config.logLevel);
   const changes = new MailChanges();
@@ -61,6 +65,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
     clock: options.clock ?? (config.clockStart ? clockStartingAt(Date.parse(config.clockStart)) : systemClock),
     log,
+    secrets,
     throttle: new LoginThrottle(
       {
         failuresPerAccount: config.auth.loginFailuresPerAccount,

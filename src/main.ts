@@ -8,6 +8,7 @@ import type { Api } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
+import { checkKeyring, resealSecrets } from './store/index.ts';
 import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
 import { ensureTlsCredentials, type TlsCredentials } from './tls/index.ts';
 
@@ -36,8 +37,14 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** First start (and every start): schema (by opening the store), default classes, an operator. */
+/**
+ * First start (and every start): schema (by opening the store), secrets sealed (those stored before
+ * sealing existed) under keys this process has, default classes, an operator.
+ */
 export async function prepareData(ctx: AppContext): Promise<{ email: string; password: string } | undefined> {
+  await checkKeyring(ctx.db, ctx.secrets);
+  const sealed = await resealSecrets(ctx.db, ctx.secrets, { plaintextOnly: true });
+  if (sealed > 0) ctx.log.info({ event: 'secrets.sealed', count: sealed }, 'secrets.sealed');
   await seedDefaultClasses(ctx);
   return ensureOperator(ctx);
 }

@@ -49,7 +49,7 @@ async function findHolder(ctx: AppContext, key: string): Promise<Holder | undefi
       name: login.email,
       passwordHash: login.password_hash,
       status: login.status,
-      totpSecret: login.totp_secret,
+      totpSecret: login.totp_secret === null ? null : ctx.secrets.open('totp', login.totp_secret),
       totpEnabled: login.totp_enabled === 1,
       totpLastStep: login.totp_last_step,
       recoveryCodes: JSON.parse(login.recovery_codes) as string[],
@@ -65,7 +65,7 @@ async function findHolder(ctx: AppContext, key: string): Promise<Holder | undefi
     name: account.address,
     passwordHash: account.password_hash,
     status: account.status,
-    totpSecret: account.totp_secret,
+    totpSecret: account.totp_secret === null ? null : ctx.secrets.open('totp', account.totp_secret),
     totpEnabled: account.totp_enabled === 1,
     totpLastStep: account.totp_last_step,
     recoveryCodes: JSON.parse(account.recovery_codes) as string[],
@@ -133,7 +133,7 @@ export async function beginTotpEnrolment(ctx: AppContext, session: SessionsTable
     );
   }
   const secret = newTotpSecret();
-  await updateHolder(ctx, holder, { totp_secret: secret });
+  await updateHolder(ctx, holder, { totp_secret: ctx.secrets.seal('totp', secret) });
   return { secret, uri: totpUri(secret, holder.name) };
 }
 

@@ -16,7 +16,7 @@ import { prepareData } from '../main.ts';
 import { listOperations, operationView, runOperation } from '../operations/index.ts';
 import { parseAddress } from '../shared/addresses.ts';
 import { AppError, invalid, text } from '../shared/errors.ts';
-import type { SubscriptionsTable } from '../store/index.ts';
+import { rotateSecretsKey, type SubscriptionsTable } from '../store/index.ts';
 import * as tenancy from '../tenancy/index.ts';
 import { searchTrace } from '../trace/index.ts';
 import { print, printError } from './output.ts';
@@ -768,5 +768,18 @@ jobs
   .description('run every scheduled job once now (renewals, recovery of interrupted operations, purges)')
   .option('--json')
   .action(action(async (o: { json?: boolean }) => print(await withContext((ctx) => runDueJobs(ctx)), !!o.json)));
+
+const secrets = program
+  .command('secrets')
+  .description('secrets stored in the database (DKIM keys, TOTP, SRS and link secrets), sealed under a key kept outside it');
+secrets
+  .command('rotate-key')
+  .description('seal every secret under a new key (key file) or the first of secrets.keys; services keep running meanwhile')
+  .option('--json')
+  .action(
+    action(async (o: { json?: boolean }) =>
+      print(await withContext((ctx) => recorded(ctx, 'secrets.rotate-key', {}, {}, () => rotateSecretsKey(ctx.db, ctx.secrets))), !!o.json),
+    ),
+  );
 
 await program.parseAsync(process.argv);

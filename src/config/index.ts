@@ -33,7 +33,7 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
 }
 
 function envValue(settingPath: string, raw: string): unknown {
-  if (['dns.servers', 'dns.mxHosts', 'roles'].includes(settingPath)) {
+  if (['dns.servers', 'dns.mxHosts', 'roles', 'secrets.keys'].includes(settingPath)) {
     return raw
       .split(',')
       .map((item) => item.trim())

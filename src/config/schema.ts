@@ -207,6 +207,42 @@ export const ConfigSchema = T.Object(
       default: '',
       description: 'A folder of FAQ pages (<lang>/NN-slug.md) replacing the ones shipped in faq/; empty for those.',
     }),
+    secrets: T.Object(
+      {
+        keys: T.Array(T.String(), {
+          default: [],
+          description:
+            'Keys sealing the secrets stored in the database (DKIM private keys, TOTP, SRS and link secrets), as id:base64 (32 bytes); the first seals. Empty: the key file.',
+        }),
+        keyFile: T.String({
+          default: '',
+          description: 'The key file used when secrets.keys is empty; defaults to <dataDir>/secrets.key (created at first start, mode 0600).',
+        }),
+      },
+      { default: {} },
+    ),
+    retention: T.Object(
+      {
+        expungeHistoryPerFolder: T.Integer({
+          default: 10_000,
+          minimum: 1,
+          description:
+            'Expunged UIDs remembered per folder for QRESYNC (RFC 7162 §3.2.5.2); a client older than that history gets every UID it may know and is gone.',
+        }),
+        traceDays: T.Number({
+          default: 365,
+          exclusiveMinimum: 0,
+          description: 'Message trace rows (R-M6) are kept this long: a French host keeps traffic data one year.',
+        }),
+        finishedQueueDays: T.Number({
+          default: 30,
+          exclusiveMinimum: 0,
+          description: 'Outbound queue rows that are delivered, bounced or expired are kept this long.',
+        }),
+        operationsDays: T.Number({ default: 365, exclusiveMinimum: 0, description: 'Finished operations (the journal, R-T5) are kept this long.' }),
+      },
+      { default: {} },
+    ),
     clockStart: T.String({
       default: '',
       description:
@@ -260,6 +296,12 @@ export const ENV_OVERRIDES: Record<string, string> = {
   FACTEUR_DELIVERY_MAX_QUEUE_DAYS: 'delivery.maxQueueDays',
   FACTEUR_DELIVERY_CONCURRENCY: 'delivery.concurrencyPerDomain',
   FACTEUR_ALLOW_PLAINTEXT_LOOPBACK: 'mailAccess.allowPlaintextOnLoopback',
+  FACTEUR_SECRETS_KEYS: 'secrets.keys',
+  FACTEUR_SECRETS_KEY_FILE: 'secrets.keyFile',
+  FACTEUR_RETENTION_EXPUNGE_HISTORY: 'retention.expungeHistoryPerFolder',
+  FACTEUR_RETENTION_TRACE_DAYS: 'retention.traceDays',
+  FACTEUR_RETENTION_QUEUE_DAYS: 'retention.finishedQueueDays',
+  FACTEUR_RETENTION_OPERATIONS_DAYS: 'retention.operationsDays',
   FACTEUR_LOG_LEVEL: 'logLevel',
   FACTEUR_CLOCK_START: 'clockStart',
   FACTEUR_FAQ_DIR: 'faqDir',

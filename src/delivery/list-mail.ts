@@ -17,10 +17,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { type DeliveryResult, deliverMessage, type IncomingMessage, receiveMessage } from '../mailstore/index.ts';
 import { type Address, addressKey, MAX_LOCAL_PART_LENGTH, normalizeAddress } from '../shared/addresses.ts';
-import { storedSecret } from '../store/index.ts';
 import { recordTrace, type TraceEvent } from '../trace/index.ts';
 import { enqueueOutbound } from './queue.ts';
 import type { LocalTarget } from './routing.ts';
+import { srsSecret } from './srs.ts';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const TOKEN_LENGTH = 16;
@@ -84,11 +84,6 @@ export function listHeaderFields(list: ListOfMail): string {
   return `${fields.join('\r\n')}\r\n`;
 }
 
-function bounceSecret(ctx: AppContext): Promise<string> {
-  if (ctx.config.srs.secret) return Promise.resolve(ctx.config.srs.secret);
-  return storedSecret(ctx.db, 'srs.secret', ctx.clock.now());
-}
-
 function tokenOf(secret: string, listId: string, member: string): string {
   const mac = createHmac('sha256', secret).update(`list-bounce\u0000${listId}\u0000${member.toLowerCase()}`).digest();
   let out = '';
@@ -99,7 +94,7 @@ function tokenOf(secret: string, listId: string, member: string): string {
 /** The envelope sender of a member's copy; the null sender if the list's local part leaves no room for the token. */
 export async function listBounceAddress(ctx: AppContext, list: Pick<ListOfMail, 'id' | 'address'>, member: string): Promise<string> {
   const { local, domain } = splitKey(list.address);
-  const bounceLocal = `${local}+bounces-${tokenOf(await bounceSecret(ctx), list.id, member)}`;
+  const bounceLocal = `${local}+bounces-${tokenOf(await srsSecret(ctx), list.id, member)}`;
   if (new TextEncoder().encode(bounceLocal).length > MAX_LOCAL_PART_LENGTH) return '';
   return `${bounceLocal}@${domain}`;
 }
@@ -113,7 +108,7 @@ export function bounceParts(address: Address): { listKey: string; token: string 
 
 /** The member a bounce token names, among the list's current members; undefined for a forged or stale token. */
 export async function memberOfBounceToken(ctx: AppContext, listId: string, token: string): Promise<string | undefined> {
-  const secret = await bounceSecret(ctx);
+  const secret = await srsSecret(ctx);
   const members = await ctx.db.selectFrom('list_members').select('address').where('list_id', '=', listId).execute();
   const given = Buffer.from(token);
   for (const { address } of members) {

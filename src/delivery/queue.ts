@@ -254,11 +254,12 @@ async function finalizeRows(
   status: 'delivered' | 'bounced' | 'expired',
   lastError: string | null,
   dsnSent: boolean,
+  now: number,
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await trx
     .updateTable('outbound_queue')
-    .set({ status, lease_owner: null, lease_until: null, last_error: lastError, dsn_sent: dsnSent ? 1 : 0 })
+    .set({ status, lease_owner: null, lease_until: null, last_error: lastError, dsn_sent: dsnSent ? 1 : 0, finished_at: now })
     .where(
       'id',
       'in',
@@ -281,7 +282,7 @@ interface Round {
 async function markDelivered(round: Round, rows: QueueRow[], reply: string): Promise<void> {
   const { ctx, owner } = round;
   for (const group of groupBy(rows, (row) => row.blob_id)) {
-    const settled = await ctx.mail.committer.run((trx) => finalizeRows(trx, owner, group, 'delivered', null, false));
+    const settled = await ctx.mail.committer.run((trx) => finalizeRows(trx, owner, group, 'delivered', null, false, ctx.clock.now()));
     if (settled < group.length) ctx.log.warn({ event: 'delivery.lease_lost', ids: group.map((r) => r.id) }, 'delivery.lease_lost');
   }
   round.summary.delivered += rows.length;
@@ -331,7 +332,7 @@ async function markFailed(round: Round, items: { row: QueueRow; failure: Deliver
     }
     const rows = group.map((item) => item.row);
     const settle = async (trx: Transaction<Database>) => {
-      for (const item of group) await finalizeRows(trx, owner, [item.row], status, item.failure.diagnostic.slice(0, 1000), dsnSent);
+      for (const item of group) await finalizeRows(trx, owner, [item.row], status, item.failure.diagnostic.slice(0, 1000), dsnSent, now);
       if (dsn?.remote) await insertRows(trx, dsn.remote, now, lifetimeOf(ctx));
     };
     if (dsn && dsn.local.length > 0) {

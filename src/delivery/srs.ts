@@ -9,7 +9,7 @@
  *   relay that changes the case of the address breaks nothing; only this service verifies it.
  * - TT: the day of the forward (days since 1970, modulo 1024) in 2 base-32 characters; a bounce is
  *   accepted up to `srs.maxAgeDays` after it (RFC 5321 §4.5.4.1 gives up after 4-5 days).
- * - The secret is `srs.secret`, else one generated at first use and kept in `settings`, so every
+ * - The secret is `srs.secret`, else one generated at first use and kept sealed in `settings`, so every
  *   process of the service, and every restart, uses the same.
  * - Not rewritten: the null sender (bounces), senders at a hosted domain or at the SRS domain (our
  *   SPF covers them), and addresses whose rewritten form would exceed 64 octets (RFC 5321 §4.5.3.1.1).
@@ -26,10 +26,10 @@ const DAY_MS = 24 * 60 * 60_000;
 const TIMESTAMP_PERIOD = 1024;
 const SECRET_SETTING = 'srs.secret';
 
-/** The HMAC secret: configured, or generated once and shared through the database. */
-function srsSecret(ctx: AppContext): Promise<string> {
+/** The HMAC secret: configured, or generated once and shared through the database (sealed). */
+export function srsSecret(ctx: AppContext): Promise<string> {
   if (ctx.config.srs.secret) return Promise.resolve(ctx.config.srs.secret);
-  return storedSecret(ctx.db, SECRET_SETTING, ctx.clock.now());
+  return storedSecret(ctx.db, ctx.secrets, SECRET_SETTING, ctx.clock.now());
 }
 
 function encodeDay(day: number): string {

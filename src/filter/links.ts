@@ -27,7 +27,7 @@ const MAX_TOKEN_CHARS = 200;
 
 /** The HMAC key: generated once and shared through the database. Never call it inside a transaction. */
 export async function linkSecret(ctx: AppContext): Promise<Buffer> {
-  return Buffer.from(await storedSecret(ctx.db, SECRET_SETTING, ctx.clock.now()), 'base64url');
+  return Buffer.from(await storedSecret(ctx.db, ctx.secrets, SECRET_SETTING, ctx.clock.now()), 'base64url');
 }
 
 function macOf(secret: Buffer, id: string): Buffer {

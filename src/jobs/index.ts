@@ -30,6 +30,11 @@ export const JOBS: Job[] = [
   { name: 'blobs.collect', schedule: '29 * * * *', run: async (ctx) => (await import('../mailstore/gc.ts')).collectGarbage(ctx) },
   // Searchable text of messages stored before it was extracted at delivery (migration 012); also run at start.
   { name: 'search.index', schedule: '13 * * * *', run: async (ctx) => (await import('../mailstore/search-text.ts')).indexMissingTexts(ctx) },
+  // Retention (issue 6): traffic data, finished queue rows, the operations journal, expunge history.
+  { name: 'trace.purge', schedule: '11 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeTrace(ctx) },
+  { name: 'queue.purge', schedule: '23 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeFinishedQueue(ctx) },
+  { name: 'operations.purge', schedule: '37 3 * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).purgeOperations(ctx) },
+  { name: 'expunges.trim', schedule: '47 * * * *', run: async (ctx) => (await import('../lifecycle/retention.ts')).trimExpungeHistory(ctx) },
   {
     name: 'sessions.purge',
     schedule: '17 * * * *',

@@ -102,6 +102,7 @@ async function insertMailbox(trx: Db, account: { id: string; customer_id: string
     uid_next: 1,
     highest_modseq: 1,
     recent_uid: 0,
+    expunged_floor: 0,
     subscribed: subscribed ? 1 : 0,
     created_at: now,
   };

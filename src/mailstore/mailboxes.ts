@@ -39,6 +39,7 @@ export async function ensureDefaultMailboxes(db: Db, account: { id: string; cust
         uid_next: 1,
         highest_modseq: 1,
         recent_uid: 0,
+        expunged_floor: 0,
         subscribed: 1 as const,
         created_at: now,
       })),

@@ -177,15 +177,20 @@ export interface MailboxChanges {
   highestModseq: number;
   /** New messages and messages whose flags changed since, in UID order. */
   changed: IndexEntry[];
-  /** UIDs expunged since. */
-  expunged: number[];
+  /**
+   * UIDs expunged since; null when the expunge history was trimmed past `sinceModseq` (retention), and
+   * then `present` lists every UID of the folder, so the caller can tell which of the UIDs it knew are gone.
+   */
+  expunged: number[] | null;
+  present?: number[];
 }
 
 /** What happened in a folder after `sinceModseq` (RFC 7162 §3.1: every change raises the folder's MODSEQ). */
 export async function changesSince(db: Db, mailboxId: string, sinceModseq: number): Promise<MailboxChanges> {
-  const mailbox = await db.selectFrom('mailboxes').select('highest_modseq').where('id', '=', mailboxId).executeTakeFirst();
+  const mailbox = await db.selectFrom('mailboxes').select(['highest_modseq', 'expunged_floor']).where('id', '=', mailboxId).executeTakeFirst();
   const highestModseq = Number(mailbox?.highest_modseq ?? sinceModseq);
   if (highestModseq <= sinceModseq) return { highestModseq, changed: [], expunged: [] };
+  const historyComplete = Number(mailbox?.expunged_floor ?? 0) <= sinceModseq;
   const changed = await db
     .selectFrom('messages')
     .select(['uid', 'modseq', 'flags'])
@@ -193,11 +198,13 @@ export async function changesSince(db: Db, mailboxId: string, sinceModseq: numbe
     .where('modseq', '>', sinceModseq)
     .orderBy('uid')
     .execute();
-  const expunged = await expungedSince(db, mailboxId, sinceModseq);
+  const expunged = historyComplete ? await expungedSince(db, mailboxId, sinceModseq) : null;
+  const present = historyComplete ? undefined : await presentUids(db, mailboxId);
   return {
     highestModseq,
     changed: changed.map((row) => ({ uid: Number(row.uid), modseq: Number(row.modseq), flags: sharedFlags(row.flags) })),
     expunged,
+    ...(present ? { present } : {}),
   };
 }
 
@@ -211,6 +218,28 @@ export async function expungedSince(db: Db, mailboxId: string, sinceModseq: numb
     .orderBy('uid')
     .execute();
   return rows.map((row) => Number(row.uid));
+}
+
+async function presentUids(db: Db, mailboxId: string): Promise<number[]> {
+  const rows = await db.selectFrom('messages').select('uid').where('mailbox_id', '=', mailboxId).orderBy('uid').execute();
+  return rows.map((row) => Number(row.uid));
+}
+
+export interface ExpungeHistory {
+  /** UIDs expunged after the MODSEQ asked for, when `complete`. */
+  uids: number[];
+  /** False when the history was trimmed past that MODSEQ (`retention.expungeHistoryPerFolder`): `uids` is then empty. */
+  complete: boolean;
+  /** The folder's UIDNEXT: no UID at or above it was ever given. */
+  uidNext: number;
+}
+
+/** The expunges after `sinceModseq`, if the folder still remembers them all (RFC 7162 §3.2.5.1, §3.2.6). */
+export async function readExpungeHistory(db: Db, mailboxId: string, sinceModseq: number): Promise<ExpungeHistory> {
+  const mailbox = await db.selectFrom('mailboxes').select(['uid_next', 'expunged_floor']).where('id', '=', mailboxId).executeTakeFirst();
+  const uidNext = Number(mailbox?.uid_next ?? 1);
+  if (Number(mailbox?.expunged_floor ?? 0) > sinceModseq) return { uids: [], complete: false, uidNext };
+  return { uids: await expungedSince(db, mailboxId, sinceModseq), complete: true, uidNext };
 }
 
 /** Raises a folder's MODSEQ by one and returns the new value: the mod-sequence of one change. */

@@ -31,6 +31,7 @@ import * as m009 from './migrations/009-message-index.ts';
 import * as m010 from './migrations/010-recent.ts';
 import * as m011 from './migrations/011-threads.ts';
 import * as m012 from './migrations/012-search-text.ts';
+import * as m013 from './migrations/013-retention.ts';
 import * as m014 from './migrations/014-trace-lists.ts';
 import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
@@ -66,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010-recent': m010,
   '011-threads': m011,
   '012-search-text': m012,
+  '013-retention': m013,
   '014-trace-lists': m014,
   '015-blob-reservations': m015,
   '016-lost-subscriptions': m016,

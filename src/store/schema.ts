@@ -311,6 +311,8 @@ export interface MailboxesTable {
   highest_modseq: number;
   /** IMAP \Recent: the highest UID a session was already given as recent (migration 010). */
   recent_uid: number;
+  /** The MODSEQ up to which the expunge history was trimmed (migration 013): older states resync in full. */
+  expunged_floor: number;
   subscribed: Flag;
   created_at: Millis;
 }
@@ -472,6 +474,8 @@ export interface OutboundQueueTable {
   dsn_sent: Flag;
   /** The Message-ID (without brackets) of what the row carries, for the trace (migration 014). */
   message_id?: string | null;
+  /** When the row became final (migration 013); the retention job purges it `retention.finishedQueueDays` later. */
+  finished_at: Millis | null;
 }
 
 /** Allow and block lists (migration 008): a domain's (account_id null) or an account's. */

@@ -86,7 +86,7 @@ export async function createPendingKey(ctx: AppContext, row: DomainsTable): Prom
       customer_id: row.customer_id,
       domain_id: row.id,
       selector,
-      private_key: key.privateKeyPem,
+      private_key: ctx.secrets.seal('dkim', key.privateKeyPem),
       public_key: key.publicKey,
       state: 'pending',
       created_at: now,
@@ -148,6 +148,7 @@ export async function activatePendingKey(ctx: AppContext, row: DomainsTable): Pr
         retire_at: retireAt,
       })
       .execute();
+    // Both columns seal for the purpose 'dkim': the sealed value moves as it is.
     await trx
       .updateTable('domains')
       .set({ dkim_selector: pending.selector, dkim_private_key: pending.private_key, dkim_public_key: pending.public_key })

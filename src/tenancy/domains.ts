@@ -160,7 +160,7 @@ export async function addDomain(
     name: ascii,
     status: 'pending',
     dkim_selector: dkimSelector(ctx.config.dns.dkimSelectorPrefix, now),
-    dkim_private_key: key.privateKeyPem,
+    dkim_private_key: ctx.secrets.seal('dkim', key.privateKeyPem),
     dkim_public_key: key.publicKey,
     last_check: null,
     checked_at: null,

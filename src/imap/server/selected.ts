@@ -393,7 +393,10 @@ export class SelectedMailbox implements ChangeListener {
     const changes = await changesSince(db, this.mailbox.id, this.syncedModseq);
     if (changes.highestModseq <= this.syncedModseq) return;
     const newest = this.pendingNew?.at(-1)?.uid ?? this.lastUid;
-    for (const uid of changes.expunged) {
+    // Expunge history trimmed past this view (retention): what is gone is what the view has and the folder has not.
+    const present = changes.present ? new Set(changes.present) : undefined;
+    const expunged = changes.expunged ?? [...this.uids, ...(this.pendingNew ?? []).map((e) => e.uid)].filter((uid) => !present?.has(uid));
+    for (const uid of expunged) {
       if (this.indexOf(uid) >= 0) {
         this.pendingExpunged ??= new Set();
         this.pendingExpunged.add(uid);

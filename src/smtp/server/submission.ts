@@ -548,7 +548,7 @@ async function signFor(ctx: AppContext, domainId: string, content: () => AsyncGe
     canonicalization: 'relaxed/relaxed',
     algorithm: 'rsa-sha256',
     signTime: new Date(ctx.clock.now()),
-    signatureData: [{ signingDomain: domain.name, selector: domain.dkim_selector, privateKey: domain.dkim_private_key }],
+    signatureData: [{ signingDomain: domain.name, selector: domain.dkim_selector, privateKey: ctx.secrets.open('dkim', domain.dkim_private_key) }],
   });
   if (result.errors.length > 0) ctx.log.warn({ event: 'smtp.dkim_failed', domain: domain.name, errors: result.errors }, 'smtp.dkim_failed');
   return result.signatures;

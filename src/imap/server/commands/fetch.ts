@@ -5,17 +5,15 @@
  * time, so memory does not grow with message or folder size.
  */
 import { Readable } from 'node:stream';
-import { expungedSince, readContent, readHeaderBlocks, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
+import { readContent, readHeaderBlocks, readMessages, type StoredMessage, updateFlags } from '../../../mailstore/index.ts';
 import type { MessageMetadata } from '../../../mime/index.ts';
 import {
-  contains,
   encodeItems,
   type FetchItem,
   formatDateTime,
   formatSequenceSet,
   type Item,
   literal,
-  MAX_SEQUENCE_NUMBER,
   type Partial,
   parseFetchArgs,
   replaceNul,
@@ -29,7 +27,7 @@ import { FETCH_BATCH } from '../limits.ts';
 import { filterHeader, type SectionRange, type SectionSpec, sectionRange } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { bodyStructureItem, envelopeItem } from '../structure.ts';
-import { uidRanges } from '../updates.ts';
+import { vanishedEarlier } from '../vanished.ts';
 import type { OutputChunk, StreamedLiteral } from '../writer.ts';
 
 const UNTAGGED_PREFIX = Buffer.from('* ');
@@ -246,8 +244,8 @@ export const fetch = defineCommand({
     if (args.changedSince !== undefined || args.items.some((item) => item.response === 'MODSEQ')) await enableCondstore(ctx);
     let targets = selected.resolve(args.sequence, ctx.command.uid);
     if (args.vanished && args.changedSince !== undefined) {
-      const gone = (await expungedSince(ctx.app.db, selected.id, args.changedSince)).filter((uid) => contains(args.sequence, uid, MAX_SEQUENCE_NUMBER));
-      if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(uidRanges(gone))}`);
+      const gone = await vanishedEarlier(ctx.app.db, selected, { sinceModseq: args.changedSince, known: args.sequence });
+      if (gone.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(gone)}`);
     }
     const since = args.changedSince;
     if (since !== undefined) targets = targets.filter((t) => (selected.entry(t.uid)?.modseq ?? 0) > since);

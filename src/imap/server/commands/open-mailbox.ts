@@ -2,14 +2,14 @@
  * What SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2) share: opening a folder, with CONDSTORE (RFC 7162
  * §3.1.8) and QRESYNC (§3.2.5: VANISHED (EARLIER) and the flags changed since the client's MODSEQ).
  */
-import { claimRecent, expungedSince, findMailbox } from '../../../mailstore/index.ts';
+import { claimRecent, findMailbox } from '../../../mailstore/index.ts';
 import { AppError, text } from '../../../shared/errors.ts';
 import type { MailboxesTable } from '../../../store/index.ts';
-import { contains, formatSequenceSet, InvalidMailboxNameError, parseSelectArgs, type QresyncParams, type SelectArgs } from '../../proto/index.ts';
+import { formatSequenceSet, InvalidMailboxNameError, parseSelectArgs, type QresyncParams, type SelectArgs } from '../../proto/index.ts';
 import { bad, type CommandContext, type CommandResult, ok } from '../command.ts';
 import { flagList, flagsAnnouncement } from '../flags.ts';
 import { SelectedMailbox } from '../selected.ts';
-import { uidRanges } from '../updates.ts';
+import { vanishedEarlier } from '../vanished.ts';
 
 /**
  * RFC 3501 §6.3.1: a failed SELECT leaves no folder selected. RFC 7162 §3.2.11: [CLOSED] marks the
@@ -74,12 +74,12 @@ async function takeRecent(ctx: CommandContext, selected: SelectedMailbox, mailbo
 
 /** RFC 7162 §3.2.5.1: what the client missed since its MODSEQ: VANISHED (EARLIER) then FETCH of changed flags. */
 async function resync(ctx: CommandContext, selected: SelectedMailbox, params: QresyncParams): Promise<void> {
-  let vanished = await expungedSince(ctx.app.db, selected.id, params.modseq);
-  if (params.knownUids) {
-    const known = params.knownUids;
-    vanished = vanished.filter((uid) => contains(known, uid, Number.MAX_SAFE_INTEGER));
-  }
-  if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(uidRanges(vanished))}`);
+  const vanished = await vanishedEarlier(ctx.app.db, selected, {
+    sinceModseq: params.modseq,
+    ...(params.knownUids ? { known: params.knownUids } : {}),
+    ...(params.sequenceMatch ? { sequenceMatch: params.sequenceMatch } : {}),
+  });
+  if (vanished.length > 0) await ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(vanished)}`);
   const uids = selected.allUids();
   for (let i = 0; i < uids.length; i++) {
     const entry = selected.entry(uids[i] as number);
