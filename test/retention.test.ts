@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config/index.ts';
 import { enqueueOutbound, runDeliveryOnce } from '../src/delivery/index.ts';
 import { JOBS, runDueJobs, runJob } from '../src/jobs/index.ts';
+import { putContent } from '../src/mailstore/index.ts';
 import { cliEnv, runFacteur } from './helpers/cli.ts';
 import { operatorClient, setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
@@ -67,7 +69,7 @@ after(async () => {
 
 async function send(recipients: string[], subject: string): Promise<string[]> {
   const raw = `From: <${ALICE.address}>\r\nTo: ${recipients.join(', ')}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replaceAll(' ', '.')}@keep.test>\r\n\r\nHello.\r\n`;
-  const blob = await service.ctx.blobs.put(Buffer.from(raw));
+  const blob = await putContent(service.ctx, Readable.from([Buffer.from(raw)]));
   return enqueueOutbound(service.ctx, { customerId: null, sender: ALICE.address, recipients, blob });
 }
 

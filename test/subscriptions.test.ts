@@ -402,6 +402,14 @@ test('R-T6 R-A3 the operator terminates a subscription: it ends at once, whateve
   expectProblem(await session.get('/api/me'), 401, 'unauthenticated');
   expectProblem(await new ApiClient(service.url).post('/api/auth/login', user), 403, 'account-not-active');
 
+  // Recorded: who ended it and when (read now: a year on, the journal's retention purges it).
+  const ops = await script.get(`/api/operations?subscriptionId=${licencesId}&limit=500`);
+  const op = ops.body.items.find((o: any) => o.kind === 'subscription.terminate');
+  assert.ok(op, 'no subscription.terminate operation');
+  assert.equal(op.actor.role, 'operator');
+  assert.equal(op.status, 'succeeded');
+  assert.equal(op.createdAt, now);
+
   // The job never renews an ended subscription, even once its period is over.
   await moveTo(Date.parse(before.currentPeriodEnd) + DAY);
   await runRenewals();
@@ -409,13 +417,6 @@ test('R-T6 R-A3 the operator terminates a subscription: it ends at once, whateve
   assert.equal(later.status, 'ended');
   assert.equal(later.endedAt, now);
   assert.equal(later.currentPeriodEnd, before.currentPeriodEnd);
-  // Recorded: who ended it and when.
-  const ops = await script.get(`/api/operations?subscriptionId=${licencesId}&limit=500`);
-  const op = ops.body.items.find((o: any) => o.kind === 'subscription.terminate');
-  assert.ok(op, 'no subscription.terminate operation');
-  assert.equal(op.actor.role, 'operator');
-  assert.equal(op.status, 'succeeded');
-  assert.equal(op.createdAt, now);
 });
 
 test('R-T6 a subscription activated on the 31st renews at each month’s end, not on the 28th for ever', async () => {

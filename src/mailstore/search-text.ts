@@ -129,9 +129,30 @@ function rangeReader(ctx: AppContext, blob: Pick<BlobRef, 'id' | 'inline'>): Rea
   };
 }
 
+/**
+ * Extractions running at once in a process. Each is CPU-bound and holds up to a few megabytes of decoded
+ * text: 20 concurrent 40 MB APPENDs extracting side by side grew the process by 200 MB, for no gain on
+ * two cores. Others wait their turn (before the commit, so nothing is acknowledged earlier).
+ */
+const MAX_CONCURRENT_EXTRACTIONS = 2;
+let extracting = 0;
+const waitingToExtract: (() => void)[] = [];
+
+async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  if (extracting < MAX_CONCURRENT_EXTRACTIONS) extracting++;
+  else await new Promise<void>((resolve) => waitingToExtract.push(resolve)); // the slot is handed over as it is
+  try {
+    return await work();
+  } finally {
+    const next = waitingToExtract.shift();
+    if (next) next();
+    else extracting--;
+  }
+}
+
 /** The searchable text of a content (read from memory or the store, never parsed whole). */
 export function searchTextOf(ctx: AppContext, blob: Pick<BlobRef, 'id' | 'inline'>, metadata: MessageMetadata): Promise<SearchText> {
-  return extractSearchText(metadata, rangeReader(ctx, blob));
+  return inTurn(() => extractSearchText(metadata, rangeReader(ctx, blob)));
 }
 
 /** Stores a content's text in the caller's transaction (the one filing its message); kept if already there. */

@@ -60,6 +60,7 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
       : undefined;
   const databaseUrl = pgSchema ? withSearchPath(testDatabaseUrl(), pgSchema) : '';
   const clock = new ManualClock(Date.parse('2026-11-26T10:00:00Z'));
+  const startedAt = Date.now();
   const config = loadConfig({
     env: {},
     overrides: {
@@ -104,7 +105,9 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
         FACTEUR_HOSTNAME: 'mail.provider.test',
         FACTEUR_DKIM_KEY_BITS: '1024',
         FACTEUR_LOG_LEVEL: 'silent',
-        FACTEUR_CLOCK_START: new Date(clock.now()).toISOString(),
+        // The test's clock plus the real time since the service started: processes spawned one after
+        // the other (a restart after SIGKILL) see time go on, never back to the same instant.
+        FACTEUR_CLOCK_START: new Date(clock.now() + (Date.now() - startedAt)).toISOString(),
       };
     },
     async close() {
