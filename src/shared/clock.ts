@@ -6,9 +6,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A clock that starts at a given instant and then runs at the system clock's speed. */
-export function clockStartingAt(startMs: number, system: Clock = systemClock): Clock {
-  const offset = startMs - system.now();
+/**
+ * A clock that read `startMs` when `since` was (by default when the process started: its start-up time
+ * counts, so processes spawned one after the other keep in step) and runs at the system clock's speed.
+ */
+export function clockStartingAt(startMs: number, since: number = performance.timeOrigin, system: Clock = systemClock): Clock {
+  const offset = Math.round(startMs - since); // whole milliseconds, as the columns and the API expect
   return { now: () => system.now() + offset };
 }
 

@@ -39,6 +39,8 @@ export interface TestService {
   dataDir: string;
   /** Environment for a `facteur` CLI process on the same data. */
   env: Record<string, string>;
+  /** The time on the clock of the processes the test spawns (the test's clock plus the real time since start). */
+  processNow(): number;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
   const databaseUrl = pgSchema ? withSearchPath(testDatabaseUrl(), pgSchema) : '';
   const clock = new ManualClock(Date.parse('2026-11-26T10:00:00Z'));
   const startedAt = Date.now();
+  const processNow = () => clock.now() + (Date.now() - startedAt);
   const config = loadConfig({
     env: {},
     overrides: {
@@ -96,6 +99,7 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
     dns,
     clock,
     dataDir,
+    processNow,
     /** Read at each spawn: the test's clock as it is then (a process a test starts never runs on the date of the run). */
     get env() {
       return {
@@ -107,7 +111,7 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
         FACTEUR_LOG_LEVEL: 'silent',
         // The test's clock plus the real time since the service started: processes spawned one after
         // the other (a restart after SIGKILL) see time go on, never back to the same instant.
-        FACTEUR_CLOCK_START: new Date(clock.now() + (Date.now() - startedAt)).toISOString(),
+        FACTEUR_CLOCK_START: new Date(processNow()).toISOString(),
       };
     },
     async close() {
