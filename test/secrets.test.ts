@@ -68,10 +68,15 @@ function publishDkim(records: { kind: string; host: string; value: string }[]): 
 /** What a dump of the database holds: every text value of every table, as a backup would carry it. */
 async function dumpText(): Promise<string> {
   const { db, engine } = service.ctx;
-  // PostgreSQL lists the tables of every schema: this service's are in its own (search_path).
-  const schema = engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
-  const tables = (await db.introspection.getTables()).filter((t) => schema === undefined || t.schema === schema);
-  const names = tables.map((t) => t.name).filter((name) => !name.startsWith('kysely_'));
+  // PostgreSQL: only this service's schema (search_path). Introspecting every schema raced with other
+  // test files dropping theirs ("schema … does not exist").
+  const all =
+    engine === 'postgres'
+      ? (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(db)).rows.map(
+          (row) => row.name,
+        )
+      : (await db.introspection.getTables()).map((t) => t.name);
+  const names = all.filter((name) => !name.startsWith('kysely_'));
   assert.ok(names.includes('domains') && names.includes('settings') && names.includes('accounts'), names.join(','));
   const parts: string[] = [];
   for (const name of names) {
