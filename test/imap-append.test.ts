@@ -5,7 +5,6 @@
  * user's own messages (RFC 4469, RFC 5092).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { deliverAllOrNone, deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
+import { runPython } from './helpers/python.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'append.test';
@@ -362,16 +362,6 @@ test('RFC 3501 §6.3.11 Python imaplib appends a 3 MB message over IMAPS (spoole
       "print('imaplib append ok', len(raw))",
     ].join('\n'),
   );
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('python3', [script, String(service.imapsPort), service.tlsCertFile, USER, PASSWORD]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`imaplib failed (${code}): ${out}`))));
-  });
+  const output = await runPython(script, [String(service.imapsPort), service.tlsCertFile, USER, PASSWORD]);
   assert.match(output, /imaplib append ok 3/);
 });

@@ -3,7 +3,6 @@
  * Node mail apps use it) and Python's imaplib, both over TLS with the service's certificate pinned.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { setupMailAccount } from './helpers/client.ts';
+import { runPython } from './helpers/python.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'clients.test';
@@ -137,16 +137,6 @@ test('R-M3 Python imaplib over IMAPS logs in, selects, searches and fetches', as
       "print('imaplib ok')",
     ].join('\n'),
   );
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('python3', [script, String(service.imapsPort), service.tlsCertFile, USER, PASSWORD]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`imaplib failed (${code}): ${out}`))));
-  });
+  const output = await runPython(script, [String(service.imapsPort), service.tlsCertFile, USER, PASSWORD]);
   assert.match(output, /imaplib ok/);
 });
