@@ -60,7 +60,7 @@ start_pg() {
     su postgres -c "$PGBIN/initdb -D $d/data -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >"$d/initdb.log"
   fi
   if ! su postgres -c "$PGBIN/pg_ctl -D $d/data status" >/dev/null 2>&1; then
-    su postgres -c "$PGBIN/pg_ctl -D $d/data -l $d/pg.log -w -t 60 start -o '-p $PG_PORT -k $d -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off'" >/dev/null
+    su postgres -c "$PGBIN/pg_ctl -D $d/data -l $d/pg.log -w -t 60 start -o '-p $PG_PORT -k $d -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c log_lock_waits=on -c deadlock_timeout=1s'" >/dev/null
   fi
   wait_for 30 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc 'select 1'
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "select 1 from pg_database where datname='facteur_test'" | grep -q 1 ||
@@ -141,6 +141,8 @@ print_env() {
   echo "FACTEUR_TEST_RSPAMD_URL=http://127.0.0.1:$RSPAMD_NORMAL_PORT"
   echo "FACTEUR_TEST_CLAMD=127.0.0.1:$CLAMD_PORT"
   echo "FACTEUR_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+  # read by scripts/test.mjs when a test fails: PostgreSQL's lock waits (log_lock_waits) and errors
+  echo "FACTEUR_TEST_PG_LOG=$SVC_BASE/pg/pg.log"
 }
 
 do_stop() {

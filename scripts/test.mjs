@@ -3,7 +3,7 @@
 // PostgreSQL when FACTEUR_TEST_DATABASE_URL is set (CI always sets it). Ends with one line
 // "N passed, N failed" summing both passes.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -41,6 +41,44 @@ function findTests(dir) {
 let passed = 0;
 let failed = 0;
 const failures = [];
+
+/**
+ * The failed tests of a TAP report, a few lines each (name, where, why), printed again at the end: in a
+ * long CI log the reason of a failure is otherwise far from the summary. Parents that failed only
+ * because a subtest did are left out.
+ */
+function failureDigest(tap) {
+  const lines = tap.split('\n');
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]);
+    if (!head) continue;
+    const fields = {};
+    const why = [];
+    for (let j = i + 1; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]); j++) {
+      const field = /^\s*(location|failureType|error): (.*)$/.exec(lines[j]);
+      if (field) fields[field[1]] = field[2];
+      else if (fields.error === '|-' && why.length < 6 && lines[j].trim()) why.push(lines[j].trim());
+    }
+    if (fields.failureType === "'subtestsFailed'") continue;
+    if (fields.error !== '|-') why.push(fields.error ?? '');
+    out.push(`- ${head[2]}\n    at ${fields.location ?? '?'} (${fields.failureType ?? '?'}): ${why.join(' / ').slice(0, 600)}`);
+  }
+  return out;
+}
+
+/** PostgreSQL's own account of lock waits, deadlocks and fatal errors (services.sh sets log_lock_waits). */
+function postgresTroubles() {
+  const log = process.env.FACTEUR_TEST_PG_LOG;
+  if (!log || !existsSync(log)) return [];
+  const wanted = /still waiting|acquired .* after|deadlock|lock timeout|FATAL|PANIC|terminat/i;
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => wanted.test(line))
+    .slice(-60);
+}
+
+const digests = [];
 
 if (only.length === 0) {
   for (const [label, cmd, args] of [
@@ -93,10 +131,19 @@ for (const engine of engines) {
   const cancelled = Number(/^# cancelled (\d+)/m.exec(stdout)?.[1] ?? 0);
   passed += pass;
   failed += fail + cancelled;
-  if (fail + cancelled > 0 || pass === 0) failures.push(`tests on ${engine}`);
+  if (fail + cancelled > 0 || pass === 0) {
+    failures.push(`tests on ${engine}`);
+    digests.push(`failed on ${engine}:`, ...failureDigest(stdout));
+  }
   if (pass === 0 && fail === 0) failed++;
 }
 
+if (digests.length) {
+  console.log('\n=== what failed, and why');
+  for (const line of digests) console.log(line);
+  const troubles = postgresTroubles();
+  if (troubles.length) console.log(`\nPostgreSQL log (${process.env.FACTEUR_TEST_PG_LOG}), lock waits and fatal errors:\n${troubles.join('\n')}`);
+}
 console.log(`\n${failures.length ? `FAILED: ${failures.join(', ')}` : 'all checks passed'}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -17,6 +17,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import * as m001 from './migrations/001-initial.ts';
@@ -165,7 +166,27 @@ async function openPostgres(url: string): Promise<Kysely<Database>> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
+/** Kysely's table of applied migrations (its default name). */
+const MIGRATION_TABLE = 'kysely_migration';
+
+/**
+ * Whether some migration is not applied yet, read without a lock. Kysely's migrator takes one advisory
+ * lock for the whole PostgreSQL database, whichever schema it migrates: every `facteur` command and
+ * every process start would wait behind any migration in progress, even with nothing to do.
+ */
+async function hasPendingMigrations(db: Kysely<Database>, schema?: string): Promise<boolean> {
+  try {
+    const table = schema ? sql.id(schema, MIGRATION_TABLE) : sql.id(MIGRATION_TABLE);
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.map((row) => row.name));
+    return Object.keys(MIGRATIONS).some((name) => !applied.has(name));
+  } catch {
+    return true; // no table yet: a new database
+  }
+}
+
 export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  if (!(await hasPendingMigrations(db, schema))) return;
   // With a schema, Kysely's own tables must live there too: by default it looks them up by name in
   // every schema, and another schema's migration tables would pass for this one's.
   // Unordered: work developed side by side lands with numbers out of order (014 before 011); each

@@ -123,10 +123,14 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
   };
 }
 
-/** A PostgreSQL schema per test service: the URL's `options` set search_path on every connection. */
+/**
+ * A PostgreSQL schema per test service: the URL's `options` set search_path on every connection. A
+ * lock awaited for a minute fails its statement with "lock timeout" instead of holding every test that
+ * waits behind it until the file's deadline, which says nothing of the cause.
+ */
 function withSearchPath(url: string, schema: string): string {
   const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema}`);
+  u.searchParams.set('options', `-c search_path=${schema} -c lock_timeout=60s`);
   return u.toString();
 }
 
