@@ -59,6 +59,7 @@ export {
   quotaOf,
   readExpungeHistory,
   readMessageColumns,
+  readMessageColumnsOf,
   readMessages,
   type StoredMessage,
   sameFlags,

@@ -173,6 +173,30 @@ export async function readMessageColumns<C extends MessageColumn>(
   return rows as unknown as Array<Pick<MessagesTable, C | 'uid'>>;
 }
 
+/**
+ * Some columns of the messages of a folder with the given UIDs, in UID order: for a few messages spread
+ * over a large folder (those whose flags just changed), where a range would read everything between them.
+ */
+export async function readMessageColumnsOf<C extends MessageColumn>(
+  db: Db,
+  mailboxId: string,
+  uids: readonly number[],
+  columns: readonly C[],
+): Promise<Array<Pick<MessagesTable, C | 'uid'>>> {
+  const wanted = [...new Set<MessageColumn>(['uid', ...columns])];
+  const out: Array<Pick<MessagesTable, C | 'uid'>> = [];
+  for (let i = 0; i < uids.length; i += UIDS_PER_QUERY) {
+    const rows = await db
+      .selectFrom('messages')
+      .select(wanted as C[])
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', 'in', uids.slice(i, i + UIDS_PER_QUERY))
+      .execute();
+    out.push(...(rows as unknown as Array<Pick<MessagesTable, C | 'uid'>>));
+  }
+  return out.sort((a, b) => Number(a.uid) - Number(b.uid));
+}
+
 export interface MailboxChanges {
   highestModseq: number;
   /** New messages and messages whose flags changed since, in UID order. */

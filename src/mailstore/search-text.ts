@@ -28,6 +28,11 @@ export interface TextSearchScope {
   accountId: string;
   /** The folders searched (one for IMAP, several for a JMAP query). */
   mailboxIds: string[];
+  /**
+   * Only messages with a UID at least this: those just added to a folder, whose text alone is new
+   * (IMAP's RFC 5267 §4.3 search contexts; a message's text never changes).
+   */
+  fromUid?: number;
 }
 
 export interface TextMatch {
@@ -76,7 +81,7 @@ export async function searchMessageText(db: Db, scope: TextSearchScope, key: Tex
   const out: TextMatch[] = [];
   for (let i = 0; i < scope.mailboxIds.length; i += IDS_PER_QUERY) {
     const mailboxIds = scope.mailboxIds.slice(i, i + IDS_PER_QUERY);
-    const rows = await searchIn(db, scope.accountId, mailboxIds, key, needle);
+    const rows = await searchIn(db, scope.accountId, mailboxIds, key, needle, scope.fromUid);
     for (const row of rows) out.push({ mailboxId: row.mailbox_id, uid: Number(row.uid), id: row.id });
   }
   return out.sort((a, b) => (a.mailboxId === b.mailboxId ? a.uid - b.uid : a.mailboxId < b.mailboxId ? -1 : 1));
@@ -88,10 +93,11 @@ interface Row {
   id: string;
 }
 
-async function searchIn(db: Db, accountId: string, mailboxIds: string[], key: TextSearchKey, needle: string): Promise<Row[]> {
+async function searchIn(db: Db, accountId: string, mailboxIds: string[], key: TextSearchKey, needle: string, fromUid?: number): Promise<Row[]> {
   const indexed = (key === 'body' || key === 'text') && [...needle].length >= TRIGRAM;
   const sqlite = isSqlite(db);
-  if (indexed && sqlite) {
+  // A few new messages (`fromUid`): their texts are read and tested, rather than asking FTS5 about the whole account.
+  if (indexed && sqlite && fromUid === undefined) {
     // FTS5 first (CROSS JOIN keeps SQLite from running the full-text query once per message of the folder).
     const { rows } = await sql<Row>`
       select m.mailbox_id, m.uid, m.id from message_texts_fts
@@ -102,20 +108,21 @@ async function searchIn(db: Db, accountId: string, mailboxIds: string[], key: Te
     return rows;
   }
   const columns = columnsOf(key);
+  // FTS5's trigram tokenizer is case-sensitive over the folded text (migration 012): `instr` is the same test.
   const test = (column: string) =>
-    indexed
-      ? sql<boolean>`${sql.ref(`t.${column}`)} like ${likePattern(needle)}`
-      : sqlite
-        ? sql<boolean>`instr(${sql.ref(`t.${column}`)}, ${needle}) > 0`
+    sqlite
+      ? sql<boolean>`instr(${sql.ref(`t.${column}`)}, ${needle}) > 0`
+      : indexed
+        ? sql<boolean>`${sql.ref(`t.${column}`)} like ${likePattern(needle)}`
         : sql<boolean>`strpos(${sql.ref(`t.${column}`)}, ${needle}) > 0`;
-  return db
+  let query = db
     .selectFrom('messages as m')
     .innerJoin('message_texts as t', 't.blob_id', 'm.blob_id')
     .select(['m.mailbox_id', 'm.uid', 'm.id'])
     .where('m.account_id', '=', accountId)
-    .where('m.mailbox_id', 'in', mailboxIds)
-    .where(sql<boolean>`(${sql.join(columns.map(test), sql` or `)})`)
-    .execute();
+    .where('m.mailbox_id', 'in', mailboxIds);
+  if (fromUid !== undefined) query = query.where('m.uid', '>=', fromUid);
+  return query.where(sql<boolean>`(${sql.join(columns.map(test), sql` or `)})`).execute();
 }
 
 /** Reads ranges of a content: from memory while it is not stored yet (a small one at delivery), else from the store. */

@@ -104,7 +104,7 @@ export {
   type ReceiverEvent,
   type ReceiverOptions,
 } from './receiver.ts';
-export { MAX_SEARCH_DEPTH, parseSearchArgs, type SearchArgs, type SearchKey, type SearchReturnOption } from './search.ts';
+export { MAX_SEARCH_DEPTH, parsePartialRange, parseSearchArgs, type SearchArgs, type SearchKey, type SearchReturnOption } from './search.ts';
 export {
   contains,
   expandSequenceSet,

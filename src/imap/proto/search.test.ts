@@ -140,6 +140,47 @@ test('RFC 4731 §3.1: RETURN options, RETURN () meaning ALL', () => {
   assert.throws(() => searchOf('a SEARCH RETURN (FOO) ALL'), /RETURN option/);
 });
 
+test('RFC 5267 §4.2-4.4: RETURN (CONTEXT UPDATE PARTIAL m:n) with the other options', () => {
+  // §4.2 example: A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk
+  const counted = searchOf('A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk');
+  assert.deepEqual(counted.return, ['CONTEXT', 'COUNT']);
+  assert.equal(counted.partial, undefined);
+  assert.deepEqual(counted.key, {
+    type: 'and',
+    keys: [
+      { type: 'flag', flag: '\\Deleted', present: false },
+      { type: 'flag', flag: '$Junk', present: false },
+    ],
+  });
+  // §4.3 example: B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk
+  assert.deepEqual(searchOf('B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk').return, ['UPDATE', 'COUNT']);
+  // §4.4 example: A02 UID SEARCH RETURN (PARTIAL 23500:24000) UNDELETED UNKEYWORD $Junk
+  const partial = searchOf('A02 UID SEARCH RETURN (PARTIAL 23500:24000) UNDELETED UNKEYWORD $Junk');
+  assert.deepEqual(partial.return, ['PARTIAL']);
+  assert.deepEqual(partial.partial, [23500, 24000]);
+  // §5: "A range 500:400 is the same as 400:500".
+  assert.deepEqual(searchOf('a SEARCH RETURN (partial 500:400 update min) ALL').partial, [400, 500]);
+  assert.deepEqual(searchOf('a SEARCH RETURN (UPDATE MIN UPDATE) ALL').return, ['UPDATE', 'MIN']);
+});
+
+test('RFC 5267 §4.4: PARTIAL needs a range of non-zero numbers without *; with ALL or twice it is BAD', () => {
+  const bad = [
+    'a SEARCH RETURN (PARTIAL) ALL',
+    'a SEARCH RETURN (PARTIAL 0:10) ALL',
+    'a SEARCH RETURN (PARTIAL 1:*) ALL',
+    'a SEARCH RETURN (PARTIAL 5) ALL',
+    'a SEARCH RETURN (PARTIAL 1:10,20:30) ALL',
+    'a SEARCH RETURN (PARTIAL 1:4294967296) ALL',
+    'a SEARCH RETURN (PARTIAL -1:-10) ALL',
+    'a SEARCH RETURN (PARTIAL 1:10 ALL) ALL',
+    'a SEARCH RETURN (ALL PARTIAL 1:10) ALL',
+    'a SEARCH RETURN (PARTIAL 1:10 PARTIAL 11:20) ALL',
+    'a SEARCH RETURN (PARTIAL (1:10)) ALL',
+  ];
+  for (const line of bad) assert.throws(() => searchOf(line), ProtocolSyntaxError, line);
+  assert.deepEqual(searchOf('a SEARCH RETURN (PARTIAL 1:4294967295 COUNT) ALL').partial, [1, 4294967295]);
+});
+
 test('RFC 3501 §6.4.4: invalid criteria are BAD', () => {
   const bad = [
     'a SEARCH',

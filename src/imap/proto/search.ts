@@ -1,6 +1,6 @@
 /**
- * SEARCH arguments (RFC 3501 §6.4.4, RFC 4731 ESEARCH RETURN options, RFC 7162 §3.1.5 MODSEQ) as a
- * typed tree. Top-level keys are ANDed.
+ * SEARCH arguments (RFC 3501 §6.4.4, RFC 4731 ESEARCH RETURN options, RFC 5267 §4 CONTEXT, UPDATE and
+ * PARTIAL, RFC 7162 §3.1.5 MODSEQ) as a typed tree. Top-level keys are ANDed.
  */
 
 import { parseFlag, parseFlagValue } from './args.ts';
@@ -8,6 +8,7 @@ import { parseSearchDate } from './datetime.ts';
 import { BadCharsetError, ProtocolSyntaxError, SEARCH_CHARSETS } from './errors.ts';
 import { ArgReader, parseModseq } from './reader.ts';
 import { parseSequenceSet, type SequenceSet } from './sequence.ts';
+import { MAX_NUMBER } from './tokenizer.ts';
 import { describeValue, type Value } from './values.ts';
 
 /** Nesting of NOT, OR and parentheses: deep enough for any client, shallow enough for the stack. */
@@ -36,14 +37,19 @@ export type SearchKey =
   | { type: 'or'; left: SearchKey; right: SearchKey }
   | { type: 'and'; keys: SearchKey[] };
 
-/** RFC 4731 §3.1 result options (SAVE is RFC 5182). */
-export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
-const RETURN_OPTIONS: readonly SearchReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
+/**
+ * RFC 4731 §3.1 result options (SAVE is RFC 5182); RFC 5267 §4.2 CONTEXT (a hint), §4.3 UPDATE and
+ * §4.4 PARTIAL (its range in `SearchArgs.partial`).
+ */
+export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'CONTEXT' | 'UPDATE' | 'PARTIAL';
+const RETURN_OPTIONS: readonly SearchReturnOption[] = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE', 'PARTIAL'];
 
 export interface SearchArgs {
   charset: (typeof SEARCH_CHARSETS)[number];
   /** null: a plain `* SEARCH` response; otherwise an ESEARCH response (`RETURN ()` means ALL). */
   return: SearchReturnOption[] | null;
+  /** RFC 5267 §4.4 `PARTIAL low:high`: the positions of the results asked, 1-based (low <= high); only with PARTIAL. */
+  partial?: [number, number];
   /** One key; several top-level keys come as `and`. */
   key: SearchKey;
 }
@@ -52,9 +58,10 @@ export interface SearchArgs {
 export function parseSearchArgs(args: readonly Value[]): SearchArgs {
   const reader = new ArgReader(args);
   let returnOptions: SearchReturnOption[] | null = null;
+  let partial: [number, number] | undefined;
   if (reader.peekKeyword() === 'RETURN') {
     reader.next('RETURN');
-    returnOptions = parseReturnOptions(reader.list('RETURN options'));
+    ({ options: returnOptions, partial } = parseReturnOptions(reader.list('RETURN options')));
   }
   let charset: SearchArgs['charset'] = 'US-ASCII';
   if (reader.peekKeyword() === 'CHARSET') {
@@ -67,18 +74,42 @@ export function parseSearchArgs(args: readonly Value[]): SearchArgs {
   if (reader.done) throw new ProtocolSyntaxError('missing search criteria');
   const keys: SearchKey[] = [];
   while (!reader.done) keys.push(parseSearchKey(reader, 0));
-  return { charset, return: returnOptions, key: keys.length === 1 ? keys[0]! : { type: 'and', keys } };
+  const key: SearchKey = keys.length === 1 ? keys[0]! : { type: 'and', keys };
+  return partial ? { charset, return: returnOptions, partial, key } : { charset, return: returnOptions, key };
 }
 
-function parseReturnOptions(values: readonly Value[]): SearchReturnOption[] {
-  if (values.length === 0) return ['ALL'];
-  const options = values.map((value) => {
-    const name = value.type === 'atom' ? value.value.toUpperCase() : '';
+/**
+ * `RETURN (option...)`: RFC 4731 §3.1 (`RETURN ()` means ALL) and RFC 5267 §4. A single command has
+ * at most one PARTIAL or ALL (RFC 5267 §4.4), and PARTIAL is followed by its range.
+ */
+function parseReturnOptions(values: readonly Value[]): { options: SearchReturnOption[]; partial?: [number, number] } {
+  if (values.length === 0) return { options: ['ALL'] };
+  const reader = new ArgReader(values);
+  const options: SearchReturnOption[] = [];
+  let partial: [number, number] | undefined;
+  while (!reader.done) {
+    const value = reader.next('RETURN option');
+    const name = value.type === 'atom' && !value.section ? value.value.toUpperCase() : '';
     const option = RETURN_OPTIONS.find((candidate) => candidate === name);
     if (!option) throw new ProtocolSyntaxError(`unknown SEARCH RETURN option ${describeValue(value)}`);
-    return option;
-  });
-  return [...new Set(options)];
+    if (option === 'PARTIAL') {
+      if (partial) throw new ProtocolSyntaxError('more than one PARTIAL');
+      partial = parsePartialRange(reader.atom('PARTIAL range'));
+    }
+    if (!options.includes(option)) options.push(option);
+  }
+  // RFC 5267 §4.4: "either one PARTIAL, one ALL, or neither PARTIAL nor ALL is allowed".
+  if (partial && options.includes('ALL')) throw new ProtocolSyntaxError('PARTIAL and ALL cannot both be asked');
+  return partial ? { options, partial } : { options };
+}
+
+/** RFC 5267 §5 `partial-range = nz-number ":" nz-number`, either order ("500:400 is the same as 400:500"), no `*`. */
+export function parsePartialRange(text: string): [number, number] {
+  const match = /^(\d{1,10}):(\d{1,10})$/.exec(text);
+  const low = Number(match?.[1]);
+  const high = Number(match?.[2]);
+  if (!match || low < 1 || high < 1 || low > MAX_NUMBER || high > MAX_NUMBER) throw new ProtocolSyntaxError(`invalid PARTIAL range ${text}`);
+  return low <= high ? [low, high] : [high, low];
 }
 
 const FLAG_KEYS: Record<string, { flag: string; present: boolean }> = {

@@ -5,8 +5,7 @@
  */
 import { ProtocolSyntaxError } from './errors.ts';
 import { ArgReader } from './reader.ts';
-import { parseSearchArgs, type SearchArgs, type SearchKey } from './search.ts';
-import { MAX_NUMBER } from './tokenizer.ts';
+import { parsePartialRange, parseSearchArgs, type SearchArgs, type SearchKey } from './search.ts';
 import { describeValue, type Value } from './values.ts';
 
 export const SORT_KEYS = ['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO'] as const;
@@ -80,18 +79,9 @@ function parseSortCriteria(values: readonly Value[]): SortCriterion[] {
   return out;
 }
 
-/** RFC 5267 §5 `partial-range = nz-number ":" nz-number`, either order. */
-function parsePartialRange(text: string): [number, number] {
-  const match = /^(\d+):(\d+)$/.exec(text);
-  const low = Number(match?.[1]);
-  const high = Number(match?.[2]);
-  if (!match || low < 1 || high < 1 || low > MAX_NUMBER || high > MAX_NUMBER) throw new ProtocolSyntaxError(`invalid PARTIAL range ${text}`);
-  return low <= high ? [low, high] : [high, low];
-}
-
 /**
  * MIN MAX COUNT ALL (RFC 4731 as adapted by RFC 5267 §3.1), PARTIAL (§4.4) and CONTEXT (§4.2, a hint,
- * ignored). `RETURN ()` means ALL. UPDATE (§4.3) is refused: this server does not notify result changes.
+ * ignored). `RETURN ()` means ALL. UPDATE (§4.3) is refused: CONTEXT=SORT is not offered (only CONTEXT=SEARCH).
  */
 export function parseSortReturn(values: readonly Value[]): SortReturn {
   const out: SortReturn = { min: false, max: false, count: false, all: values.length === 0 };

@@ -21,7 +21,8 @@ const AFTER_LOGIN = [
   'CONDSTORE',
   'QRESYNC',
   'ESEARCH',
-  // RFC 5256, RFC 5957, RFC 5267 §3 (not CONTEXT=SEARCH/SORT: result UPDATE notifications are not implemented).
+  'CONTEXT=SEARCH', // RFC 5267 §4: SEARCH's CONTEXT, PARTIAL and UPDATE, CANCELUPDATE
+  // RFC 5256, RFC 5957, RFC 5267 §3 (not CONTEXT=SORT: SORT does not keep contexts).
   'SORT',
   'SORT=DISPLAY',
   'THREAD=ORDEREDSUBJECT',

@@ -2,6 +2,7 @@
 import type { CommandSpec } from './command.ts';
 import { append } from './commands/append.ts';
 import { authenticate } from './commands/authenticate.ts';
+import { cancelupdate } from './commands/cancelupdate.ts';
 import { capability } from './commands/capability.ts';
 import { check } from './commands/check.ts';
 import { close } from './commands/close.ts';
@@ -66,6 +67,7 @@ const COMMANDS: CommandSpec[] = [
   unselect,
   expunge,
   search,
+  cancelupdate,
   sort,
   thread,
   fetch,

@@ -24,6 +24,8 @@ export interface Announcements {
   expunged: Array<{ uid: number; seq: number }>;
   /** The new message count, when it changed. */
   exists?: number;
+  /** How many messages were added at the end of the view (their UIDs are the last ones of `allUids()`). */
+  added: number;
   /** Messages whose flags changed, with their sequence numbers after the expunges. */
   flags: Array<{ seq: number; entry: IndexEntry }>;
   /** Keywords the session had not been told of: FLAGS and PERMANENTFLAGS must come first (RFC 3501 §7.2.6). */
@@ -432,7 +434,7 @@ export class SelectedMailbox implements ChangeListener {
    * (during FETCH, STORE, SEARCH), expunges stay pending and the sequence numbers do not move.
    */
   announce(allowExpunge: boolean): Announcements {
-    const out: Announcements = { expunged: [], flags: [], newKeywords: false };
+    const out: Announcements = { expunged: [], added: 0, flags: [], newKeywords: false };
     const pendingExpunged = this.pendingExpunged;
     if (allowExpunge && pendingExpunged) {
       // Highest sequence number first: each EXPUNGE then leaves the numbers still to report unchanged.
@@ -466,6 +468,7 @@ export class SelectedMailbox implements ChangeListener {
         this.modseqs.push(entry.modseq);
         this.flags.push(entry.flags);
       }
+      out.added = this.pendingNew.length;
       this.pendingNew = undefined;
       out.exists = this.uids.length;
     } else if (out.expunged.length > 0) {

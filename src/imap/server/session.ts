@@ -4,6 +4,7 @@
  */
 import type { Language } from '../../shared/errors.ts';
 import type { State } from './command.ts';
+import type { SearchContexts } from './search-contexts.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 export interface SessionAccount {
@@ -17,6 +18,8 @@ export class Session {
   state: State = 'not-authenticated';
   account: SessionAccount | undefined;
   selected: SelectedMailbox | undefined;
+  /** RFC 5267 §4.3: the searches with UPDATE on the selected folder (made at the first one). */
+  searchContexts: SearchContexts | undefined;
   /** RFC 7162 §3.1: CONDSTORE enabled (ENABLE, SELECT (CONDSTORE), or a CONDSTORE-only fetch or search). */
   condstore = false;
   /** RFC 7162 §3.2: QRESYNC enabled (implies CONDSTORE); expunges are reported as VANISHED. */
@@ -46,12 +49,15 @@ export class Session {
 
   select(mailbox: SelectedMailbox): void {
     this.selected = mailbox;
+    this.searchContexts = undefined;
     this.state = 'selected';
   }
 
+  /** Leaves the folder; RFC 5267 §4.3: its search contexts end with it. */
   unselect(): void {
     this.selected?.release();
     this.selected = undefined;
+    this.searchContexts = undefined;
     if (this.state === 'selected') this.state = 'authenticated';
   }
 }

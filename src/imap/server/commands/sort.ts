@@ -8,10 +8,10 @@
 import { ensureMessageKeys } from '../../../mailstore/index.ts';
 import { parseSortArgs, type SortCriterion, type SortReturn } from '../../proto/index.ts';
 import { bad, type CommandContext, defineCommand, ok, SELECTED } from '../command.ts';
+import { findMatches, type SearchMatch } from '../searching.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { type SortValue, sortValues } from '../sort-keys.ts';
 import { quoted } from '../text.ts';
-import { findMatches, type SearchMatch } from './search.ts';
 
 /** The matched messages of the session's view in the order `criteria` ask (RFC 5256 §3: then mailbox order, never reversed). */
 export async function sortMatches(

@@ -26,6 +26,8 @@ export const store = defineCommand({
     );
     // RFC 3501 §7.2.6: a keyword new to the folder is announced in FLAGS before the FETCH responses show it.
     if (selected.noteOwnFlags(result.changed)) for (const line of flagsAnnouncement(selected.keywords, false)) await ctx.untagged(line);
+    // RFC 5267 §4.3: this session's own changes move its search contexts' results too (reported after the FETCH).
+    ctx.session.searchContexts?.noteFlagChanges(result.changed.map((c) => c.uid));
     const modified = new Set(result.modified);
     const changed = new Set(result.changed.map((c) => c.uid));
     for (const { seq, uid } of targets) {

@@ -7,9 +7,9 @@
 import { ensureMessageKeys } from '../../../mailstore/index.ts';
 import { parseThreadArgs } from '../../proto/index.ts';
 import { bad, defineCommand, ok, SELECTED } from '../command.ts';
+import { findMatches } from '../searching.ts';
 import { threadRecords } from '../sort-keys.ts';
 import { formatThreads, type ThreadMessage, threadByOrderedSubject, threadByReferences } from '../threading.ts';
-import { findMatches } from './search.ts';
 
 export const thread = defineCommand({
   name: 'THREAD',
