@@ -23,7 +23,7 @@ export const RESERVATION_MS = 60 * 60_000;
 const CONDEMNED_WAIT_MS = 5_000;
 const CONDEMNED_POLL_MS = 50;
 
-const tryAgain = (code: string) =>
+export const tryAgain = (code: string) =>
   new AppError('temp', code, text('The message could not be stored, try again', 'Le message n’a pas pu être enregistré, réessayez'));
 
 /**

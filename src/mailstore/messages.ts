@@ -8,7 +8,7 @@ import type { AppContext } from '../context.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, MailboxesTable, MessagesTable } from '../store/index.ts';
-import { releaseContents } from './blobs.ts';
+import { releaseContents, tryAgain } from './blobs.ts';
 import { dropUnusedTexts } from './search-text.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -546,7 +546,11 @@ function fullRows(trx: Transaction<Database>, scope: { accountId: string; mailbo
   );
 }
 
-/** Copies hold one more reference to their blobs and count in the quota. */
+/**
+ * Copies hold one more reference to their blobs and count in the quota. A content the collector has
+ * condemned is not referenced again (a message still using it should make that impossible: the check
+ * keeps it so whatever the collector's timing), and the copy fails to be retried.
+ */
 async function addReferences(trx: Transaction<Database>, accountId: string, rows: MessagesTable[]): Promise<void> {
   const perBlob = new Map<string, number>();
   let bytes = 0;
@@ -555,11 +559,14 @@ async function addReferences(trx: Transaction<Database>, accountId: string, rows
     bytes += Number(row.size);
   }
   for (const [blobId, count] of perBlob) {
-    await trx
+    const referenced = await trx
       .updateTable('blobs')
       .set((eb) => ({ refcount: eb('refcount', '+', count) }))
       .where('id', '=', blobId)
-      .execute();
+      .where('condemned_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    if (!referenced) throw tryAgain('blob-missing');
   }
   await trx
     .updateTable('mail_usage')
