@@ -8,7 +8,7 @@ import type { Api } from './api/index.ts';
 import type { Config } from './config/index.ts';
 import { type AppContext, type ContextOptions, createContext } from './context.ts';
 import { recoverInterruptedOperations, settleOperations } from './operations/index.ts';
-import { checkKeyring, resealSecrets } from './store/index.ts';
+import { checkKeyring, resealSecrets, scrubFreedSecrets } from './store/index.ts';
 import { ensureOperator, seedDefaultClasses } from './tenancy/index.ts';
 import { ensureTlsCredentials, type TlsCredentials } from './tls/index.ts';
 
@@ -44,7 +44,18 @@ export interface Service {
 export async function prepareData(ctx: AppContext): Promise<{ email: string; password: string } | undefined> {
   await checkKeyring(ctx.db, ctx.secrets);
   const sealed = await resealSecrets(ctx.db, ctx.secrets, { plaintextOnly: true });
-  if (sealed > 0) ctx.log.info({ event: 'secrets.sealed', count: sealed }, 'secrets.sealed');
+  if (sealed > 0) {
+    ctx.log.info({ event: 'secrets.sealed', count: sealed }, 'secrets.sealed');
+    const started = Date.now();
+    await scrubFreedSecrets(ctx.db, ctx.engine).then(
+      () => ctx.log.info({ event: 'secrets.scrubbed', ms: Date.now() - started }, 'secrets.scrubbed'),
+      (error: unknown) =>
+        ctx.log.warn(
+          { event: 'secrets.scrub_failed', err: error, todo: ctx.engine === 'sqlite' ? 'sqlite3 facteur.db VACUUM' : 'VACUUM FULL of the secret tables' },
+          'secrets.scrub_failed',
+        ),
+    );
+  }
   await seedDefaultClasses(ctx);
   return ensureOperator(ctx);
 }

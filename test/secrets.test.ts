@@ -126,6 +126,33 @@ async function assertDumpHasNoSecret(): Promise<void> {
   }
 }
 
+/**
+ * The bytes of the database files that held the secrets, as a file-level backup copies them: SQLite's
+ * file and WAL; PostgreSQL's files of the secret tables and their TOAST (after a checkpoint, as root:
+ * CI's user). Undefined when PostgreSQL's files cannot be read here (then said in the test's output).
+ */
+async function rawStorage(): Promise<Buffer | undefined> {
+  const { db, engine } = service.ctx;
+  if (engine === 'sqlite') {
+    const file = path.join(service.dataDir, 'facteur.db');
+    return Buffer.concat([await readFile(file), await readFile(`${file}-wal`).catch(() => Buffer.alloc(0))]);
+  }
+  await sql`checkpoint`.execute(db);
+  const directory = (await sql<{ d: string }>`select current_setting('data_directory') as d`.execute(db)).rows[0]?.d as string;
+  const { rows } = await sql<{ file: string }>`
+    select pg_relation_filepath(c.oid) as file from pg_class c
+    where c.oid in (select oid from pg_class where relname in ('domains', 'accounts', 'settings') and relnamespace = current_schema()::regnamespace
+                    union select reltoastrelid from pg_class where relname in ('domains', 'accounts', 'settings') and relnamespace = current_schema()::regnamespace)`.execute(
+    db,
+  );
+  try {
+    return Buffer.concat(await Promise.all(rows.map((row) => readFile(path.join(directory, row.file)))));
+  } catch (error) {
+    console.log(`# NOT TESTED: PostgreSQL's data files cannot be read by this user (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
 async function sendSigned(subject: string): Promise<void> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
@@ -208,9 +235,21 @@ test('Secrets at rest: secrets stored in clear by an older version are sealed at
   await sendSigned('Key still in clear');
   await totpLogin(ALICE.address, ALICE.password, aliceTotp);
 
+  const before = await rawStorage();
   const run = await runFacteur(cliEnv(service), ['customer', 'list', '--json']);
   assert.equal(run.code, 0, run.stderr);
   await assertDumpHasNoSecret();
+  // Nor do the files: the space that held the values in clear was rewritten (VACUUM).
+  const raw = await rawStorage();
+  if (before && raw) {
+    assert.ok(before.includes(Buffer.from(alice?.value as string)), 'the files did hold a secret in clear');
+    for (const [label, value] of [
+      ["a user's TOTP secret", alice?.value as string],
+      ['SRS secret', srs],
+    ]) {
+      assert.ok(!raw.includes(Buffer.from(value as string)), `${label} is still in the database files in clear`);
+    }
+  }
   const setting = await db.selectFrom('settings').select('value').where('key', '=', 'srs.secret').executeTakeFirstOrThrow();
   assert.match(JSON.parse(setting.value), /^fs1:/);
   await sendSigned('Key sealed again');

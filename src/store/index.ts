@@ -5,4 +5,4 @@ export { escapeLike, isUniqueViolation } from './dialect.ts';
 export { isSealed, KeyringError, SecretKeyring, type SecretPurpose } from './keyring.ts';
 export { connectRedis, type Redis, runScript } from './redis.ts';
 export type * from './schema.ts';
-export { checkKeyring, type RotationResult, resealSecrets, rotateSecretsKey, SEALED_COLUMNS, storedSecret } from './secrets.ts';
+export { checkKeyring, type RotationResult, resealSecrets, rotateSecretsKey, SEALED_COLUMNS, scrubFreedSecrets, storedSecret } from './secrets.ts';

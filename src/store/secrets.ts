@@ -113,6 +113,24 @@ export async function resealSecrets(db: Kysely<Database>, keyring: SecretKeyring
   return resealed;
 }
 
+/**
+ * After secrets stored in clear were sealed (`resealSecrets` with `plaintextOnly`, once, at the first
+ * start of a version that seals): the space that held them is rewritten, so that a copy of the database
+ * files, a backup, does not carry them any more. SQLite keeps a deleted value in free space inside its
+ * pages and in the WAL: VACUUM rebuilds the file and the checkpoint empties the WAL. PostgreSQL keeps old
+ * row versions until a vacuum, and their bytes until a page is rewritten: VACUUM FULL rewrites the
+ * tables that held secrets (small ones) into new files. A failure (a busy database, too little disk) is
+ * the caller's to report: the data stays sealed, and the operator runs the vacuum when it can.
+ */
+export async function scrubFreedSecrets(db: Kysely<Database>, engine: 'sqlite' | 'postgres'): Promise<void> {
+  if (engine === 'sqlite') {
+    await sql`vacuum`.execute(db);
+    await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    return;
+  }
+  for (const table of new Set(SEALED_COLUMNS.map((spec) => spec.table))) await sql`vacuum full ${sql.table(table)}`.execute(db);
+}
+
 /** How many secrets are stored otherwise than sealed under the key that seals now (0 once a rotation is done). */
 export async function countNotCurrent(db: Kysely<Database>, keyring: SecretKeyring): Promise<number> {
   let count = 0;
