@@ -55,6 +55,7 @@ export {
   type MailboxChanges,
   type MailboxColumns,
   type MessageColumn,
+  type MessageColumnValues,
   parseFlags,
   quotaOf,
   readExpungeHistory,

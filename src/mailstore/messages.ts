@@ -147,7 +147,22 @@ export function readMessages(db: Db, mailboxId: string, uids: number[], options:
   );
 }
 
-export type MessageColumn = keyof MessagesTable;
+/**
+ * What a search or a sort reads of a message: a column of the table, or `written_date`, its Date field
+ * as written (RFC 3501 §6.4.4 SENT*: the calendar date as written), taken out of the metadata by the
+ * database: a folder of 100,000 messages is not carried over and parsed as JSON for one field.
+ */
+export type MessageColumn = keyof MessagesTable | 'written_date';
+export type MessageColumnValues = MessagesTable & { written_date: string | null };
+
+function selectionOf(db: Db, column: MessageColumn) {
+  if (column !== 'written_date') return sql.ref(column).as(column);
+  const written =
+    db.getExecutor().adapter instanceof SqliteAdapter
+      ? sql<string | null>`json_extract(metadata, '$.envelope.date')`
+      : sql<string | null>`(metadata::json -> 'envelope' ->> 'date')`;
+  return written.as('written_date');
+}
 
 /**
  * Some columns of the messages of a folder whose UIDs lie in [fromUid, toUid], in UID order: SEARCH
@@ -160,17 +175,17 @@ export async function readMessageColumns<C extends MessageColumn>(
   fromUid: number,
   toUid: number,
   columns: readonly C[],
-): Promise<Array<Pick<MessagesTable, C | 'uid'>>> {
+): Promise<Array<Pick<MessageColumnValues, C | 'uid'>>> {
   const wanted = [...new Set<MessageColumn>(['uid', ...columns])];
   const rows = await db
     .selectFrom('messages')
-    .select(wanted as C[])
+    .select(wanted.map((column) => selectionOf(db, column)))
     .where('mailbox_id', '=', mailboxId)
     .where('uid', '>=', fromUid)
     .where('uid', '<=', toUid)
     .orderBy('uid')
     .execute();
-  return rows as unknown as Array<Pick<MessagesTable, C | 'uid'>>;
+  return rows as unknown as Array<Pick<MessageColumnValues, C | 'uid'>>;
 }
 
 /**
@@ -182,17 +197,17 @@ export async function readMessageColumnsOf<C extends MessageColumn>(
   mailboxId: string,
   uids: readonly number[],
   columns: readonly C[],
-): Promise<Array<Pick<MessagesTable, C | 'uid'>>> {
+): Promise<Array<Pick<MessageColumnValues, C | 'uid'>>> {
   const wanted = [...new Set<MessageColumn>(['uid', ...columns])];
-  const out: Array<Pick<MessagesTable, C | 'uid'>> = [];
+  const out: Array<Pick<MessageColumnValues, C | 'uid'>> = [];
   for (let i = 0; i < uids.length; i += UIDS_PER_QUERY) {
     const rows = await db
       .selectFrom('messages')
-      .select(wanted as C[])
+      .select(wanted.map((column) => selectionOf(db, column)))
       .where('mailbox_id', '=', mailboxId)
       .where('uid', 'in', uids.slice(i, i + UIDS_PER_QUERY))
       .execute();
-    out.push(...(rows as unknown as Array<Pick<MessagesTable, C | 'uid'>>));
+    out.push(...(rows as unknown as Array<Pick<MessageColumnValues, C | 'uid'>>));
   }
   return out.sort((a, b) => Number(a.uid) - Number(b.uid));
 }

@@ -7,9 +7,16 @@
  * Comparisons ignore case (RFC 3501: substring, case-insensitive).
  */
 import type { Kysely } from 'kysely';
-import { type MessageColumn, readMessageColumns, readMessageColumnsOf, searchMessageText, type TextSearchKey } from '../../mailstore/index.ts';
+import {
+  type MessageColumn,
+  type MessageColumnValues,
+  readMessageColumns,
+  readMessageColumnsOf,
+  searchMessageText,
+  type TextSearchKey,
+} from '../../mailstore/index.ts';
 import { decodeEncodedWords, type MessageMetadata, writtenDateOf } from '../../mime/index.ts';
-import type { Database, MessagesTable } from '../../store/index.ts';
+import type { Database } from '../../store/index.ts';
 import { contains, expandSequenceSet, type SearchKey, type SequenceRange } from '../proto/index.ts';
 import type { CommandContext } from './command.ts';
 import type { SelectedMailbox } from './selected.ts';
@@ -19,7 +26,7 @@ const COLUMN_BATCH = 5000;
 /** Messages per read when the metadata is needed (HEADER of other fields): bounds memory on a large folder. */
 const ROW_BATCH = 200;
 
-type Row = Partial<Pick<MessagesTable, MessageColumn>>;
+type Row = Partial<Pick<MessageColumnValues, MessageColumn>>;
 
 /** Where a search looks: the session's view of one folder of an account. */
 export interface SearchScope {
@@ -87,8 +94,8 @@ function columnsOf(key: SearchKey, out: Set<MessageColumn>): Set<MessageColumn> 
       if (!textKeyOf(key)) out.add('metadata');
       break;
     case 'date':
-      // SENT* compare the Date field as written (its envelope copy in the metadata), not the instant in sent_date.
-      out.add(key.of === 'internal' ? 'internal_date' : 'metadata');
+      // SENT* compare the Date field as written (its envelope copy in the metadata, read by the database), not the instant in sent_date.
+      out.add(key.of === 'internal' ? 'internal_date' : 'written_date');
       break;
     case 'size':
       out.add('size');
@@ -211,7 +218,7 @@ function matchesNow(key: SearchKey, c: Candidate, selected: SelectedMailbox, hit
     case 'date': {
       if (key.of === 'internal') return compareDay(dayOf(Number(c.row?.internal_date ?? 0)), key.op, key.date);
       // RFC 3501 §6.4.4: "the Date: header (disregarding time and timezone)": the calendar date as written.
-      const written = metadataOf(c)?.envelope.date;
+      const written = c.row?.written_date;
       const day = written ? writtenDateOf(written) : null;
       return day === null ? false : compareDay(day, key.op, key.date);
     }
