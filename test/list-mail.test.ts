@@ -5,15 +5,18 @@
  * server, or a DSN (RFC 3464) that server sends later through our MX — is counted for the member,
  * shown through the API on the list's members, and never reaches the poster. Real clients: an SMTP
  * client posts through the MX and through submission, the local copy is read over IMAP, remote copies
- * at "the Internet" (an SMTP server on loopback).
+ * at "the Internet" (an SMTP server on loopback). The list's copies commit with the poster's message:
+ * a failure injected once the list's copy is filed keeps nothing of either, and the retry one of each.
  */
 import assert from 'node:assert/strict';
+import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { runDeliveryOnce } from '../src/delivery/index.ts';
+import { readContent } from '../src/mailstore/index.ts';
 import { type ApiClient, expectStatus, operatorClient, setupCustomer, waitForOperation } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
-import { RawSmtp } from './helpers/mail.ts';
+import { messagesOf, RawSmtp } from './helpers/mail.ts';
 import { type RemoteMx, startRemoteMx } from './helpers/remote-mx.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
@@ -243,4 +246,124 @@ test('R-T4 a member posting through submission: the list copies carry the list f
   } finally {
     imap.close();
   }
+});
+
+/** Makes the message's transaction fail once, right after its `nth` copy is filed; returns how many copies were reached. */
+function failAfterFiled(nth: number): () => number {
+  let reached = 0;
+  service.ctx.faults = {
+    reached(point) {
+      if (point === 'delivery.filed' && ++reached === nth) throw new Error(`injected failure after copy ${nth} was filed`);
+    },
+  };
+  return () => reached;
+}
+
+/** What the store holds of the message with this subject: the copies per "address mailbox", its queue rows, its trace steps. */
+async function storedOf(subject: string, messageId: string, mailboxes: [string, string][]) {
+  const copies: Record<string, string[]> = {};
+  for (const [address, mailbox] of mailboxes) {
+    copies[`${address} ${mailbox}`] = (await messagesOf(service.ctx, address, mailbox))
+      .map((m) => m.raw)
+      .filter((raw) => raw.includes(`Subject: ${subject}\r\n`));
+  }
+  const queued: { recipient: string; sender: string }[] = [];
+  for (const row of await service.ctx.db.selectFrom('outbound_queue').select(['recipient', 'sender', 'blob_id']).execute()) {
+    if ((await text(readContent(service.ctx, row.blob_id))).includes(`Subject: ${subject}\r\n`)) queued.push({ recipient: row.recipient, sender: row.sender });
+  }
+  queued.sort((a, b) => a.recipient.localeCompare(b.recipient));
+  const steps = await service.ctx.db.selectFrom('message_trace').select(['step', 'recipient']).where('message_id', '=', messageId).execute();
+  return { copies, queued, steps: steps.map((s) => `${s.step} ${s.recipient ?? '-'}`).sort() };
+}
+
+/** Nothing of the message anywhere: no copy, no queue row, no trace step of one (the filter's verdict is traced apart, before). */
+function assertNothingStored(stored: Awaited<ReturnType<typeof storedOf>>): void {
+  for (const [where, found] of Object.entries(stored.copies)) assert.equal(found.length, 0, `no copy in ${where}`);
+  assert.deepEqual(stored.queued, [], 'no queue row');
+  assert.deepEqual(
+    stored.steps.filter((s) => !s.startsWith('verdict ')),
+    [],
+    'no trace step',
+  );
+}
+
+/** One copy in each mailbox (the list's with its fields), one queue row per remote member with its bounce address. */
+function assertOneOfEach(stored: Awaited<ReturnType<typeof storedOf>>, listCopy: string): void {
+  for (const [where, found] of Object.entries(stored.copies)) {
+    assert.equal(found.length, 1, `one copy in ${where}`);
+    const listFields = /^List-Id: /m.test(found[0] as string);
+    assert.equal(listFields, where === listCopy, `${where}: ${listFields ? 'with' : 'without'} the list's fields`);
+  }
+  assert.deepEqual(
+    stored.queued.map((q) => q.recipient),
+    ['carol@remote.test', 'gone@remote.test'],
+    'one queue row per remote member',
+  );
+  for (const q of stored.queued) assert.match(q.sender, BOUNCE_SENDER);
+  for (const step of [`stored ${ALICE}`, 'queued carol@remote.test', 'queued gone@remote.test']) {
+    assert.equal(stored.steps.filter((s) => s === step).length, 1, `${step} once in ${stored.steps.join(', ')}`);
+  }
+}
+
+test("R-M1 R-T4 MX: a failure after the list's copy is filed answers 451 and keeps nothing of the message; the retry leaves each copy once", async () => {
+  const subject = `Once through the MX ${Date.now()}`;
+  const messageId = `mx-once-${Date.now()}@remote.test`;
+  const mailboxes: [string, string][] = [
+    [BOB, 'INBOX'],
+    [ALICE, 'INBOX'],
+  ];
+  const mx = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: service.mxPort,
+    requireTLS: true,
+    tls: { ca: service.tlsCert, servername: 'localhost' },
+  });
+  // Bob addressed directly, Alice through the list: her copy, the list's, is filed second.
+  const send = () => mx.sendMail({ from: POSTER, to: [BOB, LIST], subject, messageId: `<${messageId}>`, text: 'To a member of the staff and to the list.' });
+  try {
+    const reached = failAfterFiled(2);
+    try {
+      await assert.rejects(send(), (error: { responseCode?: number }) => error.responseCode === 451);
+      assert.equal(reached(), 2, "the transaction reached the list's copy");
+    } finally {
+      service.ctx.faults = undefined;
+    }
+    assertNothingStored(await storedOf(subject, messageId, mailboxes));
+    await send();
+  } finally {
+    mx.close();
+  }
+  assertOneOfEach(await storedOf(subject, messageId, mailboxes), `${ALICE} INBOX`);
+});
+
+test("R-M2 R-T4 submission: a failure after the list's copy is filed answers 451 and keeps nothing, not even the Sent copy; the retry leaves each copy once", async () => {
+  const subject = `Once through submission ${Date.now()}`;
+  const messageId = `submission-once-${Date.now()}@${DOMAIN}`;
+  const mailboxes: [string, string][] = [
+    [BOB, 'Sent'],
+    [ALICE, 'INBOX'],
+  ];
+  const submission = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: service.submissionPort,
+    requireTLS: true,
+    tls: { ca: service.tlsCert, servername: 'localhost' },
+    auth: { user: BOB, pass: PASSWORD },
+  });
+  // The Sent copy is filed first, then the list's copy for Alice.
+  const send = () => submission.sendMail({ from: BOB, to: LIST, subject, messageId: `<${messageId}>`, text: 'From a moderator.' });
+  try {
+    const reached = failAfterFiled(2);
+    try {
+      await assert.rejects(send(), (error: { responseCode?: number }) => error.responseCode === 451);
+      assert.equal(reached(), 2, "the transaction reached the list's copy");
+    } finally {
+      service.ctx.faults = undefined;
+    }
+    assertNothingStored(await storedOf(subject, messageId, mailboxes));
+    await send();
+  } finally {
+    submission.close();
+  }
+  assertOneOfEach(await storedOf(subject, messageId, mailboxes), `${ALICE} INBOX`);
 });

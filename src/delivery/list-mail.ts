@@ -6,7 +6,8 @@
  *   customer's admins, so help and unsubscribe requests go to the domain's postmaster (who reaches its
  *   technical contact, RFC 5321 §4.5.1), with the list named in the subject; List-Owner names the
  *   moderators when the list has some. The list's copy is its own stored message: the poster's other
- *   recipients get the message without these fields.
+ *   recipients get the message without these fields. It is prepared before the poster's message commits
+ *   (`planListCopies`) and written in that message's transaction (`sendListCopiesIn`): one commit.
  * - Envelope sender: a bounce address of the list per member (VERP), never the poster, so a bounce
  *   comes back to the service, is counted for the member and reaches no one:
  *   `<list-local>+bounces-<token>@<list-domain>`, where the token is 16 base-32 characters of
@@ -14,11 +15,13 @@
  *   cannot be forged to count bounces against someone. The secret is the one of SRS (srs.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { type DeliveryResult, deliverMessage, type IncomingMessage, receiveMessage } from '../mailstore/index.ts';
+import { type DeliveryResult, fileMessageIn, type IncomingMessage, messageFiled, type PlannedFiling, planFiling, receiveMessage } from '../mailstore/index.ts';
 import { type Address, addressKey, MAX_LOCAL_PART_LENGTH, normalizeAddress } from '../shared/addresses.ts';
-import { recordTrace, type TraceEvent } from '../trace/index.ts';
-import { enqueueOutbound } from './queue.ts';
+import type { Database } from '../store/index.ts';
+import { recordTrace, recordTraceIn, type TraceEvent } from '../trace/index.ts';
+import { outboundQueued, type PlannedOutbound, planOutbound, queueOutboundIn } from './queue.ts';
 import type { LocalTarget } from './routing.ts';
 import { srsSecret } from './srs.ts';
 
@@ -174,12 +177,28 @@ export interface ListCopies {
   external: string[];
 }
 
+/** A list's copies ready to be sent, with everything that reads or computes done outside any transaction. */
+export interface PlannedListCopies {
+  list: ListOfMail;
+  /** The list's own message (the poster's, after the list's fields) and its local members' copies. */
+  filing: PlannedFiling;
+  /** A queue row per remote member, each with that member's bounce address as envelope sender. */
+  outbound: PlannedOutbound | undefined;
+  trace: ((results: DeliveryResult[]) => TraceEvent[]) | undefined;
+}
+
+/** What `sendListCopiesIn` wrote: the local members' copies and the queue rows' ids. */
+export interface ListCopiesSent {
+  results: DeliveryResult[];
+  queued: string[];
+}
+
 /**
- * Sends a list's copies: its header fields before the message, one stored message for the local
- * members (through the one write path, with the caller's trace steps in the same commit) and one
- * queue row per remote member, whose envelope sender is that member's bounce address.
+ * Prepares a list's copies outside any transaction: its header fields before the message, stored as
+ * a message of its own (receiveMessage), its searchable text and keys, a bounce address per remote
+ * member. Undefined when there is nothing to send (every member addressed directly, held, or none).
  */
-export async function sendListCopies(
+export async function planListCopies(
   ctx: AppContext,
   copies: ListCopies,
   input: {
@@ -191,8 +210,10 @@ export async function sendListCopies(
     inbox: (target: LocalTarget) => boolean;
     trace?: (message: IncomingMessage, results: DeliveryResult[]) => TraceEvent[];
   },
-): Promise<{ results: DeliveryResult[]; queued: number }> {
+): Promise<PlannedListCopies | undefined> {
   const { list } = copies;
+  const deliveries = copies.accounts.filter(input.inbox).map((t) => ({ accountId: t.accountId }));
+  if (deliveries.length === 0 && copies.external.length === 0) return undefined;
   const fields = Buffer.from(listHeaderFields(list));
   async function* withFields() {
     yield fields;
@@ -200,23 +221,44 @@ export async function sendListCopies(
   }
   const message = await receiveMessage(ctx, withFields(), { maxBytes: input.maxBytes + fields.length });
   const senders = await Promise.all(copies.external.map((member) => listBounceAddress(ctx, list, member)));
-  let queued = 0;
-  if (copies.external.length > 0) {
-    const ids = await enqueueOutbound(ctx, {
-      customerId: list.customerId,
-      sender: '',
-      recipientSenders: senders,
-      recipients: copies.external,
-      blob: message.blob,
-      messageId: input.messageId,
-      origin: { sessionId: input.sessionId, via: list.address },
-    });
-    queued = ids.length;
-  }
-  const deliveries = copies.accounts.filter(input.inbox).map((t) => ({ accountId: t.accountId }));
+  const outbound =
+    copies.external.length > 0
+      ? await planOutbound(ctx, {
+          customerId: list.customerId,
+          sender: '',
+          recipientSenders: senders,
+          recipients: copies.external,
+          blob: message.blob,
+          messageId: input.messageId,
+          origin: { sessionId: input.sessionId, via: list.address },
+        })
+      : undefined;
   const trace = input.trace;
-  const results = deliveries.length > 0 ? await deliverMessage(ctx, message, deliveries, trace ? { trace: (out) => trace(message, out) } : {}) : [];
+  return {
+    list,
+    filing: await planFiling(ctx, message, deliveries),
+    outbound,
+    trace: trace ? (results) => trace(message, results) : undefined,
+  };
+}
+
+/**
+ * Sends a planned list's copies in the caller's transaction (the poster's message's own, so the
+ * message and its list's copies commit together or not at all): the list's message filed for the
+ * local members, a queue row per remote member, and their trace steps. Once it has committed, the
+ * caller calls `listCopiesSent`. Safe to run again in a new transaction.
+ */
+export async function sendListCopiesIn(ctx: AppContext, trx: Transaction<Database>, plan: PlannedListCopies): Promise<ListCopiesSent> {
+  const results = await fileMessageIn(ctx, trx, plan.filing);
+  const queued = plan.outbound ? await queueOutboundIn(ctx, trx, plan.outbound) : [];
+  if (plan.trace) await recordTraceIn(ctx, trx, plan.trace(results));
   return { results, queued };
+}
+
+/** After the commit of `sendListCopiesIn`: the change feed for the local copies, the workers for the queued ones. */
+export function listCopiesSent(ctx: AppContext, plan: PlannedListCopies, sent: ListCopiesSent): void {
+  messageFiled(ctx, sent.results);
+  if (plan.outbound) outboundQueued(ctx, plan.outbound, sent.queued);
 }
 
 /** The trace step of an alias or a list: who it led to (R-M6), so the message is found by the alias's address too. */

@@ -155,11 +155,62 @@ export interface DeliverOptions {
   trace?: (results: DeliveryResult[]) => TraceEvent[];
   /**
    * More writes that must commit with the delivery or not at all: the other effects of the same
-   * message (its outbound queue rows, its held copies), or a release from quarantine removing the held
-   * copy. The content is already persisted in `trx`. Throwing cancels the delivery: nothing of it is
-   * kept, and the error is the caller's.
+   * message (its outbound queue rows, its held copies, a list's copies filed with `fileMessageIn`), or a
+   * release from quarantine removing the held copy. The content is already persisted in `trx`. Throwing
+   * cancels the delivery: nothing of it is kept, and the error is the caller's. It may run again in a new
+   * transaction (a group-commit batch that failed to commit is retried one write at a time): what it
+   * keeps for after the commit, it resets first.
    */
   within?: (trx: Transaction<Database>, results: DeliveryResult[]) => Promise<void>;
+}
+
+/** A message ready to be filed: what its copies need that is read or computed outside any transaction. */
+export interface PlannedFiling {
+  message: IncomingMessage;
+  deliveries: Delivery[];
+  keys: MessageKeys;
+  searchText: SearchText | undefined;
+  now: number;
+}
+
+/**
+ * Prepares a received message for `fileMessageIn`, outside any transaction: its searchable text (it reads
+ * the text parts) and its sort keys. Should only the extraction fail, the message is filed without text
+ * and the search.index job extracts it later; a content that cannot be read fails in the transaction
+ * (persistContent: blob-missing).
+ */
+export async function planFiling(ctx: AppContext, message: IncomingMessage, deliveries: Delivery[]): Promise<PlannedFiling> {
+  const now = ctx.clock.now();
+  message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata).catch((error: unknown) => {
+    ctx.log.warn({ event: 'search.extract_failed', blobId: message.blob.id, err: error }, 'search.extract_failed');
+    return undefined;
+  });
+  return { message, deliveries, keys: messageKeysOf(message.metadata), searchText: message.searchText, now };
+}
+
+/**
+ * Files a planned message in the caller's transaction: its content, a copy per delivery (per-recipient
+ * refusals come back as results), and its searchable text, so the message is searchable once
+ * acknowledged. With no delivery, persists the content alone (for the caller's queue rows or held copies).
+ * Once it has committed, the caller calls `messageFiled`. Safe to run again in a new transaction.
+ */
+export async function fileMessageIn(ctx: AppContext, trx: Transaction<Database>, plan: PlannedFiling): Promise<DeliveryResult[]> {
+  const { message } = plan;
+  await persistContent(ctx, trx, message.blob);
+  const out: DeliveryResult[] = [];
+  for (const delivery of plan.deliveries) {
+    out.push(await fileOne(trx, message, plan.keys, delivery, plan.now));
+    ctx.faults?.reached('delivery.filed');
+  }
+  if (plan.searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, plan.searchText);
+  return out;
+}
+
+/** After the commit of `fileMessageIn`: tells the change feed (IMAP IDLE, other nodes) of each copy filed. */
+export function messageFiled(ctx: AppContext, results: DeliveryResult[]): void {
+  for (const result of results) {
+    if (result.ok) ctx.mail.changes.publish({ type: 'new', accountId: result.accountId, mailboxId: result.mailboxId, uid: result.uid, modseq: result.modseq });
+  }
 }
 
 /**
@@ -173,31 +224,14 @@ export async function deliverMessage(
   deliveries: Delivery[],
   options: DeliverOptions = {},
 ): Promise<DeliveryResult[]> {
-  const now = ctx.clock.now();
-  // Extracted before the transaction (it reads the text parts), stored in it: the message is searchable once it is
-  // acknowledged. A content that cannot be read fails in the transaction (persistContent: blob-missing); should
-  // only the extraction fail, the message is filed without text and the search.index job extracts it later.
-  message.searchText ??= await searchTextOf(ctx, message.blob, message.metadata).catch((error: unknown) => {
-    ctx.log.warn({ event: 'search.extract_failed', blobId: message.blob.id, err: error }, 'search.extract_failed');
-    return undefined;
-  });
-  const searchText = message.searchText;
-  const keys = messageKeysOf(message.metadata);
+  const plan = await planFiling(ctx, message, deliveries);
   const results = await ctx.mail.committer.run(async (trx) => {
-    await persistContent(ctx, trx, message.blob);
-    const out: DeliveryResult[] = [];
-    for (const delivery of deliveries) {
-      out.push(await fileOne(trx, message, keys, delivery, now));
-      ctx.faults?.reached('delivery.filed');
-    }
-    if (searchText && out.some((result) => result.ok)) await storeSearchText(trx, message.blob.id, searchText);
+    const out = await fileMessageIn(ctx, trx, plan);
     if (options.within) await options.within(trx, out);
     if (options.trace) await recordTraceIn(ctx, trx, options.trace(out));
     return out;
   });
-  for (const result of results) {
-    if (result.ok) ctx.mail.changes.publish({ type: 'new', accountId: result.accountId, mailboxId: result.mailboxId, uid: result.uid, modseq: result.modseq });
-  }
+  messageFiled(ctx, results);
   return results;
 }
 
@@ -240,8 +274,6 @@ export async function deliverAllOrNone(
     if (error instanceof Cancelled) return { ok: false, refusal: error.refusal };
     throw error;
   }
-  for (const result of results) {
-    ctx.mail.changes.publish({ type: 'new', accountId: result.accountId, mailboxId: result.mailboxId, uid: result.uid, modseq: result.modseq });
-  }
+  messageFiled(ctx, results);
   return { ok: true, results };
 }

@@ -14,8 +14,12 @@ export {
   deliverAllOrNone,
   deliverMessage,
   type Filed,
+  fileMessageIn,
   type IncomingMessage,
+  messageFiled,
   messageTooBig,
+  type PlannedFiling,
+  planFiling,
   type Refused,
   receiveMessage,
 } from './deliver.ts';

@@ -16,16 +16,20 @@ import {
   isFailureReport,
   isHostedDomain,
   type ListCopies,
+  type ListCopiesSent,
   type LocalTarget,
+  listCopiesSent,
   loadListOfMail,
   outboundQueued,
+  type PlannedListCopies,
   type PlannedOutbound,
+  planListCopies,
   planOutbound,
   queueOutboundIn,
   type Route,
   recordListBounce,
   routeRecipient,
-  sendListCopies,
+  sendListCopiesIn,
 } from '../../delivery/index.ts';
 import { holdMessageIn, messageHeld, type PlannedHold, planHold, type Verdict } from '../../filter/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
@@ -317,10 +321,10 @@ export function mxHandlers(ctx: AppContext) {
           return callback(replyError(filtered.refusal));
         }
         const messageId = message.metadata.summary.messageId;
-        // Every effect of the message (forwarded copies, held copies, Inbox copies, their trace) commits
-        // in one transaction: a failure leaves none of them, so the client's retry makes no duplicate.
-        // Forwarded copies leave with an SRS sender (planOutbound rewrites it), so SPF passes at the next hop.
-        // A list's copies are messages of their own (with the list's fields): each commits after this one.
+        // Every effect of the message (forwarded copies, held copies, Inbox copies, its lists' copies, their
+        // trace) commits in one transaction: a failure leaves none of them, so the client's retry makes no
+        // duplicate. Forwarded copies leave with an SRS sender (planOutbound rewrites it), so SPF passes at
+        // the next hop. A list's copies are a message of their own (with the list's fields), prepared here.
         const outbound: PlannedOutbound[] = [];
         for (const forward of forwards.values()) {
           outbound.push(
@@ -351,29 +355,10 @@ export function mxHandlers(ctx: AppContext) {
             }),
           );
         }
-        const deliveries: Delivery[] = [...targets.values()]
-          .filter((t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox')
-          .map((t) => ({ accountId: t.accountId }));
-        const traceOf = (results: DeliveryResult[]) =>
-          deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
-        const queued: string[][] = [];
-        settle(session);
-        const expansions = expansionSteps(session, sender, messageId, recipients, lists);
-        const results = await deliverMessage(ctx, message, deliveries, {
-          trace: (out) => [...expansions, ...traceOf(out)],
-          within: async (trx) => {
-            queued.length = 0; // a batch that failed to commit runs each write again alone
-            for (const plan of outbound) queued.push(await queueOutboundIn(ctx, trx, plan));
-            for (const plan of holds) await holdMessageIn(ctx, trx, plan);
-          },
-        });
-        for (const [i, plan] of outbound.entries()) outboundQueued(ctx, plan, queued[i] ?? []);
-        for (const plan of holds) messageHeld(ctx, plan);
-        const held = holds.length;
-        let listSent = 0;
+        const listPlans: PlannedListCopies[] = [];
         for (const copies of lists) {
           const byAccount = new Map(copies.accounts.map((t) => [t.accountId, t]));
-          const sent = await sendListCopies(ctx, copies, {
+          const plan = await planListCopies(ctx, copies, {
             content: withTrace,
             maxBytes: maxBytes + trace.length,
             messageId,
@@ -381,9 +366,38 @@ export function mxHandlers(ctx: AppContext) {
             inbox: (t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox',
             trace: (copy, out) => deliveryTrace(session, sender, messageId, byAccount, out, auth, copy.blob.size, filtered.verdict),
           });
-          listSent += sent.results.filter((r) => r.ok).length + sent.queued;
+          if (plan) listPlans.push(plan);
         }
-        const stored = results.filter((r) => r.ok).length + held + listSent;
+        const deliveries: Delivery[] = [...targets.values()]
+          .filter((t) => (filtered.dispositions.get(t.accountId)?.action ?? 'inbox') === 'inbox')
+          .map((t) => ({ accountId: t.accountId }));
+        const traceOf = (results: DeliveryResult[]) =>
+          deliveryTrace(session, sender, message.metadata.summary.messageId, targets, results, auth, message.blob.size, filtered.verdict);
+        const queued: string[][] = [];
+        const listSent: ListCopiesSent[] = [];
+        settle(session);
+        const expansions = expansionSteps(session, sender, messageId, recipients, lists);
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: (out) => [...expansions, ...traceOf(out)],
+          within: async (trx) => {
+            // A batch that failed to commit runs each write again alone.
+            queued.length = 0;
+            listSent.length = 0;
+            for (const plan of outbound) queued.push(await queueOutboundIn(ctx, trx, plan));
+            for (const plan of holds) await holdMessageIn(ctx, trx, plan);
+            for (const plan of listPlans) listSent.push(await sendListCopiesIn(ctx, trx, plan));
+          },
+        });
+        for (const [i, plan] of outbound.entries()) outboundQueued(ctx, plan, queued[i] ?? []);
+        for (const plan of holds) messageHeld(ctx, plan);
+        const held = holds.length;
+        let listCopies = 0;
+        for (const [i, plan] of listPlans.entries()) {
+          const sent = listSent[i] ?? { results: [], queued: [] };
+          listCopiesSent(ctx, plan, sent);
+          listCopies += sent.results.filter((r) => r.ok).length + sent.queued.length;
+        }
+        const stored = results.filter((r) => r.ok).length + held + listCopies;
         log.info(
           {
             event: 'smtp.message_stored',

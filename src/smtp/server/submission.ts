@@ -17,14 +17,18 @@ import {
   expansionStep,
   isHostedDomain,
   type ListCopies,
+  type ListCopiesSent,
   type LocalTarget,
+  listCopiesSent,
   loadListOfMail,
   outboundQueued,
+  type PlannedListCopies,
+  planListCopies,
   planOutbound,
   queueOutboundIn,
   routeRecipient,
   SUBADDRESS_DELIMITER,
-  sendListCopies,
+  sendListCopiesIn,
 } from '../../delivery/index.ts';
 import { type Delivery, type DeliveryResult, deliverMessage, receiveMessage, Spool } from '../../mailstore/index.ts';
 import { parseAddressList } from '../../mime/addresses.ts';
@@ -469,9 +473,9 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
                 : { ...step, step: 'refused' as const, detail: { reason: result.reason } },
             ];
           });
-        // The queue rows, the local copies, the Sent copy and their trace commit in one transaction: a
-        // failure leaves none of them, so the client's retry makes no duplicate. A list's copies are
-        // messages of their own (with the list's fields): each commits after this one.
+        // The queue rows, the local copies, the Sent copy, the lists' copies and their trace commit in one
+        // transaction: a failure leaves none of them, so the client's retry makes no duplicate. A list's
+        // copies are a message of their own (with the list's fields), prepared here.
         const plan =
           remote.size > 0
             ? await planOutbound(ctx, {
@@ -485,17 +489,9 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
             : undefined;
         const deliveries: Delivery[] = [...local.values()].map((t) => ({ accountId: t.accountId }));
         deliveries.push({ accountId: sender.account.id, mailbox: 'sent', flags: ['\\Seen'] });
-        let queued: string[] = [];
-        const results = await deliverMessage(ctx, message, deliveries, {
-          trace: (out) => [submitted, ...expansions, ...storedSteps(out.slice(0, -1), [...local.values()])],
-          within: async (trx) => {
-            if (plan) queued = await queueOutboundIn(ctx, trx, plan);
-          },
-        });
-        if (plan) outboundQueued(ctx, plan, queued);
-        let listDelivered = 0;
+        const listPlans: PlannedListCopies[] = [];
         for (const copies of lists) {
-          const sent = await sendListCopies(ctx, copies, {
+          const listPlan = await planListCopies(ctx, copies, {
             content: signed,
             maxBytes: sender.maxMessageBytes + signature.length + head.length,
             messageId,
@@ -503,7 +499,24 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
             inbox: () => true,
             trace: (_message, results) => storedSteps(results, copies.accounts),
           });
-          listDelivered += sent.results.filter((r) => r.ok).length + sent.queued;
+          if (listPlan) listPlans.push(listPlan);
+        }
+        let queued: string[] = [];
+        const listSent: ListCopiesSent[] = [];
+        const results = await deliverMessage(ctx, message, deliveries, {
+          trace: (out) => [submitted, ...expansions, ...storedSteps(out.slice(0, -1), [...local.values()])],
+          within: async (trx) => {
+            listSent.length = 0; // a batch that failed to commit runs each write again alone
+            queued = plan ? await queueOutboundIn(ctx, trx, plan) : [];
+            for (const listPlan of listPlans) listSent.push(await sendListCopiesIn(ctx, trx, listPlan));
+          },
+        });
+        if (plan) outboundQueued(ctx, plan, queued);
+        let listDelivered = 0;
+        for (const [i, listPlan] of listPlans.entries()) {
+          const sent = listSent[i] ?? { results: [], queued: [] };
+          listCopiesSent(ctx, listPlan, sent);
+          listDelivered += sent.results.filter((r) => r.ok).length + sent.queued.length;
         }
         const delivered = results.slice(0, -1).filter((r) => r.ok).length;
         const sentCopy = results.at(-1)?.ok === true;
