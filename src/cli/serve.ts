@@ -16,6 +16,7 @@ import { type Config, loadConfig } from '../config/index.ts';
 // workers.ts itself, not the coordination index: the primary loads no Redis client and no database driver.
 import { isWorkerProcess, startPrimaryHub, WORKER_ENV } from '../coordination/workers.ts';
 import type { Service } from '../main.ts';
+import { clockStartingAt } from '../shared/clock.ts';
 
 /** Messages between the primary and a worker about its life (`facteur: 'life'`). */
 type LifeMessage = { facteur: 'life'; event: 'ready'; banner: string[] } | { facteur: 'life'; event: 'stop' };
@@ -28,7 +29,7 @@ export async function serve(): Promise<void> {
   const workers = config.workers === 0 ? availableParallelism() : config.workers;
   if (isWorkerProcess()) await serveAsWorker(config);
   else if (workers <= 1) await serveAlone(config);
-  else await servePrimary(workers);
+  else await servePrimary(workers, config);
 }
 
 async function startServing(config: Config): Promise<Service> {
@@ -63,15 +64,18 @@ async function serveAsWorker(config: Config): Promise<void> {
 }
 
 /** The primary: forks the workers one after the other, restarts one that dies, stops them all on a signal. */
-async function servePrimary(count: number): Promise<void> {
+async function servePrimary(count: number, config: Config): Promise<void> {
   const hub = startPrimaryHub();
+  // A replayed date (clockStart) goes on in each worker from where the primary's clock is when it forks
+  // it: a worker started later must not begin again at the same instant.
+  const clock = config.clockStart ? clockStartingAt(Date.parse(config.clockStart)) : undefined;
   let stopping = false;
   let restartMs = RESTART_MS;
   const running = new Map<number, Worker>();
 
   /** A worker started and ready (its listeners bound), or the reason it is not. */
   function fork(number: number): Promise<{ worker: Worker; banner: string[] }> {
-    const worker = cluster.fork({ [WORKER_ENV]: String(number) });
+    const worker = cluster.fork({ [WORKER_ENV]: String(number), ...(clock ? { FACTEUR_CLOCK_START: new Date(clock.now()).toISOString() } : {}) });
     hub.adopt(worker);
     running.set(number, worker);
     return new Promise((resolve, reject) => {
