@@ -3,6 +3,7 @@
 # on loopback, both fsync'ing what they store. Debian 12 packages: postfix, dovecot-imapd,
 # dovecot-lmtpd (installed here when missing; Postfix without a system MTA: nothing on port 25).
 #
+#   bash bench/smtp/baseline.sh install      # the packages only (smtp-source is Postfix's)
 #   bash bench/smtp/baseline.sh start BASE   # MX on 127.0.0.1:12526, LMTP :10024, IMAP :10143
 #   bash bench/smtp/baseline.sh count BASE USER
 #   bash bench/smtp/baseline.sh stop BASE
@@ -134,6 +135,8 @@ CF
 }
 
 case "$cmd" in
+  install)
+    install ;; # smtp-source (Postfix's), before anything is measured
   start)
     install
     write_configs

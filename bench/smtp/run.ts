@@ -212,6 +212,7 @@ async function countSyncs(facteur: Facteur, count: number): Promise<{ perMessage
 
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 try {
+  await run('bash', [BASELINE, 'install', '-']);
   if (!values['from-source']) await run(process.execPath, [path.join(root, 'scripts/bundle.mjs')]);
   console.log(
     `bench/smtp: 10 KB messages over ${SESSIONS} sessions (smtp-source), first connect to last message stored; ${RUNS} rounds from cold, load average ${loadavg()[0]?.toFixed(1)}`,
