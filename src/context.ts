@@ -6,12 +6,13 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { LoginThrottle } from './auth/throttle.ts';
 import type { Config } from './config/index.ts';
+import { MemoryRateLimiter, openSharedState, type SharedState } from './coordination/index.ts';
 import { createResolver, type DnsResolver } from './dns/index.ts';
 import { createLogger, type Logger } from './log/index.ts';
 import { GroupCommitter, MailChanges } from './mailstore/index.ts';
 import { type Clock, clockStartingAt, systemClock } from './shared/clock.ts';
 import type { FaultInjector } from './shared/faults.ts';
-import { type BlobStore, connectRedis, type Database, type Engine, FsBlobStore, openStore, type Redis, SecretKeyring } from './store/index.ts';
+import { type BlobStore, type Database, type Engine, FsBlobStore, openStore, SecretKeyring } from './store/index.ts';
 
 export interface AppContext {
   config: Config;
@@ -26,8 +27,11 @@ export interface AppContext {
   throttle: LoginThrottle;
   /** The mailstore's shared machinery: group commit of deliveries and the change feed. */
   mail: { committer: GroupCommitter; changes: MailChanges };
-  /** Shared by the nodes when `redisUrl` is set: change feed, POP3 maildrop locks. */
-  redis: Redis | undefined;
+  /**
+   * What the processes of the service share (change feed, locks, counters of limits and throttles):
+   * with the other workers of this machine through the primary, or with every node through Redis.
+   */
+  shared: SharedState;
   /** Set by tests only: makes the write paths fail at a named point (shared/faults.ts). */
   faults?: FaultInjector;
   close(): Promise<void>;
@@ -43,19 +47,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const secrets = SecretKeyring.open({ configuredKeys: config.secrets.keys, file: config.secrets.keyFile || path.join(config.dataDir, 'secrets.key') });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? (config.clockStart ? clockStartingAt(Date.parse(config.clockStart)) : systemClock);
   const changes = new MailChanges();
-  let redis: Redis | undefined;
-  if (config.redisUrl) {
-    // Loaded only when configured: a single node needs no Redis client.
-    try {
-      redis = await connectRedis(config.redisUrl, log);
-      const { connectRedisChanges } = await import('./mailstore/redis-changes.ts');
-      changes.connect(await connectRedisChanges(redis, config.redisUrl, changes, log));
-    } catch (error) {
-      redis?.disconnect();
-      await store.close();
-      throw error;
-    }
+  let shared: SharedState;
+  try {
+    shared = await openSharedState({ redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, clock, log });
+    await changes.shareThrough(shared);
+  } catch (error) {
+    await store.close();
+    throw error;
   }
   return {
     config,
@@ -63,7 +63,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     engine: store.engine,
     blobs: new FsBlobStore(path.join(config.dataDir, 'blobs')),
     resolver: createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs }),
-    clock: options.clock ?? (config.clockStart ? clockStartingAt(Date.parse(config.clockStart)) : systemClock),
+    clock,
     log,
     secrets,
     throttle: new LoginThrottle(
@@ -73,13 +73,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
         failuresPerNetwork: config.auth.loginFailuresPerNetwork,
         windowSeconds: config.auth.loginWindowSeconds,
       },
-      redis,
+      shared,
+      new MemoryRateLimiter(clock),
     ),
     mail: { committer: new GroupCommitter(store.db), changes },
-    redis,
+    shared,
     async close() {
-      await changes.close();
-      await redis?.quit().catch(() => redis?.disconnect());
+      changes.close();
+      await shared.close();
       await store.close();
     },
   };

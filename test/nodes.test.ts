@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.ts';
 import { createContext } from '../src/context.ts';
+import { RedisState } from '../src/coordination/index.ts';
 import { deliverMessage, receiveMessage } from '../src/mailstore/index.ts';
 import { type Service, startService } from '../src/main.ts';
 import { expectStatus, setupMailAccount } from './helpers/client.ts';
@@ -70,9 +71,11 @@ before(async () => {
       mailAccess,
       auth,
       redisUrl: REDIS,
+      redisKeyPrefix: nodeA.ctx.config.redisKeyPrefix,
     },
   });
-  nodeB = await startService(config);
+  // The same time as node A: the counters of limits and throttles count by the service's clock.
+  nodeB = await startService(config, { clock: nodeA.clock });
   const created = await setupMailAccount(nodeA, 'Nodes', { address: USER, password: PASSWORD });
   accountId = created.accountId;
   const setup = created.setup;
@@ -180,8 +183,8 @@ test('R-M3 after the feed between nodes was cut, IDLE sessions read the store ag
   }
   await assert.rejects(watcher.line(300), 'nothing can tell node A yet');
   // The subscriptions are cut; on reconnecting, node A tells its sessions to look again.
-  assert.ok(nodeA.ctx.redis);
-  await nodeA.ctx.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  assert.ok(nodeA.ctx.shared instanceof RedisState);
+  await nodeA.ctx.shared.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
   assert.equal(await heard(watcher, 'EXISTS after the reconnection', 10_000), `* ${count + 1} EXISTS`);
   watcher.send('DONE\r\n');
   await watcher.until('w2');

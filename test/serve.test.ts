@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from './helpers/cli.ts';
 import { freePort } from './helpers/ports.ts';
+import { workerPids } from './helpers/processes.ts';
 
 interface Started {
   npm: ChildProcess;
@@ -79,7 +80,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('npm start: the banner shows where each listener listens and warns about localhost; SIGTERM to npm stops the service gracefully (SMTP 421, IMAP BYE), no process or port left', async () => {
+test('npm start: one worker process per core; the banner shows where each listener listens and warns about localhost; SIGTERM to npm stops the service gracefully (SMTP 421, IMAP BYE), no process or port left', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-start-'));
   const ports = { http: await freePort(), mx: await freePort(), imap: await freePort() };
   const env: NodeJS.ProcessEnv = {
@@ -108,6 +109,12 @@ test('npm start: the banner shows where each listener listens and warns about lo
     assert.match(out, /WARNING: the host name is "localhost"[\s\S]*FACTEUR_HOSTNAME/);
     nodePid = childrenOf(started.npm.pid as number)[0];
     assert.ok(nodePid, 'npm runs the service as its child');
+    // One worker process per core by default (a primary and its workers), one process on a single core.
+    const workers = workerPids(out);
+    if (availableParallelism() > 1) {
+      assert.equal(workers.length, availableParallelism(), out);
+      assert.deepEqual(childrenOf(nodePid).sort(), [...workers].sort(), "the workers are the primary's children");
+    } else assert.deepEqual(workers, []);
 
     const smtp = await lineClient(ports.mx);
     await until('the SMTP greeting', () => smtp.received().startsWith('220'), 20_000);
@@ -125,6 +132,7 @@ test('npm start: the banner shows where each listener listens and warns about lo
 
     assert.equal(await started.exited, 0, started.output());
     await until('the service process to exit', () => !alive(nodePid as number), 20_000);
+    for (const pid of workerPids(out)) assert.ok(!alive(pid), `worker ${pid} stopped`);
     assert.ok(await portIsFree(ports.mx), 'the MX port is free again');
     assert.ok(await portIsFree(ports.imap), 'the IMAP port is free again');
     assert.match(started.output(), /"event":"service\.stopping"/);

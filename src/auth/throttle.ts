@@ -7,14 +7,13 @@
  * Dovecot's auth penalty (per IP) and Stalwart's auth bans (per IP, fail2ban-like).
  *
  * Failures are counted for any name, existing or not, so throttling reveals nothing about which
- * accounts exist. In-process counters on one node; in Redis when nodes share one, so that failures on
- * every node count together (an attacker cannot spread guesses over the nodes). Should Redis be
- * unreachable, each node counts on its own meanwhile.
+ * accounts exist. The counters are the shared state's (sliding windows): failures on every worker and
+ * every node count together, so an attacker cannot spread guesses over them. Should Redis be
+ * unreachable, each process counts on its own meanwhile.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { LimitCounter, RateLimiter } from '../coordination/index.ts';
 import { AppError, text } from '../shared/errors.ts';
-import type { Redis } from '../store/index.ts';
 
 export interface ThrottleOptions {
   /** Failures of one account name from one source. */
@@ -49,55 +48,67 @@ export function sourceNetwork(ip: string): string {
     .join(':')}::/64`;
 }
 
-export class LoginThrottle {
-  private readonly perPair: RateLimiterAbstract;
-  private readonly perIp: RateLimiterAbstract;
-  private readonly perNetwork: RateLimiterAbstract;
+/** Failures are recorded whatever the count: a limit no count reaches. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-  constructor(options: ThrottleOptions, redis?: Redis) {
-    const duration = options.windowSeconds;
-    this.perPair = limiter({ points: options.failuresPerAccount, duration, keyPrefix: 'facteur:login-pair' }, redis);
-    this.perIp = limiter({ points: options.failuresPerIp, duration, keyPrefix: 'facteur:login-ip' }, redis);
-    // A network is never stricter than one of its sources.
-    this.perNetwork = limiter({ points: Math.max(options.failuresPerNetwork, options.failuresPerIp), duration, keyPrefix: 'facteur:login-net' }, redis);
+export class LoginThrottle {
+  private readonly windowMs: number;
+
+  /**
+   * `shared`: the shared state's counters, so that failures on every worker and node count together;
+   * `local`: this process's, counted meanwhile when the shared ones cannot be reached (Redis down): logins
+   * go on, throttled per process.
+   */
+  constructor(
+    private readonly options: ThrottleOptions,
+    private readonly shared: RateLimiter,
+    private readonly local: RateLimiter,
+  ) {
+    this.windowMs = options.windowSeconds * 1000;
   }
 
-  private keys(name: string, ip: string): { pair: string; ip: string; network: string } {
+  private async counters<T>(use: (counters: RateLimiter) => Promise<T>): Promise<T> {
+    try {
+      return await use(this.shared);
+    } catch {
+      return use(this.local);
+    }
+  }
+
+  /** The three counters of a login attempt, each taking `points` against its limit (UNBOUNDED: recorded whatever the count). */
+  private countersOf(name: string, ip: string, points: number, bounded: boolean): LimitCounter[] {
     const source = normalizeSource(ip);
-    return { pair: `${name.toLowerCase()}|${source}`, ip: source, network: sourceNetwork(source) };
+    const limit = (value: number) => (bounded ? value : UNBOUNDED);
+    const { failuresPerAccount, failuresPerIp, failuresPerNetwork } = this.options;
+    return [
+      { name: 'login-pair', key: `${name.toLowerCase()}|${source}`, points, limit: limit(failuresPerAccount), windowMs: this.windowMs },
+      { name: 'login-ip', key: source, points, limit: limit(failuresPerIp), windowMs: this.windowMs },
+      // A network is never stricter than one of its sources.
+      { name: 'login-net', key: sourceNetwork(source), points, limit: limit(Math.max(failuresPerNetwork, failuresPerIp)), windowMs: this.windowMs },
+    ];
   }
 
   /** Throws `limit` when the source, its network or the pair (name, source) is exhausted; call before checking credentials. */
   async check(name: string, ip: string): Promise<void> {
-    const keys = this.keys(name, ip);
-    const counts = await Promise.all([this.perPair.get(keys.pair), this.perIp.get(keys.ip), this.perNetwork.get(keys.network)]);
-    const blocked = counts.filter((r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0);
-    if (blocked.length > 0) {
-      const retryAfterSeconds = Math.ceil(Math.max(...blocked.map((r) => r.msBeforeNext)) / 1000);
-      throw new AppError(
-        'limit',
-        'too-many-logins',
-        text('Too many failed logins: try again later', 'Trop de tentatives de connexion échouées : réessayez plus tard'),
-        {
-          details: { retryAfterSeconds },
-        },
-      );
-    }
+    const verdict = await this.counters((counters) => counters.check(this.countersOf(name, ip, 1, true)));
+    if (verdict.ok) return;
+    throw new AppError(
+      'limit',
+      'too-many-logins',
+      text('Too many failed logins: try again later', 'Trop de tentatives de connexion échouées : réessayez plus tard'),
+      {
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)) },
+      },
+    );
   }
 
   async recordFailure(name: string, ip: string): Promise<void> {
-    const keys = this.keys(name, ip);
-    await Promise.all([this.perPair.penalty(keys.pair, 1), this.perIp.penalty(keys.ip, 1), this.perNetwork.penalty(keys.network, 1)]);
+    await this.counters((counters) => counters.consume(this.countersOf(name, ip, 1, false)));
   }
 
   /** A correct login clears the pair's count (the source's own failures keep counting for its other guesses). */
   async recordSuccess(name: string, ip: string): Promise<void> {
-    await this.perPair.delete(this.keys(name, ip).pair);
+    const [pair] = this.countersOf(name, ip, 0, false);
+    if (pair) await this.counters((counters) => counters.reset(pair));
   }
-}
-
-function limiter(options: { points: number; duration: number; keyPrefix: string }, redis: Redis | undefined): RateLimiterAbstract {
-  const memory = new RateLimiterMemory(options);
-  if (!redis) return memory;
-  return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
 }

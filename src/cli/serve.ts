@@ -1,29 +1,166 @@
 /**
  * `facteur serve`: starts the service with the roles configured, prints where it listens (and, at the
- * very first start, the operator login), and stops cleanly on SIGINT or SIGTERM. It imports the
- * composition root alone, so that a serving process does not load the operator commands' modules.
+ * very first start, the operator login), and stops cleanly on SIGINT or SIGTERM.
+ *
+ * Process model (DESIGN: "one worker process per core sharing the listeners"): with `workers` above 1
+ * (0, the default, is one per core) this process is a small primary that forks the workers, each a whole
+ * service on the same listeners (node:cluster hands each connection to the next worker) and the same
+ * data, and holds the state they share (coordination/workers.ts). The first worker prepares the data
+ * (schema, secrets, classes, first operator, certificate) before the others start, so that none of them
+ * races another through a first start. The primary loads neither the service nor the database: it
+ * imports the composition root only in a worker, or when it serves alone.
  */
-import { loadConfig } from '../config/index.ts';
-import { type Service, startService } from '../main.ts';
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { type Config, loadConfig } from '../config/index.ts';
+// workers.ts itself, not the coordination index: the primary loads no Redis client and no database driver.
+import { isWorkerProcess, startPrimaryHub, WORKER_ENV } from '../coordination/workers.ts';
+import type { Service } from '../main.ts';
+
+/** Messages between the primary and a worker about its life (`facteur: 'life'`). */
+type LifeMessage = { facteur: 'life'; event: 'ready'; banner: string[] } | { facteur: 'life'; event: 'stop' };
+
+/** A worker that exits unexpectedly is started again after this, doubling up to a minute while it keeps failing. */
+const RESTART_MS = 1000;
 
 export async function serve(): Promise<void> {
-  const service = await startService(loadConfig());
+  const config = loadConfig();
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  if (isWorkerProcess()) await serveAsWorker(config);
+  else if (workers <= 1) await serveAlone(config);
+  else await servePrimary(workers);
+}
+
+async function startServing(config: Config): Promise<Service> {
+  const { startService } = await import('../main.ts');
+  return startService(config);
+}
+
+/** One process: the service itself, stopped by a signal. */
+async function serveAlone(config: Config): Promise<void> {
+  const service = await startServing(config);
   process.stdout.write(`${banner(service).join('\n')}\n`);
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal: the operator does not want to wait for the sessions to finish.
-      process.stderr.write(`${signal} again: stopping now\n`);
-      process.exit(1);
-    }
-    stopping = true;
+  stopOnSignals(async (signal) => {
     process.stdout.write(`${signal}: stopping (sessions in progress finish first)\n`);
     await service.close();
     process.stdout.write('Facteur stopped\n');
-    process.exit(0);
+  });
+}
+
+/** A worker: the service, its banner handed to the primary; stopped by the primary (or a signal to the group). */
+async function serveAsWorker(config: Config): Promise<void> {
+  const service = await startServing(config);
+  const message: LifeMessage = { facteur: 'life', event: 'ready', banner: banner(service) };
+  process.send?.(message);
+  const stop = stopOnSignals(async () => {
+    await service.close();
+  });
+  process.on('message', (received: unknown) => {
+    if ((received as LifeMessage | undefined)?.facteur === 'life' && (received as LifeMessage).event === 'stop') void stop('SIGTERM');
+  });
+  // The primary is gone (killed): its listeners with it. Stop at once, as it did.
+  process.on('disconnect', () => process.exit(1));
+}
+
+/** The primary: forks the workers one after the other, restarts one that dies, stops them all on a signal. */
+async function servePrimary(count: number): Promise<void> {
+  const hub = startPrimaryHub();
+  let stopping = false;
+  let restartMs = RESTART_MS;
+  const running = new Map<number, Worker>();
+
+  /** A worker started and ready (its listeners bound), or the reason it is not. */
+  function fork(number: number): Promise<{ worker: Worker; banner: string[] }> {
+    const worker = cluster.fork({ [WORKER_ENV]: String(number) });
+    hub.adopt(worker);
+    running.set(number, worker);
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(new Error(`worker ${number} stopped while starting (${signal ?? `exit code ${code}`})`));
+      worker.once('exit', onExit);
+      worker.on('message', (message: unknown) => {
+        const life = message as LifeMessage | undefined;
+        if (life?.facteur !== 'life' || life.event !== 'ready') return;
+        worker.off('exit', onExit);
+        worker.once('exit', (code, signal) => {
+          running.delete(number);
+          if (stopping) return;
+          process.stderr.write(
+            `worker ${number} (pid ${worker.process.pid}) stopped (${signal ?? `exit code ${code}`}): starting it again in ${restartMs} ms\n`,
+          );
+          setTimeout(() => {
+            if (stopping) return;
+            fork(number).then(
+              () => {
+                restartMs = RESTART_MS;
+              },
+              (error: Error) => process.stderr.write(`${error.message}\n`),
+            );
+          }, restartMs).unref();
+          restartMs = Math.min(restartMs * 2, 60_000);
+        });
+        resolve({ worker, banner: life.banner });
+      });
+    });
+  }
+
+  const stopAll = async () => {
+    stopping = true;
+    const message: LifeMessage = { facteur: 'life', event: 'stop' };
+    await Promise.all(
+      [...running.values()].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            worker.once('exit', () => resolve());
+            if (worker.isConnected()) worker.send(message);
+            else worker.process.kill('SIGTERM');
+          }),
+      ),
+    );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+
+  let first: { worker: Worker; banner: string[] };
+  const pids: number[] = [];
+  try {
+    // The first prepares the data (a first start's operator is in its banner); the others find it done.
+    first = await fork(1);
+    pids.push(first.worker.process.pid as number);
+    for (let n = 2; n <= count; n++) pids.push((await fork(n)).worker.process.pid as number);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    await stopAll();
+    process.exit(1);
+  }
+  const [heading, ...rest] = first.banner;
+  process.stdout.write(`${[heading, `  Workers:  ${count} processes (pids ${pids.join(', ')}), primary pid ${process.pid}`, ...rest].join('\n')}\n`);
+  stopOnSignals(async (signal) => {
+    process.stdout.write(`${signal}: stopping ${running.size} workers (sessions in progress finish first)\n`);
+    await stopAll();
+    process.stdout.write('Facteur stopped\n');
+  });
+}
+
+/**
+ * Stops on SIGINT or SIGTERM, once (a second signal means: do not wait for the sessions). Returns the
+ * stop, for a stop asked otherwise (the primary's message to a worker), which is the same stop.
+ */
+function stopOnSignals(stopping: (signal: NodeJS.Signals) => Promise<void>): (signal: NodeJS.Signals) => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    stopped ??= stopping(signal).then(() => process.exit(0));
+    return stopped;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopped) {
+      process.stderr.write(`${signal} again: stopping now\n`);
+      process.exit(1);
+    }
+    void stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return stop;
 }
 
 /** What an operator needs at start: where each listener really listens, the TLS certificate, warnings. */

@@ -1,9 +1,10 @@
 /**
  * The change feed: the mailstore announces new messages, flag changes and expunges; IMAP IDLE, POP3
- * and the webmail listen. Listeners are told in-process at once; with a transport (Redis pub/sub when
- * `redisUrl` is set, redis-changes.ts) the same change reaches the other nodes, whose listeners are
- * told as if it were theirs. A change says only "look again": the store is what listeners read.
+ * and the webmail listen. Listeners are told in-process at once; through the shared state (the other
+ * workers of this machine, or every node over Redis) the same change reaches the other processes, whose
+ * listeners are told as if it were theirs. A change says only "look again": the store is what listeners read.
  */
+import type { SharedState } from '../coordination/index.ts';
 
 export interface MailChange {
   /** `resync`: changes of any folder may have been missed (the feed between nodes was down): look again. */
@@ -22,30 +23,33 @@ export interface ChangeListener {
   mailChanged(change: MailChange): void;
 }
 
-/** Carries changes between nodes; it hands those of other nodes to `MailChanges.receive`. */
-export interface ChangeTransport {
-  send(change: MailChange): void;
-  close(): Promise<void>;
-}
+/** The channel of the shared state the changes travel on. */
+const CHANNEL = 'mail-changes';
 
 export class MailChanges {
   private readonly listeners = new Map<string, Set<ChangeListener>>();
-  private transport: ChangeTransport | undefined;
+  private shared: SharedState | undefined;
 
-  /** From now on, changes also go to the other nodes (and theirs come here). */
-  connect(transport: ChangeTransport): void {
-    this.transport = transport;
+  /** From now on, changes also go to the other processes sharing `shared` (and theirs come here). */
+  async shareThrough(shared: SharedState): Promise<void> {
+    await shared.subscribe(CHANNEL, {
+      message: (text) => {
+        const change = parseChange(text);
+        if (change) this.receive(change);
+      },
+      lost: () => this.resyncAll(),
+    });
+    this.shared = shared;
   }
 
-  async close(): Promise<void> {
-    await this.transport?.close();
-    this.transport = undefined;
+  close(): void {
+    this.shared = undefined;
   }
 
-  /** A change made on this node: told here, and sent to the other nodes. */
+  /** A change made in this process: told here, and sent to the other processes. */
   publish(change: MailChange): void {
     this.receive(change);
-    this.transport?.send(change);
+    this.shared?.publish(CHANNEL, JSON.stringify(change));
   }
 
   /** Tells every listener to read the store again: the transport may have lost changes (it reconnected). */
@@ -75,5 +79,16 @@ export class MailChanges {
     const set = this.listeners.get(accountId);
     if (!set?.delete(listener)) return;
     if (set.size === 0) this.listeners.delete(accountId);
+  }
+}
+
+const TYPES: ReadonlySet<string> = new Set(['new', 'flags', 'expunge', 'mailboxes', 'resync']);
+
+function parseChange(text: string): MailChange | undefined {
+  try {
+    const value = JSON.parse(text) as MailChange;
+    return TYPES.has(value?.type) && typeof value.accountId === 'string' && typeof value.mailboxId === 'string' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }

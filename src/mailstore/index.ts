@@ -5,7 +5,7 @@
 
 export { type BaseSubject, extractBaseSubject } from './base-subject.ts';
 export { INLINE_BLOB_BYTES, persistContent, putContent, RESERVATION_MS, readContent, releaseContents, reserveContent } from './blobs.ts';
-export { type ChangeListener, type ChangeTransport, type MailChange, MailChanges } from './changes.ts';
+export { type ChangeListener, type MailChange, MailChanges } from './changes.ts';
 export { compareFolded, foldCasemap, octetOrderKey } from './collation.ts';
 export { GroupCommitter } from './committer.ts';
 export {

@@ -10,11 +10,9 @@
 import { createServer, type Server } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AppContext } from '../context.ts';
-import { type MaildropLocks, MemoryMaildropLocks, RedisMaildropLocks } from './server/lock.ts';
-import { Pop3Session, type Pop3Stats, type SessionEnvironment, TLS_HANDSHAKE_TIMEOUT_MS } from './server/session.ts';
+import { type MaildropLocks, Pop3Session, type Pop3Stats, type SessionEnvironment, TLS_HANDSHAKE_TIMEOUT_MS } from './server/session.ts';
 
-export type { MaildropLocks } from './server/lock.ts';
-export type { Pop3Stats } from './server/session.ts';
+export type { MaildropLocks, Pop3Stats } from './server/session.ts';
 
 /** RFC 1939 §3: the autologout timer must be at least 10 minutes. */
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -54,7 +52,8 @@ export async function startPop3(ctx: AppContext, tls: { key: string; cert: strin
     ctx,
     log,
     secureContext: createSecureContext({ key: tls.key, cert: tls.cert }),
-    locks: options.locks ?? (ctx.redis ? new RedisMaildropLocks(ctx.redis, log) : new MemoryMaildropLocks()),
+    // RFC 1939 §8: one maildrop lock for every worker and node (the shared state's).
+    locks: options.locks ?? { acquire: (accountId) => ctx.shared.lock(`pop3-maildrop:${accountId}`) },
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     stats,
     onEnd: (session) => sessions.delete(session),

@@ -43,9 +43,14 @@ export function runFacteur(env: NodeJS.ProcessEnv, args: string[]): Promise<Run>
 
 /** Starts `facteur serve` with `env`; resolves once its output shows `ready` (e.g. `MX:`). */
 export async function startServe(env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
+  return (await startServeWithOutput(env, ready)).proc;
+}
+
+/** `startServe`, with what the process printed so far (its banner names its workers). */
+export async function startServeWithOutput(env: NodeJS.ProcessEnv, ready: string): Promise<{ proc: ChildProcess; output(): string }> {
   const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
   await new Promise<void>((resolve, reject) => {
-    let output = '';
     proc.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes(ready)) resolve();
@@ -55,7 +60,7 @@ export async function startServe(env: NodeJS.ProcessEnv, ready: string): Promise
     });
     proc.once('exit', (code) => reject(new Error(`facteur serve exited with ${code}: ${output}`)));
   });
-  return proc;
+  return { proc, output: () => output };
 }
 
 /** SIGKILL, as a crash would: no shutdown code runs. */

@@ -24,6 +24,11 @@ export class RawImap {
     this.listen(socket);
   }
 
+  /** The client's port: names the connection on the server's side (test/helpers/processes.ts). */
+  get localPort(): number {
+    return this.socket.localPort as number;
+  }
+
   private listen(socket: Socket): void {
     socket.on('data', (data: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, data]);

@@ -3,6 +3,7 @@
  * FACTEUR_TEST_ENGINE (SQLite in a temporary directory, or PostgreSQL in a schema of its own on
  * FACTEUR_TEST_DATABASE_URL), and the one resolver pointed at a DNS server on loopback.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,9 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
       logLevel: process.env.FACTEUR_TEST_LOG ?? 'silent',
       operator: OPERATOR,
       dns: { servers: [dns.address], timeoutMs: 300, dkimKeyBits: 1024 },
+      // Keys of its own in a shared Redis: counts of other test services (and earlier runs, at the same
+      // test time) never reach this one.
+      redisKeyPrefix: `facteur-test-${randomBytes(6).toString('hex')}:`,
       ...options.overrides,
     },
   });
@@ -109,6 +113,10 @@ export async function startTestService(options: { zone?: Zone; overrides?: Recor
         FACTEUR_HOSTNAME: 'mail.provider.test',
         FACTEUR_DKIM_KEY_BITS: '1024',
         FACTEUR_LOG_LEVEL: 'silent',
+        FACTEUR_REDIS_KEY_PREFIX: config.redisKeyPrefix,
+        // `facteur serve` as one process, whose memory and signals the tests measure; the worker processes
+        // (the default: one per core) are tested by test/workers.test.ts and test/serve.test.ts.
+        FACTEUR_WORKERS: '1',
         // The test's clock plus the real time since the service started: processes spawned one after
         // the other (a restart after SIGKILL) see time go on, never back to the same instant.
         FACTEUR_CLOCK_START: new Date(processNow()).toISOString(),

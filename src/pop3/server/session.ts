@@ -17,8 +17,13 @@ import { DotStuffer, type TopFilter } from '../proto/message-stream.ts';
 import { formatErr, formatOk } from '../proto/responses.ts';
 import { COMMANDS } from './commands/index.ts';
 import { internalError } from './errors.ts';
-import type { MaildropLocks } from './lock.ts';
 import type { Maildrop } from './maildrop.ts';
+
+/** The exclusive maildrop lock of RFC 1939 §8 (`-ERR [IN-USE]` to a second session, RFC 2449 §8.1.2). */
+export interface MaildropLocks {
+  /** The release function, or undefined when another session holds the maildrop. */
+  acquire(accountId: string, sessionId: string): Promise<(() => void) | undefined>;
+}
 
 export type SessionState = 'authorization' | 'transaction' | 'update';
 

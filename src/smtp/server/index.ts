@@ -6,10 +6,10 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { AppContext } from '../../context.ts';
+import type { RateLimiter } from '../../coordination/index.ts';
 import { useAuthAfterTls } from './auth-after-tls.ts';
 import { useOwnEnhancedCodes } from './enhanced-codes.ts';
 import { GreetPasses, useGreetPasses } from './greet-pause.ts';
-import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './limits.ts';
 import { cachedMailauthResolver } from './lookup-cache.ts';
 import { mxHandlers } from './mx.ts';
 import { submissionHandlers } from './submission.ts';
@@ -61,7 +61,8 @@ export async function startSmtp(ctx: AppContext, tls: TlsCredentials, options: {
     let submissionsPort: number | undefined;
     if (roles.includes('submission')) {
       // One limiter for both ports: the counters are the user's, whichever port they send through.
-      const limiter = options.limiter ?? (ctx.redis ? new RedisRateLimiter(ctx.redis, ctx.clock) : new MemoryRateLimiter(ctx.clock));
+      // The shared state's counters: every worker and node counts the same user's sending.
+      const limiter = options.limiter ?? ctx.shared;
       submissionPort = await started(submissionServer(ctx, tls, limiter, false), ctx.config.ports.submission);
       submissionsPort = await started(submissionServer(ctx, tls, limiter, true), ctx.config.ports.submissions);
     }

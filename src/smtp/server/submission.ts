@@ -12,6 +12,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { verifyMailLogin } from '../../auth/app-passwords.ts';
 import type { AppContext } from '../../context.ts';
+import type { LimitCounter, RateLimiter } from '../../coordination/index.ts';
 import {
   customerOfDomain,
   expansionStep,
@@ -43,7 +44,6 @@ import type { TraceEvent } from '../../trace/index.ts';
 import { formatReceived, formatRfc5322Date } from '../proto/received.ts';
 import { REPLIES, REPLY_OF_KIND, replyError, type SmtpReply } from '../proto/replies.ts';
 import { filterOutbound } from './filtering.ts';
-import type { LimitCounter, RateLimiter } from './limits.ts';
 import { anyMailboxFull, refusalReply } from './recipients.ts';
 
 type Callback = (error?: Error | null, message?: string) => void;

@@ -1,16 +1,18 @@
 /**
- * Sending limits of the submission server (SPEC R-M5, contract §6): counters over sliding windows,
- * keyed per account and recipient (messages per minute) and per account (recipients per hour, per
- * day). `RateLimiter` is what the server uses; `MemoryRateLimiter` holds the counters in this process,
- * `RedisRateLimiter` in Redis, with the same buckets, so that several submission nodes share them.
+ * Counters over sliding windows, the shared state's third part: the submission server's sending limits
+ * (SPEC R-M5, contract §6: per account and recipient, messages per minute; per account, recipients per
+ * hour and per day) and the login throttle's failures (R-A1). `MemoryRateLimiter` holds them in one
+ * process (alone, or the primary's for its workers), `RedisRateLimiter` in Redis with the same buckets,
+ * so that several nodes share them.
  *
  * Why not rate-limiter-flexible's RateLimiterMemory: its windows are fixed and start at the first hit,
  * so up to twice the limit can pass within one sliding minute, and it reads the wall clock, which
  * tests cannot move. Here a window is cut into WINDOW_BUCKETS buckets (one second for a minute) and
  * time comes from the service's clock.
  */
-import type { Clock } from '../../shared/clock.ts';
-import { type Redis, runScript } from '../../store/index.ts';
+import type { Clock } from '../shared/clock.ts';
+// store/redis.ts, not the store index: the primary, which counts for its workers, loads no database driver.
+import { type Redis, runScript } from '../store/redis.ts';
 
 /** One counter a message would add to: `points` more under `key`, at most `limit` within `windowMs`. */
 export interface LimitCounter {
@@ -29,7 +31,12 @@ export interface RateLimiter {
   check(counters: readonly LimitCounter[]): Promise<LimitVerdict>;
   /** Takes the points of every counter, or none of them when one would go over its limit. */
   consume(counters: readonly LimitCounter[]): Promise<LimitVerdict>;
+  /** Forgets a counter's points (a correct login clears the failures of its pair). */
+  reset(counter: CounterId): Promise<void>;
 }
+
+/** What names a counter's series: its limit and points may differ from one use to the next. */
+export type CounterId = Pick<LimitCounter, 'name' | 'key' | 'windowMs'>;
 
 /** Buckets per window: a sliding minute is counted to the second, an hour to the minute. */
 export const WINDOW_BUCKETS = 60;
@@ -56,7 +63,20 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async consume(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
-    const now = this.clock.now();
+    return this.consumeAt(counters, this.clock.now());
+  }
+
+  async reset(counter: CounterId): Promise<void> {
+    this.series.delete(seriesKey(counter));
+  }
+
+  /** `check` at an instant another process's clock gives (the primary counts for its workers). */
+  checkAt(counters: readonly LimitCounter[], now: number): LimitVerdict {
+    return this.verdict(counters, now);
+  }
+
+  /** `consume` at an instant another process's clock gives; synchronous, so nothing interleaves. */
+  consumeAt(counters: readonly LimitCounter[], now: number): LimitVerdict {
     const verdict = this.verdict(counters, now);
     if (!verdict.ok) return verdict;
     for (const counter of counters) {
@@ -111,7 +131,7 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-function seriesKey(counter: LimitCounter): string {
+function seriesKey(counter: CounterId): string {
   return `${counter.name}:${counter.windowMs}:${counter.key}`;
 }
 
@@ -124,7 +144,8 @@ function retryAfter(buckets: Iterable<[number, number]>, bucketMs: number, windo
   let freed = 0;
   for (const [index, points] of [...buckets].sort((a, b) => a[0] - b[0])) {
     freed += points;
-    if (freed >= excess) return Math.max(0, (index + 1) * bucketMs + windowMs - now);
+    // Bucket `index` leaves the window when `now - windowMs` reaches its start (see `used`).
+    if (freed >= excess) return Math.max(0, index * bucketMs + windowMs - now);
   }
   return windowMs;
 }
@@ -192,6 +213,10 @@ export class RedisRateLimiter implements RateLimiter {
 
   consume(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
     return this.run(counters, true);
+  }
+
+  async reset(counter: CounterId): Promise<void> {
+    await this.redis.del(this.prefix + seriesKey(counter));
   }
 
   private async run(counters: readonly LimitCounter[], consume: boolean): Promise<LimitVerdict> {

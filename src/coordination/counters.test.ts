@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
-import { type Clock, ManualClock, MINUTE_MS } from '../../shared/clock.ts';
-import type { Redis } from '../../store/index.ts';
-import { type LimitCounter, MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './limits.ts';
+import { type Clock, ManualClock, MINUTE_MS } from '../shared/clock.ts';
+import type { Redis } from '../store/index.ts';
+import { type LimitCounter, MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './counters.ts';
 
 const perMinute = (key: string, points = 1): LimitCounter => ({ name: 'messages-per-recipient', key, points, limit: 3, windowMs: MINUTE_MS });
 
