@@ -25,7 +25,7 @@
  * `node bench/smtp/profile-top.mjs DIR/<phase>/<file>.cpuprofile` (phases load, idle, big; the largest
  * file of a phase is the main thread, the others are tsx's loader thread).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     /** Heavy mix: cold runs per variant (fresh processes each), the worst one reported. */
     runs: { type: 'string', default: '3' },
+    /** `facteur serve`'s worker processes (FACTEUR_WORKERS): 1, a single process, measures the cost per command; 0 is one per core. */
+    workers: { type: 'string', default: '1' },
     /** Heavy mix: which variants, comma-separated: stay (logged in, logout=0), logins (LOGIN/LOGOUT per cycle). */
     variants: { type: 'string', default: 'stay,logins' },
     accounts: { type: 'string' },
@@ -380,6 +382,12 @@ async function treeCpu(pid: number, children: number[]): Promise<number> {
   return ms;
 }
 
+/** The processes a process started (Facteur's workers when --workers is not 1). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out = await new Promise<string>((resolve) => execFile('ps', ['-o', 'pid=', '--ppid', String(pid)], (_error, stdout) => resolve(stdout ?? '')));
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
 async function heavyRun(variant: 'stay' | 'logins', port: number, password: string, cpu: () => Promise<number>, seed: number): Promise<HeavyFigures> {
   let before = 0;
   let after = 0;
@@ -466,7 +474,7 @@ async function heavyBench(): Promise<string[]> {
   }
   out.push(
     `bench/imap heavy mix (${new Date().toISOString()}): ${CLIENTS} clients over ${ACCOUNTS} users, INBOX of ${MESSAGES} messages each, ${SECONDS} s per server per run, ` +
-      `${RUNS} cold runs per variant (fresh processes), worst run reported`,
+      `${RUNS} cold runs per variant (fresh processes), worst run reported; Facteur with FACTEUR_WORKERS=${values.workers}`,
   );
   for (const variant of VARIANTS) {
     const runs: Array<{ facteur: HeavyFigures; dovecot?: HeavyFigures }> = [];
@@ -476,7 +484,7 @@ async function heavyBench(): Promise<string[]> {
       const pid = child.pid as number;
       let figures: { facteur: HeavyFigures; dovecot?: HeavyFigures };
       try {
-        figures = { facteur: await heavyRun(variant, imapPort, PASSWORD, () => treeCpu(pid, []), run) };
+        figures = { facteur: await heavyRun(variant, imapPort, PASSWORD, async () => treeCpu(pid, await childrenOf(pid)), run) };
       } finally {
         await stopFacteur(child);
         facteur = undefined;
@@ -546,6 +554,7 @@ const env: Record<string, string> = {
   FACTEUR_OPERATOR_EMAIL: 'operator@bench.test',
   FACTEUR_OPERATOR_PASSWORD: 'operator-password-1',
   FACTEUR_DNS_SERVERS: '127.0.0.1:9',
+  FACTEUR_WORKERS: values.workers,
 };
 let facteur: ChildProcess | undefined;
 let dovecot: Dovecot | undefined;
