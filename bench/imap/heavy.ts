@@ -131,6 +131,11 @@ export interface HeavyOptions {
   clients: number;
   seconds: number;
   seed: number;
+  /**
+   * Index of the first message APPENDed (bench/imap/messages.ts), different for every run: Facteur
+   * stores a content once, so a message appended again in a later run would cost it less.
+   */
+  messageBase: number;
   /** LOGIN and LOGOUT in every cycle (a new connection each), or stay logged in (logout=0). */
   logins: boolean;
   /** Called once every client is connected (and logged in without `logins`), right before the timed window. */
@@ -190,7 +195,7 @@ export async function runHeavy(options: HeavyOptions): Promise<HeavyResult> {
       const pickSeq = (c: Client) => 1 + Math.floor(rand() * Math.max(1, c.exists));
       while (performance.now() < deadline) {
         // Generated before the clock starts: the message bytes are not the server's work.
-        const message = makeMessage(2_000_000 + i * 100_000 + appended++, user, 11).raw;
+        const message = makeMessage(options.messageBase + i * 10_000 + appended++, user, 11).raw;
         const draws = Array.from({ length: 12 }, () => rand());
         const d = (k: number) => draws[k] as number;
         try {

@@ -388,7 +388,14 @@ async function childrenOf(pid: number): Promise<number[]> {
   return out.split('\n').filter(Boolean).map(Number);
 }
 
-async function heavyRun(variant: 'stay' | 'logins', port: number, password: string, cpu: () => Promise<number>, seed: number): Promise<HeavyFigures> {
+async function heavyRun(
+  variant: 'stay' | 'logins',
+  port: number,
+  password: string,
+  cpu: () => Promise<number>,
+  seed: number,
+  messageBase: number,
+): Promise<HeavyFigures> {
   let before = 0;
   let after = 0;
   let load = '';
@@ -400,6 +407,7 @@ async function heavyRun(variant: 'stay' | 'logins', port: number, password: stri
     seconds: SECONDS,
     seed,
     logins: variant === 'logins',
+    messageBase,
     onStart: async () => {
       before = await cpu();
     },
@@ -479,12 +487,14 @@ async function heavyBench(): Promise<string[]> {
   for (const variant of VARIANTS) {
     const runs: Array<{ facteur: HeavyFigures; dovecot?: HeavyFigures }> = [];
     for (let run = 1; run <= RUNS; run++) {
+      // New messages in every run of every variant (the same for both servers).
+      const messageBase = 3_000_000 + (VARIANTS.indexOf(variant) * RUNS + run) * 100_000;
       const child = await startFacteur(env, `heavy-${variant}-${run}`);
       facteur = child;
       const pid = child.pid as number;
       let figures: { facteur: HeavyFigures; dovecot?: HeavyFigures };
       try {
-        figures = { facteur: await heavyRun(variant, imapPort, PASSWORD, async () => treeCpu(pid, await childrenOf(pid)), run) };
+        figures = { facteur: await heavyRun(variant, imapPort, PASSWORD, async () => treeCpu(pid, await childrenOf(pid)), run, messageBase) };
       } finally {
         await stopFacteur(child);
         facteur = undefined;
@@ -499,7 +509,7 @@ async function heavyBench(): Promise<string[]> {
               master,
               (await d.pids()).filter((p) => p !== master),
             );
-          figures.dovecot = await heavyRun(variant, d.port, DOVECOT_PASSWORD, cpu, run);
+          figures.dovecot = await heavyRun(variant, d.port, DOVECOT_PASSWORD, cpu, run, messageBase);
         } finally {
           await d.stop();
           dovecot = undefined;
