@@ -120,11 +120,16 @@ function cpuDelta(before: Map<number, number>, after: Map<number, number>): numb
   return sum;
 }
 
-/** Facteur runs as `npm start` runs it: plain node on the bundle of src/ (scripts/bundle.mjs), built once. */
+/**
+ * Facteur runs as `npm start` runs it: plain node on the bundle of src/ (scripts/bundle.mjs), built once
+ * into a folder of this run: node_modules/.cache may be shared by several work trees (a link), and a
+ * bundle of another one could replace this one's between two runs.
+ */
+const bundleDir = path.join(root, `.bench-bundle-${process.pid}`);
 let bundled = false;
 function startFacteur(env: Record<string, string>, label: string): Promise<ChildProcess> {
   if (!bundled) {
-    execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { stdio: 'inherit', env: { ...process.env, FACTEUR_BUNDLE_DIR: bundleDir } });
     bundled = true;
   }
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, label)] : [];
@@ -132,7 +137,7 @@ function startFacteur(env: Record<string, string>, label: string): Promise<Child
   if (process.env.BENCH_HEAP_SNAPSHOT) mkdirSync(path.join(process.env.BENCH_HEAP_SNAPSHOT, label), { recursive: true });
   if (process.env.BENCH_HEAP_SNAPSHOT) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.join(process.env.BENCH_HEAP_SNAPSHOT, label)}`);
   if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
-  const child = spawn(process.execPath, [...profile, path.join(root, 'node_modules/.cache/facteur/facteur.mjs'), 'serve'], {
+  const child = spawn(process.execPath, [...profile, path.join(bundleDir, 'facteur.mjs'), 'serve'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -576,6 +581,7 @@ async function cleanup(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 500));
   await rm(dataDir, { recursive: true, force: true });
   await rm(dovecotDir, { recursive: true, force: true });
+  await rm(bundleDir, { recursive: true, force: true });
 }
 // A stuck step must not leave servers behind: give up after --timeout seconds.
 setTimeout(() => {
