@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-export const BUNDLE = path.join(root, 'node_modules/.cache/facteur/facteur.mjs');
+// FACTEUR_BUNDLE_DIR: another folder under the project (packages are found from there upwards), for a
+// benchmark whose bundle must not be replaced by another work tree's sharing the same node_modules.
+export const BUNDLE = path.join(process.env.FACTEUR_BUNDLE_DIR || path.join(root, 'node_modules/.cache/facteur'), 'facteur.mjs');
 
 // esbuild is tsx's dependency: found from tsx's own location whatever the layout of node_modules.
 const require = createRequire(createRequire(path.join(root, 'package.json')).resolve('tsx/package.json'));

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generate } from 'otplib';
+import { CREDENTIAL_CACHE_TTL_MS, credentialCacheOf } from '../src/auth/credential-cache.ts';
 import { verifyMailLogin } from '../src/auth/index.ts';
 import { ApiClient, expectProblem, type Reply, waitForOperation } from './helpers/client.ts';
 import { OPERATOR, startTestService, type TestService } from './helpers/service.ts';
@@ -920,6 +921,45 @@ test("R-A1 changing one's password ends the other sessions", async () => {
   assert.equal((await webmail2.get('/api/me')).status, 401);
   await assert.rejects(verifyMailLogin(service.ctx, { username: user.address, password: user.password, ip: '192.0.2.12' }));
   assert.equal((await verifyMailLogin(service.ctx, { username: user.address, password: 'user-new-password-1', ip: '192.0.2.12' })).id, user.id);
+});
+
+test('R-A1 mail logins: a verified password is believed for a minute from its source, and no longer once changed', async () => {
+  const setup = await usersSetup();
+  const user = await newUser(setup.admin.client, setup.subscriptionId, setup.domain);
+  const mail = (password: string, ip = '192.0.2.30') => verifyMailLogin(service.ctx, { username: user.address, password, ip });
+  // Which logins found their credential in the cache (and so skipped argon2).
+  const cache = credentialCacheOf(service.ctx);
+  const hits: boolean[] = [];
+  const get = cache.get.bind(cache);
+  cache.get = (...args) => {
+    const found = get(...args);
+    hits.push(found !== undefined);
+    return found;
+  };
+  try {
+    assert.equal((await mail(user.password)).id, user.id);
+    assert.equal((await mail(user.password)).id, user.id);
+    assert.equal((await mail(user.password, '192.0.2.31')).id, user.id);
+    await assert.rejects(mail('not-the-password'), (error: { code?: string }) => error.code === 'invalid-credentials');
+    assert.deepEqual(hits, [false, true, false, false], 'a second login from the same source is a hit; another source or password is verified');
+
+    // The password changes (in the portal): the old one, still cached, opens nothing any more.
+    const { client } = await passwordLogin(user.address, user.password);
+    assert.equal((await client.post('/api/me/password', { currentPassword: user.password, newPassword: 'user-new-password-2' })).status, 204);
+    hits.length = 0;
+    await assert.rejects(mail(user.password), (error: { code?: string }) => error.code === 'invalid-credentials', 'the old password, though cached');
+    assert.equal((await mail('user-new-password-2')).id, user.id);
+    assert.equal((await mail('user-new-password-2')).id, user.id);
+    assert.deepEqual(hits, [true, false, true], 'the stale entry was found and refused (then dropped); the new password is cached');
+
+    // A minute later the credential is verified again.
+    service.clock.advance(CREDENTIAL_CACHE_TTL_MS);
+    hits.length = 0;
+    assert.equal((await mail('user-new-password-2')).id, user.id);
+    assert.deepEqual(hits, [false]);
+  } finally {
+    cache.get = get;
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

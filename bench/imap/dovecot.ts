@@ -108,10 +108,21 @@ default_client_limit = 4000
     },
     async stop() {
       const pid = await readFile(path.join(base, 'run', 'master.pid'), 'utf8').catch(() => '');
-      if (pid.trim()) {
+      if (!pid.trim()) return;
+      const master = Number(pid.trim());
+      try {
+        process.kill(master, 'SIGTERM');
+      } catch {
+        return;
+      }
+      // Until the master is gone (its children with it), so that the next start finds the folders free.
+      for (let i = 0; i < 100; i++) {
         try {
-          process.kill(Number(pid.trim()), 'SIGTERM');
-        } catch {}
+          process.kill(master, 0);
+        } catch {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
   };

@@ -25,7 +25,7 @@
  * `node bench/smtp/profile-top.mjs DIR/<phase>/<file>.cpuprofile` (phases load, idle, big; the largest
  * file of a phase is the main thread, the others are tsx's loader thread).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/ports.ts';
 import { DOVECOT_PASSWORD, type Dovecot, startDovecot } from './dovecot.ts';
+import { HEAVY_COMMANDS, type HeavyCommand, type HeavyResult, runHeavy } from './heavy.ts';
 import { type LoadResult, percentile, runLoad } from './load.ts';
 import { makeMessage } from './messages.ts';
 import { RawImap } from './raw.ts';
@@ -40,13 +41,21 @@ import { BIG_USER, idleUser, loadUser, PASSWORD, seedFacteur } from './seed.ts';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '30' },
+    /** heavy (default): the stress mix of issue 16 (bench/imap/heavy.ts); light: the mixed load, IDLE and big-folder phases below. */
+    mix: { type: 'string', default: 'heavy' },
+    seconds: { type: 'string' },
     'warmup-seconds': { type: 'string', default: '5' },
-    clients: { type: 'string', default: '40' },
+    clients: { type: 'string' },
     idlers: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
-    accounts: { type: 'string', default: '4' },
-    messages: { type: 'string', default: '2000' },
+    /** Heavy mix: cold runs per variant (fresh processes each), the worst one reported. */
+    runs: { type: 'string', default: '3' },
+    /** `facteur serve`'s worker processes (FACTEUR_WORKERS): 1, a single process, measures the cost per command; 0 is one per core. */
+    workers: { type: 'string', default: '1' },
+    /** Heavy mix: which variants, comma-separated: stay (logged in, logout=0), logins (LOGIN/LOGOUT per cycle). */
+    variants: { type: 'string', default: 'stay,logins' },
+    accounts: { type: 'string' },
+    messages: { type: 'string' },
     'idle-connections': { type: 'string', default: '10000' },
     'idle-accounts': { type: 'string', default: '1000' },
     'idle-inbox': { type: 'string', default: '20' },
@@ -58,18 +67,22 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'load,idle,big' },
   },
 });
-const SECONDS = Number(values.seconds);
+const HEAVY = values.mix === 'heavy';
+if (!HEAVY && values.mix !== 'light') throw new Error(`--mix heavy or light, not ${values.mix}`);
+const SECONDS = Number(values.seconds ?? (HEAVY ? 20 : 30));
 const WARMUP = Number(values['warmup-seconds']);
-const CLIENTS = Number(values.clients);
+const CLIENTS = Number(values.clients ?? (HEAVY ? 10 : 40));
 const IDLERS = Number(values.idlers);
 const ROUNDS = Number(values.rounds);
-const ACCOUNTS = Number(values.accounts);
-const MESSAGES = Number(values.messages);
+const RUNS = Number(values.runs);
+const VARIANTS = values.variants.split(',').filter((v): v is 'stay' | 'logins' => v === 'stay' || v === 'logins');
+const ACCOUNTS = Number(values.accounts ?? (HEAVY ? 10 : 4));
+const MESSAGES = Number(values.messages ?? (HEAVY ? 1000 : 2000));
 const IDLE_CONNECTIONS = Number(values['idle-connections']);
 const IDLE_ACCOUNTS = Number(values['idle-accounts']);
 const IDLE_INBOX = Number(values['idle-inbox']);
 const BIG = Number(values.big);
-const PHASES = new Set(values.phases.split(','));
+const PHASES = new Set(HEAVY ? [] : values.phases.split(','));
 const root = path.resolve(import.meta.dirname, '../..');
 const MB = 1048576;
 
@@ -107,11 +120,16 @@ function cpuDelta(before: Map<number, number>, after: Map<number, number>): numb
   return sum;
 }
 
-/** Facteur runs as `npm start` runs it: plain node on the bundle of src/ (scripts/bundle.mjs), built once. */
+/**
+ * Facteur runs as `npm start` runs it: plain node on the bundle of src/ (scripts/bundle.mjs), built once
+ * into a folder of this run: node_modules/.cache may be shared by several work trees (a link), and a
+ * bundle of another one could replace this one's between two runs.
+ */
+const bundleDir = path.join(root, `.bench-bundle-${process.pid}`);
 let bundled = false;
 function startFacteur(env: Record<string, string>, label: string): Promise<ChildProcess> {
   if (!bundled) {
-    execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { stdio: 'inherit', env: { ...process.env, FACTEUR_BUNDLE_DIR: bundleDir } });
     bundled = true;
   }
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, label)] : [];
@@ -119,7 +137,7 @@ function startFacteur(env: Record<string, string>, label: string): Promise<Child
   if (process.env.BENCH_HEAP_SNAPSHOT) mkdirSync(path.join(process.env.BENCH_HEAP_SNAPSHOT, label), { recursive: true });
   if (process.env.BENCH_HEAP_SNAPSHOT) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.join(process.env.BENCH_HEAP_SNAPSHOT, label)}`);
   if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
-  const child = spawn(process.execPath, [...profile, path.join(root, 'node_modules/.cache/facteur/facteur.mjs'), 'serve'], {
+  const child = spawn(process.execPath, [...profile, path.join(bundleDir, 'facteur.mjs'), 'serve'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -351,6 +369,190 @@ function printBig(label: string, f: BigFigures): string {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The heavy mix (issue 16): cold runs, Facteur and Dovecot in the same run, the worst run reported.
+
+interface HeavyFigures {
+  result: HeavyResult;
+  cpuMs: number;
+  load: string;
+}
+
+/** CPU time of a process and of its children that ended and were waited for (Dovecot's imap processes come and go). */
+async function treeCpu(pid: number, children: number[]): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return 0;
+  const f = stat.replace(/^.*\) /s, '').split(' ');
+  let ms = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  for (const child of children) ms += (await procStat(child))?.cpuMs ?? 0;
+  return ms;
+}
+
+/** The processes a process started (Facteur's workers when --workers is not 1). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out = await new Promise<string>((resolve) => execFile('ps', ['-o', 'pid=', '--ppid', String(pid)], (_error, stdout) => resolve(stdout ?? '')));
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+async function heavyRun(
+  variant: 'stay' | 'logins',
+  port: number,
+  password: string,
+  cpu: () => Promise<number>,
+  seed: number,
+  messageBase: number,
+): Promise<HeavyFigures> {
+  let before = 0;
+  let after = 0;
+  let load = '';
+  const result = await runHeavy({
+    port,
+    users: Array.from({ length: ACCOUNTS }, (_, i) => loadUser(i)),
+    password,
+    clients: CLIENTS,
+    seconds: SECONDS,
+    seed,
+    logins: variant === 'logins',
+    messageBase,
+    onStart: async () => {
+      before = await cpu();
+    },
+    onEnd: async () => {
+      after = await cpu();
+      load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+    },
+  });
+  return { result, cpuMs: after - before, load };
+}
+
+const rate = (f: HeavyFigures) => f.result.commands / f.result.seconds;
+const perCommand = (f: HeavyFigures, c: HeavyCommand) => (f.result.latencies.get(c)?.length ?? 0) / f.result.seconds;
+const meanMs = (f: HeavyFigures, c: HeavyCommand) => {
+  const l = f.result.latencies.get(c) ?? [];
+  return l.length ? l.reduce((a, b) => a + b, 0) / l.length : Number.NaN;
+};
+
+function heavyLine(label: string, f: HeavyFigures): string {
+  return (
+    `${label.padEnd(8)} ${rate(f).toFixed(0).padStart(5)} commands/s (${f.result.commands} in ${f.result.seconds.toFixed(1)} s, ${f.result.cycles} cycles, ${f.result.errors} errors), ` +
+    `server CPU ${(f.cpuMs / Math.max(1, f.result.commands)).toFixed(3)} ms/command (${((100 * f.cpuMs) / (f.result.seconds * 1000)).toFixed(0)}% of a core), load ${f.load}` +
+    (f.result.firstErrors.length ? `\n    first errors: ${f.result.firstErrors.join(' | ')}` : '')
+  );
+}
+
+function heavyTable(facteur: HeavyFigures, dovecot: HeavyFigures | undefined): void {
+  const rows: Record<string, Record<string, string>> = {};
+  for (const c of HEAVY_COMMANDS) {
+    if (!facteur.result.latencies.get(c)?.length && !dovecot?.result.latencies.get(c)?.length) continue;
+    rows[c] = {
+      'Facteur /s': perCommand(facteur, c).toFixed(1),
+      'Facteur mean ms': meanMs(facteur, c).toFixed(1),
+      ...(dovecot
+        ? {
+            'Dovecot /s': perCommand(dovecot, c).toFixed(1),
+            'Dovecot mean ms': meanMs(dovecot, c).toFixed(1),
+            ratio: `${(perCommand(facteur, c) / perCommand(dovecot, c)).toFixed(2)}x`,
+          }
+        : {}),
+    };
+  }
+  console.table(rows);
+}
+
+/** Seeds Dovecot's maildirs with the same messages and lets it index them (its equivalent of Facteur's rows). */
+async function seedDovecot(dir: string): Promise<void> {
+  const d = await startDovecot(dir, await freePort());
+  try {
+    for (let a = 0; a < ACCOUNTS; a++) {
+      const messages = Array.from({ length: MESSAGES }, (_, i) => makeMessage(i, loadUser(a), a + 1));
+      await d.writeMaildir(`load${a}`, messages);
+    }
+    await d.fixOwnership();
+    for (let a = 0; a < ACCOUNTS; a++) {
+      const imap = await RawImap.open(d.port);
+      await imap.command(`LOGIN ${loadUser(a)} ${DOVECOT_PASSWORD}`);
+      await imap.command('SELECT INBOX');
+      imap.close();
+    }
+  } finally {
+    await d.stop();
+  }
+}
+
+async function heavyBench(): Promise<string[]> {
+  const out: string[] = [];
+  if (!values['no-dovecot']) {
+    const t = performance.now();
+    await seedDovecot(dovecotDir);
+    console.log(`Dovecot seeded (maildir files, indexed) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  out.push(
+    `bench/imap heavy mix (${new Date().toISOString()}): ${CLIENTS} clients over ${ACCOUNTS} users, INBOX of ${MESSAGES} messages each, ${SECONDS} s per server per run, ` +
+      `${RUNS} cold runs per variant (fresh processes), worst run reported; Facteur with FACTEUR_WORKERS=${values.workers}`,
+  );
+  for (const variant of VARIANTS) {
+    const runs: Array<{ facteur: HeavyFigures; dovecot?: HeavyFigures }> = [];
+    for (let run = 1; run <= RUNS; run++) {
+      // New messages in every run of every variant (the same for both servers).
+      const messageBase = 3_000_000 + (VARIANTS.indexOf(variant) * RUNS + run) * 100_000;
+      const child = await startFacteur(env, `heavy-${variant}-${run}`);
+      facteur = child;
+      const pid = child.pid as number;
+      let figures: { facteur: HeavyFigures; dovecot?: HeavyFigures };
+      try {
+        figures = { facteur: await heavyRun(variant, imapPort, PASSWORD, async () => treeCpu(pid, await childrenOf(pid)), run, messageBase) };
+      } finally {
+        await stopFacteur(child);
+        facteur = undefined;
+      }
+      if (!values['no-dovecot']) {
+        const d = await startDovecot(dovecotDir, await freePort());
+        dovecot = d;
+        try {
+          const master = Number((await readFile(path.join(d.base, 'run', 'master.pid'), 'utf8')).trim());
+          const cpu = async () =>
+            treeCpu(
+              master,
+              (await d.pids()).filter((p) => p !== master),
+            );
+          figures.dovecot = await heavyRun(variant, d.port, DOVECOT_PASSWORD, cpu, run, messageBase);
+        } finally {
+          await d.stop();
+          dovecot = undefined;
+        }
+      }
+      console.log(`\n${variant === 'stay' ? 'logged in (logout=0)' : 'LOGIN/LOGOUT per cycle'}, run ${run}:`);
+      heavyTable(figures.facteur, figures.dovecot);
+      console.log(`  ${heavyLine('Facteur', figures.facteur)}`);
+      if (figures.dovecot) console.log(`  ${heavyLine('Dovecot', figures.dovecot)}`);
+      runs.push(figures);
+    }
+    // The worst run of each server, by commands per second.
+    const worst = (pick: (r: (typeof runs)[number]) => HeavyFigures | undefined) =>
+      runs.map(pick).reduce<HeavyFigures | undefined>((w, f) => (f && (!w || rate(f) < rate(w)) ? f : w), undefined);
+    const f = worst((r) => r.facteur) as HeavyFigures;
+    const d = worst((r) => r.dovecot);
+    console.log(`\n${variant}: worst of ${RUNS} runs`);
+    heavyTable(f, d);
+    out.push(`  ${variant === 'stay' ? 'logged in (logout=0)' : 'LOGIN/LOGOUT per cycle'}, worst of ${RUNS}:`);
+    out.push(`    ${heavyLine('Facteur', f)}`);
+    if (d) out.push(`    ${heavyLine('Dovecot', d)}`);
+    const perCmd = HEAVY_COMMANDS.filter((c) => f.result.latencies.get(c)?.length)
+      .map((c) => `${c} ${perCommand(f, c).toFixed(1)}${d ? `/${perCommand(d, c).toFixed(1)} (${(perCommand(f, c) / perCommand(d, c)).toFixed(2)}x)` : ''}`)
+      .join(', ');
+    out.push(`    per command /s, Facteur${d ? '/Dovecot (ratio)' : ''}: ${perCmd}`);
+    const means = HEAVY_COMMANDS.filter((c) => f.result.latencies.get(c)?.length)
+      .map((c) => `${c} ${meanMs(f, c).toFixed(1)}${d ? `/${meanMs(d, c).toFixed(1)}` : ''}`)
+      .join(', ');
+    out.push(`    mean ms, Facteur${d ? '/Dovecot' : ''}: ${means}`);
+    if (d)
+      out.push(
+        `    ratio Facteur / Dovecot: ${(rate(f) / rate(d)).toFixed(2)}x commands/s; CPU per command ${(f.cpuMs / f.result.commands).toFixed(3)} vs ${(d.cpuMs / d.result.commands).toFixed(3)} ms`,
+      );
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
 const dataDir = await mkdtemp(path.join(tmpdir(), 'facteur-bench-imap-'));
 const dovecotDir = await mkdtemp(path.join(tmpdir(), 'facteur-bench-imap-dovecot-'));
 const imapPort = await freePort();
@@ -367,6 +569,7 @@ const env: Record<string, string> = {
   FACTEUR_OPERATOR_EMAIL: 'operator@bench.test',
   FACTEUR_OPERATOR_PASSWORD: 'operator-password-1',
   FACTEUR_DNS_SERVERS: '127.0.0.1:9',
+  FACTEUR_WORKERS: values.workers,
 };
 let facteur: ChildProcess | undefined;
 let dovecot: Dovecot | undefined;
@@ -378,6 +581,7 @@ async function cleanup(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 500));
   await rm(dataDir, { recursive: true, force: true });
   await rm(dovecotDir, { recursive: true, force: true });
+  await rm(bundleDir, { recursive: true, force: true });
 }
 // A stuck step must not leave servers behind: give up after --timeout seconds.
 setTimeout(() => {
@@ -394,14 +598,16 @@ try {
   const seeded = await seedFacteur(env, {
     loadAccounts: ACCOUNTS,
     messagesPerAccount: MESSAGES,
-    idleAccounts: IDLE_ACCOUNTS,
+    idleAccounts: PHASES.has('idle') ? IDLE_ACCOUNTS : 0,
     idleInboxMessages: IDLE_INBOX,
-    bigFolderMessages: BIG,
+    bigFolderMessages: PHASES.has('big') ? BIG : 0,
   });
   console.log(
     `Facteur seeded: ${ACCOUNTS * MESSAGES} messages through the mailstore in ${(seeded.loadSeedMs / 1000).toFixed(1)} s; ` +
       `${IDLE_ACCOUNTS} IDLE accounts × ${IDLE_INBOX} + a ${BIG}-message folder as rows in ${(seeded.directSeedMs / 1000).toFixed(1)} s`,
   );
+
+  if (HEAVY) summary.push(...(await heavyBench()));
 
   let dovecotPids: () => Promise<number[]> = async () => [];
   if (!values['no-dovecot'] && (PHASES.has('load') || (PHASES.has('big') && !values['no-dovecot-big']))) {
@@ -482,9 +688,10 @@ try {
   }
 
   // Summary.
-  summary.push(
-    `bench/imap summary (${new Date().toISOString()}, ${ACCOUNTS}×${MESSAGES} messages, ${CLIENTS} clients + ${IDLERS} IDLE, ${SECONDS} s per server per round)`,
-  );
+  if (!HEAVY)
+    summary.push(
+      `bench/imap summary (${new Date().toISOString()}, ${ACCOUNTS}×${MESSAGES} messages, ${CLIENTS} clients + ${IDLERS} IDLE, ${SECONDS} s per server per round)`,
+    );
   for (const [i, figures] of rounds.entries()) {
     const [f, d] = figures;
     if (!f) continue;

@@ -177,6 +177,8 @@ export async function seedFacteur(env: Record<string, string>, plan: SeedPlan): 
     // Deliveries are committed in batches but in the order of arrival: UIDs follow the index only
     // roughly, which does not matter to the load (it picks messages by sequence number).
     const loadSeedMs = performance.now() - t0;
+    // The heavy mix needs only the load accounts.
+    if (plan.idleAccounts === 0 && plan.bigFolderMessages === 0) return { loadSeedMs, directSeedMs: 0 };
 
     // Direct rows: one small shared blob.
     const t1 = performance.now();

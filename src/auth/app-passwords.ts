@@ -7,6 +7,7 @@ import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { AppError, invalid, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { AccountsTable, AppPasswordsTable } from '../store/index.ts';
+import { credentialCacheOf, type VerifiedCredential } from './credential-cache.ts';
 import { INVALID_CREDENTIALS } from './login.ts';
 import { generatePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.ts';
 
@@ -94,8 +95,21 @@ export async function verifyMailLogin(ctx: AppContext, input: { username: string
   let ok = false;
   if (!account) await verifyDecoy(input.password);
   else {
-    if (account.totp_enabled === 0) ok = await verifyPassword(account.password_hash, input.password);
-    if (!ok) ok = await matchAppPassword(ctx, account.id, input.password);
+    const cache = credentialCacheOf(ctx);
+    const now = ctx.clock.now();
+    const cached = cache.get(key, input.password, input.ip, now);
+    if (cached && cached.accountId === account.id) ok = await stillHolds(ctx, account, cached);
+    if (cached && !ok) cache.delete(key, input.password, input.ip);
+    if (!ok) {
+      let verified: VerifiedCredential | undefined;
+      if (account.totp_enabled === 0 && (await verifyPassword(account.password_hash, input.password)))
+        verified = { accountId: account.id, appPasswordId: null, passwordHash: account.password_hash };
+      verified ??= await matchAppPassword(ctx, account.id, input.password);
+      if (verified) {
+        ok = true;
+        cache.set(key, input.password, input.ip, now, verified);
+      }
+    }
   }
   if (!account || !ok) {
     await ctx.throttle.recordFailure(key, input.ip);
@@ -114,14 +128,31 @@ export async function verifyMailLogin(ctx: AppContext, input: { username: string
   return account;
 }
 
-async function matchAppPassword(ctx: AppContext, accountId: string, password: string): Promise<boolean> {
-  if (!/^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/.test(password)) return false;
+/**
+ * Whether a cached credential still opens the account: the same stored hash as when it was verified
+ * (the password was not changed, the app password not deleted), and no 2FA for the account password.
+ */
+async function stillHolds(ctx: AppContext, account: AccountsTable, cached: VerifiedCredential): Promise<boolean> {
+  if (cached.appPasswordId === null) return account.totp_enabled === 0 && account.password_hash === cached.passwordHash;
+  const row = await ctx.db
+    .selectFrom('app_passwords')
+    .select('password_hash')
+    .where('id', '=', cached.appPasswordId)
+    .where('account_id', '=', account.id)
+    .executeTakeFirst();
+  if (row?.password_hash !== cached.passwordHash) return false;
+  await ctx.db.updateTable('app_passwords').set({ last_used_at: ctx.clock.now() }).where('id', '=', cached.appPasswordId).execute();
+  return true;
+}
+
+async function matchAppPassword(ctx: AppContext, accountId: string, password: string): Promise<VerifiedCredential | undefined> {
+  if (!/^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/.test(password)) return undefined;
   const rows = await ctx.db.selectFrom('app_passwords').select(['id', 'password_hash']).where('account_id', '=', accountId).execute();
   for (const row of rows) {
     if (await verifyPassword(row.password_hash, password)) {
       await ctx.db.updateTable('app_passwords').set({ last_used_at: ctx.clock.now() }).where('id', '=', row.id).execute();
-      return true;
+      return { accountId, appPasswordId: row.id, passwordHash: row.password_hash };
     }
   }
-  return false;
+  return undefined;
 }

@@ -439,15 +439,36 @@ export async function expungeMessages(
   options: { flagged: boolean } = { flagged: true },
 ): Promise<number[]> {
   const removed = await ctx.mail.committer.run(async (trx) => {
-    let base = trx
-      .selectFrom('messages')
-      .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
-      .where('mailbox_id', '=', scope.mailboxId)
-      .where('account_id', '=', scope.accountId);
-    if (options.flagged) base = base.where(hasFlagSql('\\Deleted'));
+    // The UIDs flagged \Deleted come from the folder's index alone (migration 017): a whole-folder
+    // EXPUNGE read every row of the folder (kilobytes of metadata each) to test its flags.
+    let targets = uids;
+    if (options.flagged) {
+      const flagged = await trx.selectFrom('messages').select('uid').where('mailbox_id', '=', scope.mailboxId).where(hasFlagSql('\\Deleted')).execute();
+      const wanted = uids && new Set(uids);
+      targets = flagged.map((row) => Number(row.uid)).filter((uid) => !wanted || wanted.has(uid));
+    }
     const rows = [];
-    if (!uids) rows.push(...(await base.execute()));
-    else for (const part of chunks(uids, UIDS_PER_QUERY)) rows.push(...(await base.where('uid', 'in', part).execute()));
+    if (targets === undefined) {
+      rows.push(
+        ...(await trx
+          .selectFrom('messages')
+          .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
+          .where('mailbox_id', '=', scope.mailboxId)
+          .where('account_id', '=', scope.accountId)
+          .execute()),
+      );
+    } else {
+      for (const part of chunks(targets, UIDS_PER_QUERY))
+        rows.push(
+          ...(await trx
+            .selectFrom('messages')
+            .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
+            .where('mailbox_id', '=', scope.mailboxId)
+            .where('account_id', '=', scope.accountId)
+            .where('uid', 'in', part)
+            .execute()),
+        );
+    }
     if (rows.length === 0) return [];
     const modseq = await nextModseq(trx, scope.mailboxId);
     await removeMessages(trx, rows);

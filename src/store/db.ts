@@ -36,6 +36,7 @@ import * as m013 from './migrations/013-retention.ts';
 import * as m014 from './migrations/014-trace-lists.ts';
 import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
+import * as m017 from './migrations/017-status-index.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -72,6 +73,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014-trace-lists': m014,
   '015-blob-reservations': m015,
   '016-lost-subscriptions': m016,
+  '017-status-index': m017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -132,12 +134,20 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** SQLite's page cache, in KiB (its default is 2 MiB). */
+const SQLITE_CACHE_KIB = 64 * 1024;
+
 function openSqlite(dataDir: string): Kysely<Database> {
   mkdirSync(dataDir, { recursive: true });
   const sqlite = new SQLite(path.join(dataDir, 'facteur.db'), { timeout: SQLITE_BUSY_TIMEOUT_MS });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
+  // Statement journals of the savepoints (one per write of a group commit) in memory rather than in
+  // temporary files, and a page cache that holds the hot folders' indexes (the default 2 MiB did not):
+  // together with migration 017, half the SQLite time per command in bench/imap's heavy mix.
+  sqlite.pragma('temp_store = MEMORY');
+  sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 

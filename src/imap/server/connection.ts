@@ -451,6 +451,7 @@ export class ImapConnection implements ChangeWaker {
    * STARTTLS (before the handshake) are thrown away with the old receiver.
    */
   async startTls(): Promise<void> {
+    this.writer.flush(); // the tagged OK goes out in clear before TLS takes the socket
     this.socket.off('data', onSocketData);
     this.receiver = this.newReceiver();
     const secure = new TLSSocket(this.socket, { isServer: true, secureContext: this.options.secureContext });

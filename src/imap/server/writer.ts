@@ -22,10 +22,24 @@ export class ResponseWriter {
   /** When bytes were last handed to the socket (performance.now()): a slow download is not inactivity. */
   lastWriteAt = performance.now();
 
+  /** Whether the socket is corked until the current run of callbacks ends (see `writeBuffer`). */
+  private corked = false;
+  private readonly uncork = () => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   constructor(private socket: Socket) {}
+
+  /** Hands what is corked to the socket now. */
+  flush(): void {
+    this.uncork();
+  }
 
   /** The connection moved to TLS: responses go to the new socket. */
   replaceSocket(socket: Socket): void {
+    this.uncork();
     this.socket = socket;
   }
 
@@ -64,10 +78,24 @@ export class ResponseWriter {
     await this.write([Buffer.from(`${text}\r\n`, 'utf8')]);
   }
 
+  /**
+   * The responses of a command are written line by line, most of them within one run of callbacks (the
+   * store answers synchronously on SQLite): the socket is corked until that run ends, so they leave in
+   * one system call instead of one each (bench/imap heavy mix: a socket write per line was 4% of the
+   * thread). Anything awaited on the network (a client's continuation, a drain) comes after the uncork.
+   */
   private async writeBuffer(buffer: Buffer): Promise<void> {
     if (buffer.length === 0) return;
     this.lastWriteAt = performance.now();
-    if (!this.socket.write(buffer)) await this.drained();
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    if (!this.socket.write(buffer)) {
+      this.uncork();
+      await this.drained();
+    }
     this.lastWriteAt = performance.now();
   }
 
