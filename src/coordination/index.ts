@@ -41,21 +41,10 @@ export interface SharedState extends RateLimiter {
   close(): Promise<void>;
 }
 
-/** One process alone: nobody to tell, locks and counters in memory. */
-export class LocalState implements SharedState {
-  readonly kind = 'local';
-  private readonly locks = new MemoryLocks();
-  private readonly counters: MemoryRateLimiter;
+/** The counters' part of a shared state kept by a RateLimiter of this process (in memory, or in Redis). */
+abstract class CountingState {
+  protected abstract readonly counters: RateLimiter;
 
-  constructor(clock: Clock) {
-    this.counters = new MemoryRateLimiter(clock);
-  }
-
-  publish(): void {}
-  async subscribe(): Promise<void> {}
-  async lock(name: string): Promise<Release | undefined> {
-    return this.locks.lock(name);
-  }
   check(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
     return this.counters.check(counters);
   }
@@ -64,6 +53,24 @@ export class LocalState implements SharedState {
   }
   reset(counter: CounterId): Promise<void> {
     return this.counters.reset(counter);
+  }
+}
+
+/** One process alone: nobody to tell, locks and counters in memory. */
+export class LocalState extends CountingState implements SharedState {
+  readonly kind = 'local';
+  private readonly locks = new MemoryLocks();
+  protected readonly counters: MemoryRateLimiter;
+
+  constructor(clock: Clock) {
+    super();
+    this.counters = new MemoryRateLimiter(clock);
+  }
+
+  publish(): void {}
+  async subscribe(): Promise<void> {}
+  async lock(name: string): Promise<Release | undefined> {
+    return this.locks.lock(name);
   }
   async close(): Promise<void> {}
 }
@@ -77,10 +84,10 @@ interface RedisOptions {
 }
 
 /** Nodes on several machines: pub/sub, `SET NX` locks with leases and Lua-scripted counters in Redis. */
-export class RedisState implements SharedState {
+export class RedisState extends CountingState implements SharedState {
   readonly kind = 'redis';
   private readonly locks: RedisLocks;
-  private readonly counters: RedisRateLimiter;
+  protected readonly counters: RedisRateLimiter;
 
   private constructor(
     /** The commands connection (tests reach it to cut the feed). */
@@ -88,6 +95,7 @@ export class RedisState implements SharedState {
     private readonly feed: import('./redis-feed.ts').RedisFeed,
     options: RedisOptions,
   ) {
+    super();
     this.locks = new RedisLocks(redis, `${options.prefix}lock:`, options.log);
     this.counters = new RedisRateLimiter(redis, options.clock, `${options.prefix}limit:`);
   }
@@ -111,15 +119,6 @@ export class RedisState implements SharedState {
   }
   lock(name: string): Promise<Release | undefined> {
     return this.locks.lock(name);
-  }
-  check(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
-    return this.counters.check(counters);
-  }
-  consume(counters: readonly LimitCounter[]): Promise<LimitVerdict> {
-    return this.counters.consume(counters);
-  }
-  reset(counter: CounterId): Promise<void> {
-    return this.counters.reset(counter);
   }
   async close(): Promise<void> {
     await this.feed.close();

@@ -447,27 +447,19 @@ export async function expungeMessages(
       const wanted = uids && new Set(uids);
       targets = flagged.map((row) => Number(row.uid)).filter((uid) => !wanted || wanted.has(uid));
     }
+    const rowsOf = (part?: number[]) => {
+      let query = trx
+        .selectFrom('messages')
+        .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
+        .where('mailbox_id', '=', scope.mailboxId)
+        .where('account_id', '=', scope.accountId);
+      if (part) query = query.where('uid', 'in', part);
+      return query.execute();
+    };
     const rows = [];
-    if (targets === undefined) {
-      rows.push(
-        ...(await trx
-          .selectFrom('messages')
-          .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
-          .where('mailbox_id', '=', scope.mailboxId)
-          .where('account_id', '=', scope.accountId)
-          .execute()),
-      );
-    } else {
-      for (const part of chunks(targets, UIDS_PER_QUERY))
-        rows.push(
-          ...(await trx
-            .selectFrom('messages')
-            .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
-            .where('mailbox_id', '=', scope.mailboxId)
-            .where('account_id', '=', scope.accountId)
-            .where('uid', 'in', part)
-            .execute()),
-        );
+    if (targets === undefined) rows.push(...(await rowsOf()));
+    else {
+      for (const part of chunks(targets, UIDS_PER_QUERY)) rows.push(...(await rowsOf(part)));
     }
     if (rows.length === 0) return [];
     const modseq = await nextModseq(trx, scope.mailboxId);
