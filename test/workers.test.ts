@@ -15,7 +15,7 @@ import { cliEnv, killHard, startServeWithOutput } from './helpers/cli.ts';
 import { setupMailAccount } from './helpers/client.ts';
 import { RawImap } from './helpers/imap.ts';
 import { freePort } from './helpers/ports.ts';
-import { servingPid, workerPids } from './helpers/processes.ts';
+import { childPids, servingPid, workerPids } from './helpers/processes.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'workers.test';
@@ -203,4 +203,41 @@ test('R-M5 the sending limit counts messages sent through both workers: the 101s
   for (const client of [one, two]) assert.match(await send(client, 101), /^450 4\.7\.1 /, 'the 101st is refused through either worker');
   one.close();
   two.close();
+});
+
+test('a worker killed is started again by the primary, and the maildrop lock it held is freed at once', async () => {
+  const holder = await LineClient.open(ports.pop3);
+  const pid = await servingPid(ports.pop3, holder.socket.localPort as number, workers);
+  assert.ok(pid, 'a worker serves the session');
+  assert.match(await holder.cmd(`USER ${ALICE.address}`), /^\+OK/);
+  assert.match(await holder.cmd(`PASS ${ALICE.password}`), /^\+OK/);
+  const started = [...workers];
+  process.kill(pid, 'SIGKILL');
+  // The other worker takes the next connections; the dead one's lock went with it.
+  const next = await LineClient.open(ports.pop3);
+  assert.match(await next.cmd(`USER ${ALICE.address}`), /^\+OK/);
+  assert.match(await next.cmd(`PASS ${ALICE.password}`), /^\+OK/, 'the lock of the killed worker was freed');
+  await next.cmd('QUIT');
+  next.close();
+  holder.close();
+  const deadline = Date.now() + 60_000;
+  let now: number[] = [];
+  while (Date.now() < deadline) {
+    now = await childPids(serve.pid as number);
+    if (now.length === 2 && !now.includes(pid)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(now.length, 2, 'two workers again');
+  assert.ok(!now.includes(pid), 'a new process replaced the killed one');
+  workers = now;
+  // The new worker serves once started (it loads the service first): a connection reaches it.
+  const replacement = now.find((p) => p !== pid && !started.includes(p));
+  let served = false;
+  while (!served && Date.now() < deadline) {
+    const client = await LineClient.open(ports.pop3);
+    served = (await servingPid(ports.pop3, client.socket.localPort as number, workers)) === replacement;
+    client.close();
+    if (!served) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(served, 'the new worker serves connections');
 });

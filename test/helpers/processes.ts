@@ -39,3 +39,9 @@ export function workerPids(banner: string): number[] {
   const listed = /Workers: +\d+ processes \(pids ([\d, ]+)\)/.exec(banner)?.[1];
   return listed ? listed.split(',').map((pid) => Number(pid.trim())) : [];
 }
+
+/** The child processes of `pid` (a primary's workers), from /proc. */
+export async function childPids(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.split(' ').filter(Boolean).map(Number);
+}
