@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { generate } from 'otplib';
 import { CREDENTIAL_CACHE_TTL_MS, credentialCacheOf } from '../src/auth/credential-cache.ts';
 import { verifyMailLogin } from '../src/auth/index.ts';
-import { ApiClient, expectProblem, type Reply, waitForOperation } from './helpers/client.ts';
+import { ApiClient, expectProblem, expectStatus, type Reply, waitForOperation } from './helpers/client.ts';
 import { OPERATOR, startTestService, type TestService } from './helpers/service.ts';
 
 const FAILURES = 3;
@@ -1036,4 +1037,28 @@ test('R-A1 sessions expire after their lifetime', async () => {
   // Whoever comes next logs in again.
   operator = await totpLogin(OPERATOR.email, OPERATOR.password, operatorSecret);
   assert.equal((await operator.get(`/api/customers/${customerId}`)).body.name, 'Expiryco');
+});
+
+test('R-A1 passwords are hashed with argon2id at OWASP parameters (19 MiB, 2 passes, 1 lane); a hash made with other parameters is made again at the next login, on the web and by a mail client', async () => {
+  // A customer of its own: the tests before this one move the clock past the shared admin's session.
+  const customer = await newCustomer('Hashco', { basic: 5 });
+  const admin = await newAdmin(customer.customerId, 'hashadmin');
+  await addDomain(admin.client, customer.subscriptionId, 'hashco.example');
+  const owasp = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/;
+  const hashOf = async (id: string) =>
+    (await service.ctx.db.selectFrom('accounts').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash;
+  for (const via of ['web', 'mail'] as const) {
+    const user = await newUser(admin.client, customer.subscriptionId, 'hashco.example');
+    assert.match(await hashOf(user.id), owasp, 'a new account');
+    // A hash made with other parameters (4 MiB, 3 passes), as a change of parameters leaves them.
+    const older = await argon2Hash(user.password, { algorithm: 2, memoryCost: 4096, timeCost: 3 });
+    assert.doesNotMatch(older, owasp);
+    await service.ctx.db.updateTable('accounts').set({ password_hash: older }).where('id', '=', user.id).execute();
+    if (via === 'web') expectStatus((await passwordLogin(user.address, user.password)).reply, 200);
+    else assert.equal((await verifyMailLogin(service.ctx, { username: user.address, password: user.password, ip: '192.0.2.40' })).id, user.id);
+    const upgraded = await hashOf(user.id);
+    assert.match(upgraded, owasp, `made again at the ${via} login`);
+    assert.equal(await argon2Verify(upgraded, user.password), true, 'the same password');
+    expectStatus((await passwordLogin(user.address, user.password)).reply, 200);
+  }
 });

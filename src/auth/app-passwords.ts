@@ -9,7 +9,7 @@ import { newId } from '../shared/ids.ts';
 import type { AccountsTable, AppPasswordsTable } from '../store/index.ts';
 import { credentialCacheOf, type VerifiedCredential } from './credential-cache.ts';
 import { INVALID_CREDENTIALS } from './login.ts';
-import { generatePassword, hashPassword, verifyDecoy, verifyPassword } from './passwords.ts';
+import { generatePassword, hashPassword, upgradePasswordHash, verifyDecoy, verifyPassword } from './passwords.ts';
 
 export const MAX_APP_PASSWORDS = 20;
 
@@ -102,8 +102,10 @@ export async function verifyMailLogin(ctx: AppContext, input: { username: string
     if (cached && !ok) cache.delete(key, input.password, input.ip);
     if (!ok) {
       let verified: VerifiedCredential | undefined;
-      if (account.totp_enabled === 0 && (await verifyPassword(account.password_hash, input.password)))
-        verified = { accountId: account.id, appPasswordId: null, passwordHash: account.password_hash };
+      if (account.totp_enabled === 0 && (await verifyPassword(account.password_hash, input.password))) {
+        const passwordHash = await upgradePasswordHash(ctx.db, { table: 'accounts', id: account.id, passwordHash: account.password_hash }, input.password);
+        verified = { accountId: account.id, appPasswordId: null, passwordHash };
+      }
       verified ??= await matchAppPassword(ctx, account.id, input.password);
       if (verified) {
         ok = true;

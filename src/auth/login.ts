@@ -7,7 +7,7 @@ import type { AppContext } from '../context.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { AppError, text } from '../shared/errors.ts';
 import type { SessionsTable } from '../store/index.ts';
-import { verifyDecoy, verifyPassword } from './passwords.ts';
+import { upgradePasswordHash, verifyDecoy, verifyPassword } from './passwords.ts';
 import { createSession, type NewSession, type SessionStage, setSessionStage } from './sessions.ts';
 import { newRecoveryCodes, newTotpSecret, totpUri, useRecoveryCode, verifyTotp } from './totp.ts';
 
@@ -116,6 +116,7 @@ export async function loginWithPassword(ctx: AppContext, input: { email: string;
     );
   }
   await ctx.throttle.recordSuccess(key, input.ip);
+  await upgradePasswordHash(ctx.db, holder, input.password);
   const stage: SessionStage = holder.totpEnabled ? 'totp' : holder.role === 'user' ? 'full' : 'enrol';
   const session = await createSession(ctx, { role: holder.role, id: holder.id, customerId: holder.customerId }, stage);
   ctx.log.info({ event: 'auth.login', principal: holder.id, stage }, 'auth.login');
