@@ -255,10 +255,19 @@ export async function sendListCopiesIn(ctx: AppContext, trx: Transaction<Databas
   return { results, queued };
 }
 
-/** After the commit of `sendListCopiesIn`: the change feed for the local copies, the workers for the queued ones. */
-export function listCopiesSent(ctx: AppContext, plan: PlannedListCopies, sent: ListCopiesSent): void {
-  messageFiled(ctx, sent.results);
-  if (plan.outbound) outboundQueued(ctx, plan.outbound, sent.queued);
+/**
+ * After the commit of `sendListCopiesIn` for each of a message's lists (`sent[i]` for `plans[i]`): the
+ * change feed for the local copies, the workers for the queued ones. Returns how many copies were sent.
+ */
+export function listCopiesSent(ctx: AppContext, plans: readonly PlannedListCopies[], sent: readonly ListCopiesSent[]): number {
+  let copies = 0;
+  for (const [i, plan] of plans.entries()) {
+    const one = sent[i] ?? { results: [], queued: [] };
+    messageFiled(ctx, one.results);
+    if (plan.outbound) outboundQueued(ctx, plan.outbound, one.queued);
+    copies += one.results.filter((r) => r.ok).length + one.queued.length;
+  }
+  return copies;
 }
 
 /** The trace step of an alias or a list: who it led to (R-M6), so the message is found by the alias's address too. */

@@ -391,12 +391,7 @@ export function mxHandlers(ctx: AppContext) {
         for (const [i, plan] of outbound.entries()) outboundQueued(ctx, plan, queued[i] ?? []);
         for (const plan of holds) messageHeld(ctx, plan);
         const held = holds.length;
-        let listCopies = 0;
-        for (const [i, plan] of listPlans.entries()) {
-          const sent = listSent[i] ?? { results: [], queued: [] };
-          listCopiesSent(ctx, plan, sent);
-          listCopies += sent.results.filter((r) => r.ok).length + sent.queued.length;
-        }
+        const listCopies = listCopiesSent(ctx, listPlans, listSent);
         const stored = results.filter((r) => r.ok).length + held + listCopies;
         log.info(
           {

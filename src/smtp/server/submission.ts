@@ -512,12 +512,7 @@ export function submissionHandlers(ctx: AppContext, limiter: RateLimiter) {
           },
         });
         if (plan) outboundQueued(ctx, plan, queued);
-        let listDelivered = 0;
-        for (const [i, listPlan] of listPlans.entries()) {
-          const sent = listSent[i] ?? { results: [], queued: [] };
-          listCopiesSent(ctx, listPlan, sent);
-          listDelivered += sent.results.filter((r) => r.ok).length + sent.queued.length;
-        }
+        const listDelivered = listCopiesSent(ctx, listPlans, listSent);
         const delivered = results.slice(0, -1).filter((r) => r.ok).length;
         const sentCopy = results.at(-1)?.ok === true;
         log.info(
