@@ -213,6 +213,12 @@ test('a worker killed is started again by the primary, and the maildrop lock it 
   assert.match(await holder.cmd(`PASS ${ALICE.password}`), /^\+OK/);
   const started = [...workers];
   process.kill(pid, 'SIGKILL');
+  // The kill is asynchronous: the primary frees the locks as it reaps the worker, which leaves its
+  // list of children in the same step. Once gone from there, the lock must be free.
+  const reapedBy = Date.now() + 10_000;
+  while ((await childPids(serve.pid as number)).includes(pid) && Date.now() < reapedBy) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   // The other worker takes the next connections; the dead one's lock went with it.
   const next = await LineClient.open(ports.pop3);
   assert.match(await next.cmd(`USER ${ALICE.address}`), /^\+OK/);
