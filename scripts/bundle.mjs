@@ -36,3 +36,7 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The browser application, served by the same process (src/web/).
+const { buildWeb } = await import('./web-build.mjs');
+await buildWeb();

@@ -7,7 +7,8 @@
 #   bash scripts/services.sh stop      # stop what `start` started (by PID file)
 #
 # `start` prints only NAME=value lines on stdout (.ci/run exports each one); progress goes to stderr.
-# Starting twice is fine: what already runs is left alone.
+# Starting twice is fine: what already runs is left alone. `install` also installs Debian's Chromium,
+# the headless browser of the web application's tests (driven by playwright-core; nothing downloaded).
 #
 # Everything lives under $SVC_BASE (default $TMPDIR/facteur-services). PostgreSQL runs without fsync:
 # these are test databases, and durability of Facteur's own writes is tested on its own storage.
@@ -44,7 +45,7 @@ wait_for() { # wait_for <seconds> <command...>
 
 do_install() {
   export DEBIAN_FRONTEND=noninteractive
-  local wanted=(postgresql postgresql-client redis-server swaks isync rspamd clamav clamav-daemon clamdscan curl)
+  local wanted=(postgresql postgresql-client redis-server swaks isync rspamd clamav clamav-daemon clamdscan curl chromium)
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -83,6 +83,7 @@ const digests = [];
 if (only.length === 0) {
   for (const [label, cmd, args] of [
     ['type-check (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', '.']],
+    ['type-check of the web application (tsc -p web)', 'npx', ['tsc', '--noEmit', '-p', 'web']],
     ['lint and format (biome check)', 'npx', ['biome', 'check', '.']],
   ]) {
     const { status } = run(label, cmd, args);
@@ -114,6 +115,15 @@ for (const [variable, what] of [
 ]) {
   if (!process.env[variable]) {
     console.log(`\n!!! ${variable} is not set: ${what} is NOT tested against the real service (bash scripts/services.sh start prints it).`);
+  }
+}
+
+// The browser tests (test/web/) load the built application: built once here, from the sources under test.
+{
+  const { status } = run('build of the web application (scripts/web-build.mjs)', process.execPath, ['scripts/web-build.mjs']);
+  if (status !== 0) {
+    failed++;
+    failures.push('build of the web application');
   }
 }
 

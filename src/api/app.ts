@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AppContext } from '../context.ts';
+import { registerWebApp, wantsPage } from '../web/index.ts';
 import { CSRF_HEADER, registerAccess, SESSION_COOKIE } from './access.ts';
 import { noRoute, sendProblem } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -55,7 +56,13 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
   const validators = createValidators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? validators.body : validators.text).compile(schema));
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, noRoute(request)));
+  // Every path outside /api and /assets is a page of the browser application (its router takes it from there).
+  const servePage = await registerWebApp(app);
+  app.setNotFoundHandler((request, reply) => (wantsPage(request) ? servePage(request, reply) : sendProblem(request, reply, noRoute(request))));
+  // Nothing of ours is shown in another site's frame (clickjacking), API answers included.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "frame-ancestors 'none'");
+  });
 
   // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
   app.removeContentTypeParser('text/plain');

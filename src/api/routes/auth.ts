@@ -33,10 +33,11 @@ function secureCookies(ctx: AppContext): boolean {
 function setSessionCookie(ctx: AppContext, reply: FastifyReply, session: NewSession): void {
   reply.setCookie(SESSION_COOKIE, session.secret, {
     httpOnly: true,
-    sameSite: 'lax',
+    sameSite: 'strict', // the pages are ours: no link from elsewhere needs the session (digest links are anonymous)
     secure: secureCookies(ctx),
     path: '/',
-    expires: new Date(session.expiresAt),
+    // Max-Age rather than Expires: a relative lifetime does not depend on the browser's clock agreeing with ours.
+    maxAge: Math.max(0, Math.floor((session.expiresAt - ctx.clock.now()) / 1000)),
   });
 }
 
