@@ -78,10 +78,15 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
     .header('cross-origin-opener-policy', 'same-origin');
 }
 
-/** Is this a browser asking for a page (not the API, not a file)? */
+/**
+ * Is this a browser asking for a page (not the API, not a file)? Browsers navigating ask for text/html;
+ * a program asking for anything else at an unknown path gets the API's problem+json 404.
+ */
 export function wantsPage(request: FastifyRequest): boolean {
   const url = request.url.split('?')[0] ?? '';
-  return (request.method === 'GET' || request.method === 'HEAD') && !url.startsWith('/api/') && url !== '/api' && !url.startsWith('/assets/');
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  if (url.startsWith('/api/') || url === '/api' || url.startsWith('/assets/')) return false;
+  return (request.headers.accept ?? '').includes('text/html');
 }
 
 /**

@@ -41,23 +41,25 @@ after(async () => {
 });
 
 test('GET / is the application: a strict Content-Security-Policy, no framing, and its files cached for a year under hashed names', async () => {
-  const page = await fetch(`${service.url}/`);
+  const html = { accept: 'text/html,application/xhtml+xml' };
+  const page = await fetch(`${service.url}/`, { headers: html });
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const csp = page.headers.get('content-security-policy') ?? '';
   assert.match(csp, /script-src 'self'(;|$)/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-  const html = await page.text();
-  assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]/, 'no inline script');
-  const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  const body = await page.text();
+  assert.doesNotMatch(body, /<script>|<script [^>]*>[^<]/, 'no inline script');
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(body)?.[1];
   assert.ok(script, 'the page loads its script from /assets/');
   const asset = await fetch(`${service.url}${script}`);
   assert.equal(asset.status, 200);
   assert.match(asset.headers.get('cache-control') ?? '', /max-age=31536000, immutable/);
   assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
-  // Deep links are pages too; the API keeps its own 404 and no path walks out of the assets.
-  assert.equal((await fetch(`${service.url}/admin/accounts`)).status, 200);
+  // Deep links are pages too (for a browser); a program gets the API's 404, and no path walks out of the assets.
+  assert.equal((await fetch(`${service.url}/admin/accounts`, { headers: html })).status, 200);
+  assert.equal((await fetch(`${service.url}/admin/accounts`, { headers: { accept: 'application/json' } })).status, 404);
   const api404 = await fetch(`${service.url}/api/nothing-here`);
   assert.equal(api404.status, 404);
   assert.match(api404.headers.get('content-type') ?? '', /problem\+json/);
