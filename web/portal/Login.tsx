@@ -82,7 +82,8 @@ export function TotpEnrolment({
   onDone,
   intro,
 }: {
-  onDone: () => void /** Replaces the text saying the role requires it (a user who opts in). */;
+  onDone: () => void;
+  /** Replaces the text saying the role requires it (for a user who opts in). */
   intro?: string;
 }) {
   const m = messages(common).login;
