@@ -4,7 +4,7 @@ export { type AppPasswordView, createAppPassword, deleteAppPassword, listAppPass
 export { beginTotpEnrolment, confirmTotpEnrolment, type LoginResult, loginKey, loginWithPassword, verifySecondFactor } from './login.ts';
 export { checkPasswordRules, generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 export { CLI_OPERATOR, customerScope, type Principal, type Role } from './principal.ts';
-export { changeOwnPassword } from './self-service.ts';
+export { changeOwnPassword, disableOwnTotp, regenerateRecoveryCodes, setOwnLanguage } from './self-service.ts';
 export { createSession, deleteSession, deleteSessionsOf, findSession, type NewSession } from './sessions.ts';
 export { LoginThrottle } from './throttle.ts';
 export { newRecoveryCodes, verifyTotp } from './totp.ts';

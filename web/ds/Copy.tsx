@@ -11,7 +11,8 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
     <button
       type="button"
       class="button button-secondary button-small"
-      aria-label={`${m.copy}: ${label}`}
+      // The visible word starts the name, before and after copying (WCAG 2.5.3, label in name).
+      aria-label={`${done ? m.copied : m.copy}: ${label}`}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(value);

@@ -80,6 +80,11 @@ function Shell({ current }: { current: Session }) {
   const m = messages(common);
   const area = AREAS[current.role];
   const path = pathOf(here.value);
+  // The menu item of the current page: the longest that contains the path (so /me/quarantine is not also /me).
+  const currentHref = area
+    .nav()
+    .filter((item) => path === item.href || path.startsWith(`${item.href}/`))
+    .reduce<string | undefined>((best, item) => (best && best.length >= item.href.length ? best : item.href), undefined);
   return (
     <div class="shell">
       <a class="skip-link" href="#main">
@@ -94,7 +99,7 @@ function Shell({ current }: { current: Session }) {
           <ul>
             {area.nav().map((item) => (
               <li key={item.href}>
-                <a href={item.href} aria-current={path === item.href || path.startsWith(`${item.href}/`) ? 'page' : undefined}>
+                <a href={item.href} aria-current={item.href === currentHref ? 'page' : undefined}>
                   {item.label}
                 </a>
               </li>

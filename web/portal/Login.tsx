@@ -78,7 +78,14 @@ export function SecondFactorPage() {
 export const groupedSecret = (secret: string) => secret.replace(/(.{4})/g, '$1 ').trim();
 
 /** The TOTP enrolment: used at login when the role requires it, and by a user from their account page. */
-export function TotpEnrolment({ onDone }: { onDone: () => void }) {
+export function TotpEnrolment({
+  onDone,
+  intro,
+}: {
+  onDone: () => void;
+  /** Replaces the text saying the role requires it (for a user who opts in). */
+  intro?: string;
+}) {
   const m = messages(common).login;
   const [enrolment, setEnrolment] = useState<{ secret: string; uri: string } | undefined>(undefined);
   const [codes, setCodes] = useState<string[] | undefined>(undefined);
@@ -112,7 +119,7 @@ export function TotpEnrolment({ onDone }: { onDone: () => void }) {
   }
   return (
     <div>
-      <p>{m.enrolIntro}</p>
+      <p>{intro ?? m.enrolIntro}</p>
       <QrCode text={enrolment.uri} label={m.qrLabel} />
       <p>
         {m.secret}{' '}
