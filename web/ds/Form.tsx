@@ -42,7 +42,11 @@ export function useForm(submit: () => Promise<void>): FormState {
   return {
     busy,
     problem,
-    errorFor: (field) => (problem?.field && (problem.field === field || problem.field.startsWith(`${field}.`)) ? problem.detail : undefined),
+    errorFor: (field) => {
+      // The API names a field `name`, `members.0`, or (for a schema refusal) `/name`.
+      const named = problem?.field?.replace(/^\//, '').replaceAll('/', '.');
+      return named && (named === field || named.startsWith(`${field}.`)) ? problem?.detail : undefined;
+    },
     onSubmit: (event) => {
       event.preventDefault();
       if (!busy) void run(submit);
