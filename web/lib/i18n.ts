@@ -85,7 +85,8 @@ export function formatBytes(bytes: number): string {
   const digits = value < 10 && unit > 0 ? 1 : 0;
   return cached(
     `bytes:${unit}:${digits}`,
-    () => new Intl.NumberFormat(locale(), { style: 'unit', unit: UNITS[unit], unitDisplay: 'short', maximumFractionDigits: digits }),
+    // Plain bytes in words ("459 bytes", "459 octets"): the short form of that unit reads oddly in English.
+    () => new Intl.NumberFormat(locale(), { style: 'unit', unit: UNITS[unit], unitDisplay: unit === 0 ? 'long' : 'short', maximumFractionDigits: digits }),
   ).format(value);
 }
 
