@@ -145,3 +145,14 @@ test('the job runs: every scheduled job with its schedule, last run and result, 
   assert.equal(never.lastStartedAt, null);
   expectProblem(await acme.admin.get('/api/jobs'), 403, 'forbidden');
 });
+
+test('R-T1 the operator searches customers by a part of the name or contact address, whatever the case', async () => {
+  const found = await operator.get('/api/customers?q=ACM');
+  expectStatus(found, 200);
+  assert.deepEqual(
+    found.body.items.map((c: { id: string }) => c.id),
+    [acme.customerId],
+  );
+  assert.deepEqual((await operator.get('/api/customers?q=%25')).body.items, []);
+  assert.equal((await operator.get('/api/customers?q=contact@other')).body.items[0].id, other.customerId);
+});
