@@ -55,6 +55,28 @@ function bodyOf(d: Draft) {
   };
 }
 
+/**
+ * Only what the operator changed: sizes are shown in MB, rounded, so sending an untouched 5 GiB quota
+ * back would change it by a few bytes.
+ */
+function changesOf(draft: Draft, before: Draft) {
+  const full = bodyOf(draft);
+  const limits: Record<string, number | null> = {};
+  const pairs = [
+    ['perMinute', 'messagesPerMinutePerRecipient'],
+    ['perMessage', 'recipientsPerMessage'],
+    ['maxMb', 'maxMessageBytes'],
+    ['perHour', 'recipientsPerHour'],
+    ['perDay', 'recipientsPerDay'],
+  ] as const;
+  for (const [key, field] of pairs) if (draft[key] !== before[key]) limits[field] = full.limits[field];
+  return {
+    ...(draft.quotaMb !== before.quotaMb ? { quotaBytes: full.quotaBytes } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+    ...(draft.features.join() !== before.features.join() ? { features: draft.features } : {}),
+  };
+}
+
 function LimitFields({
   draft,
   set,
@@ -116,7 +138,7 @@ function EditClass({ item, done }: { item: AccountClass; done: (saved: boolean) 
   const [draft, setDraft] = useState(() => draftOf(item));
   const name = item.name[lang.value];
   const form = useForm(async () => {
-    await api.patch(`/classes/${seg(item.id)}`, bodyOf(draft));
+    await api.patch(`/classes/${seg(item.id)}`, changesOf(draft, draftOf(item)));
     announce(m.saved);
     done(true);
   });

@@ -68,8 +68,8 @@ export default function Customers() {
           navigate(`/ops/customers${query({ q: search.trim() })}`, { replace: true });
         }}
       >
-        <TextField id="customer-search" type="search" label={m.search} hint={m.searchHint} optional value={search} onValue={setSearch} />
-        <Button type="submit">{messages(ops).customers.search}</Button>
+        <TextField id="customer-search" type="search" label={m.searchLabel} hint={m.searchHint} optional value={search} onValue={setSearch} />
+        <Button type="submit">{m.searchButton}</Button>
       </form>
       <Load resource={paged.page} retry={paged.reload}>
         {(data) =>
