@@ -100,7 +100,6 @@ async function checkBothWidths(page: Page, name: string, lang: Lang): Promise<vo
 
 for (const lang of LANGS) {
   const o = ops[lang];
-  const s = shared[lang];
 
   test(`R-T1 R-T2 operator console (${lang}): creates a customer (its name an XSS attempt, shown as text), a pending subscription with licences per class, activates it, changes its licences, ends it after a confirmation`, async (t) => {
     if (!needsBrowser(t, browser)) return;

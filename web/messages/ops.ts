@@ -1,7 +1,6 @@
 /** The operator console. */
 
 const en = {
-  nav: { customers: 'Customers', classes: 'Classes and limits', queue: 'Outbound queue', vault: 'Malware vault', jobs: 'Job runs' },
   customers: {
     title: 'Customers',
     search: 'Search customers',
@@ -171,7 +170,6 @@ const en = {
 };
 
 const fr: typeof en = {
-  nav: { customers: 'Clients', classes: 'Classes et limites', queue: 'File sortante', vault: 'Coffre des logiciels malveillants', jobs: 'Tâches planifiées' },
   customers: {
     title: 'Clients',
     search: 'Rechercher des clients',

@@ -1,7 +1,6 @@
 /** Pages both the operator and the customer admin use (tickets, trace, journal), and the audit log (R-A2). */
 
 const en = {
-  nav: { tickets: 'Support tickets', trace: 'Message trace', journal: 'Operations journal', audit: 'Audit log', myAudit: 'Accesses to my mailbox' },
   roleName: { operator: 'Provider support', customer_admin: 'Customer administrator', user: 'Mail user' } as Record<string, string>,
   tickets: {
     title: 'Support tickets',
@@ -136,7 +135,6 @@ const en = {
 };
 
 const fr: typeof en = {
-  nav: { tickets: 'Tickets de support', trace: 'Trace des messages', journal: 'Journal des opérations', audit: 'Journal d’audit', myAudit: 'Accès à ma boîte' },
   roleName: { operator: 'Support du prestataire', customer_admin: 'Administrateur client', user: 'Utilisateur de messagerie' },
   tickets: {
     title: 'Tickets de support',

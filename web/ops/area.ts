@@ -1,8 +1,8 @@
 /** The operator console: its pages are chunks that only an operator's browser loads. */
 import type { Area } from '../lib/area.ts';
 import { messages } from '../lib/i18n.ts';
-import { ops } from '../messages/ops.ts';
-import { shared } from '../messages/shared.ts';
+import { opsNav } from '../messages/ops-nav.ts';
+import { sharedNav } from '../messages/shared-nav.ts';
 
 const ROLES = ['operator'] as const;
 
@@ -22,8 +22,8 @@ export const opsArea: Area = {
     { path: '/ops/audit', roles: ROLES, load: () => import('../portal/common/Audit.tsx') },
   ],
   nav() {
-    const m = messages(ops).nav;
-    const s = messages(shared).nav;
+    const m = messages(opsNav);
+    const s = messages(sharedNav);
     return [
       // Not '/ops': the shell marks a menu item current for the paths under it, and every page is under /ops.
       { href: '/ops/customers', label: m.customers },

@@ -2,7 +2,7 @@
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
 import { admin } from '../../messages/admin.ts';
-import { shared } from '../../messages/shared.ts';
+import { sharedNav } from '../../messages/shared-nav.ts';
 
 const ROLES = ['customer_admin'] as const;
 
@@ -18,7 +18,7 @@ export const adminArea: Area = {
   ],
   nav() {
     const m = messages(admin).nav;
-    const s = messages(shared).nav;
+    const s = messages(sharedNav);
     return [
       { href: '/admin', label: m.overview },
       // Part D's pages, kept together.

@@ -1,7 +1,7 @@
 /** A mail user's self-service area. */
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
-import { shared } from '../../messages/shared.ts';
+import { sharedNav } from '../../messages/shared-nav.ts';
 import { user } from '../../messages/user.ts';
 
 const ROLES = ['user'] as const;
@@ -17,7 +17,7 @@ export const userArea: Area = {
     return [
       { href: '/me', label: m.account },
       // Part D.
-      { href: '/me/audit', label: messages(shared).nav.myAudit },
+      { href: '/me/audit', label: messages(sharedNav).myAudit },
     ];
   },
 };
