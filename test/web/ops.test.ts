@@ -141,9 +141,14 @@ for (const lang of LANGS) {
       [['basic', 7]],
     );
 
-    // Ending it asks first, naming the customer and what is lost.
+    // Ending it asks first, naming the customer and what is lost; Escape cancels, from the keyboard.
     await card.getByRole('button', { name: o.customer.terminate }).click();
     const dialog = page.getByRole('dialog', { name: o.customer.terminateTitle });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal((await operator.get(`/api/subscriptions?customerId=${customerId}`)).body.items[0].status, 'active');
+    await card.getByRole('button', { name: o.customer.terminate }).click();
     await dialog.waitFor();
     assert.match((await dialog.textContent()) ?? '', lang === 'fr' ? /inaccessibles immédiatement/ : /inaccessible immediately/);
     assert.ok(((await dialog.textContent()) ?? '').includes(name), 'the dialog names the customer, as text');
@@ -185,6 +190,18 @@ for (const lang of LANGS) {
     assert.equal(after.limits.recipientsPerMessage, Number(value));
     assert.equal(after.quotaBytes, 100 * 1024 ** 3, 'what was not touched is not changed (no rounding of the quota)');
     await page.getByRole('cell', { name: new RegExp(`${value} ${lang === 'fr' ? 'destinataires' : 'recipients'}`) }).waitFor();
+
+    // A new class, with its names in both languages and a recipients-per-day limit.
+    const create = page.getByRole('form', { name: o.classes.newTitle });
+    await create.getByLabel(o.classes.id).fill(`gold-${lang}`);
+    await create.getByLabel(o.classes.nameEn).fill(`Gold ${lang}`);
+    await create.getByLabel(o.classes.nameFr).fill(`Or ${lang}`);
+    await create.getByLabel(new RegExp(`^${o.classes.perDay}`)).fill('500');
+    await create.getByRole('button', { name: o.classes.create }).click();
+    await page.getByRole('button', { name: o.classes.edit(lang === 'fr' ? `Or ${lang}` : `Gold ${lang}`) }).waitFor();
+    const gold = (await operator.get('/api/classes')).body.items.find((c: { id: string }) => c.id === `gold-${lang}`);
+    assert.equal(gold.limits.recipientsPerDay, 500);
+    assert.equal(gold.quotaBytes, 5_000_000_000);
     assertClean(view);
     await view.context.close();
   });
@@ -256,9 +273,12 @@ for (const lang of LANGS) {
     await asOperator(page, lang);
     await visit(page, '/ops/vault', o.vault.title);
     const row = page.getByRole('row').filter({ hasText: `Eicar-${lang}` });
-    await row.getByRole('button', { name: new RegExp(alice().address.replace('.', '\\.')) }).click();
+    // From the keyboard: the Read button, then the reason field has the focus.
+    await row.getByRole('button', { name: new RegExp(alice().address.replace('.', '\\.')) }).focus();
+    await page.keyboard.press('Enter');
     const form = page.getByRole('form', { name: o.vault.readTitle });
     await form.waitFor();
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'reason', 'the focus moves to the reason');
     // Without a reason: refused on the field, nothing shown, nothing recorded as an access.
     await form.getByRole('button', { name: o.vault.confirm }).click();
     await form.getByRole('alert').waitFor();
@@ -273,6 +293,10 @@ for (const lang of LANGS) {
     assert.match((await content.textContent()) ?? '', new RegExp(`Subject: ${subject}`));
     assert.ok(((await content.textContent()) ?? '').includes(XSS), 'the raw message is text, its markup not interpreted');
     await noInjectedMarkup(page);
+    // The operator's own audit log lists it too.
+    await visit(page, '/ops/audit', shared[lang].audit.title);
+    await page.getByRole('row').filter({ hasText: reason }).first().waitFor();
+    await checkBothWidths(page, 'ops-audit', lang);
     const reads = await operator.get(`/api/vault/${entry.id}/reads`);
     assert.deepEqual(
       reads.body.items.map((r: { reason: string }) => r.reason),
@@ -330,6 +354,7 @@ for (const lang of LANGS) {
     await checkBothWidths(op, 'ops-tickets', lang);
     await op.getByRole('link', { name: subject }).click();
     await op.getByRole('heading', { level: 1, name: subject }).waitFor();
+    await checkBothWidths(op, 'ops-ticket', lang);
     await noInjectedMarkup(op);
     const answer = lang === 'fr' ? 'Compte débloqué.' : 'Account unblocked.';
     await op.getByLabel(s.ticket.replyLabel).fill(answer);
