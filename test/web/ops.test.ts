@@ -278,7 +278,8 @@ for (const lang of LANGS) {
     await page.keyboard.press('Enter');
     const form = page.getByRole('form', { name: o.vault.readTitle });
     await form.waitFor();
-    assert.equal(await page.evaluate('document.activeElement?.id'), 'reason', 'the focus moves to the reason');
+    // The focus moves to the reason (after the render: waited for, and fails on timeout if it never comes).
+    await page.waitForFunction("document.activeElement?.id === 'reason'", undefined, { timeout: 5000 });
     // Without a reason: refused on the field, nothing shown, nothing recorded as an access.
     await form.getByRole('button', { name: o.vault.confirm }).click();
     await form.getByRole('alert').waitFor();
