@@ -346,6 +346,44 @@ export const VaultEntrySchema = strict({
 });
 export const VaultReadSchema = strict({ id: Id, loginId: Id, reason: T.String(), readAt: DateTime });
 
+// Audit log (R-A2), outbound queue and jobs: the operator console's views
+export const AuditEntrySchema = strict({
+  id: Id,
+  at: DateTime,
+  action: T.String({ description: 'The operation kind (vault.read, quarantine.preview, subscription.licences…)' }),
+  status: T.Union([T.Literal('running'), T.Literal('succeeded'), T.Literal('failed')]),
+  actorId: Id,
+  actorEmail: Nullable(T.String()),
+  customerId: Nullable(Id),
+  subscriptionId: Nullable(Id),
+  accountId: Nullable(Id),
+  reason: Nullable(T.String({ description: 'The justification given for an access to a message' })),
+  contentAccess: T.Boolean({ description: 'An access to a message’s content or subject' }),
+});
+export const QueueEntrySchema = strict({
+  id: Id,
+  customerId: Nullable(Id),
+  sender: T.String(),
+  recipient: T.String(),
+  domain: T.String(),
+  size: T.Integer(),
+  status: T.Union([T.Literal('queued'), T.Literal('deferred'), T.Literal('sending')]),
+  attempts: T.Integer(),
+  nextAttemptAt: DateTime,
+  lastError: Nullable(T.String()),
+  messageId: Nullable(T.String()),
+  createdAt: DateTime,
+  expiresAt: DateTime,
+});
+export const JobRunSchema = strict({
+  name: T.String(),
+  schedule: T.String({ description: 'Cron expression (UTC)' }),
+  lastStartedAt: Nullable(DateTime),
+  lastFinishedAt: Nullable(DateTime),
+  running: T.Boolean(),
+  lastResult: T.Unknown(),
+});
+
 // Self-service
 export const AppPasswordSchema = strict({ id: Id, accountId: Id, customerId: Id, name: T.String(), createdAt: DateTime, lastUsedAt: Nullable(DateTime) });
 export const CreatedAppPassword = strict({

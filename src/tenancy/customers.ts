@@ -2,6 +2,7 @@
  * Customers (R-T1): a company's profile, its contact e-mail for notices, and its customer-admin
  * logins. Also the operator logins, which belong to no customer.
  */
+import { sql } from 'kysely';
 import { checkPasswordRules, generatePassword, hashPassword } from '../auth/passwords.ts';
 import type { AppContext } from '../context.ts';
 import { addressKey, parseAddress } from '../shared/addresses.ts';
@@ -89,9 +90,14 @@ export async function updateCustomer(ctx: AppContext, scope: Scope, id: string, 
   return customerView(next);
 }
 
-export async function listCustomers(ctx: AppContext, page: { limit: number; after?: string }): Promise<CustomerView[]> {
+export async function listCustomers(ctx: AppContext, page: { limit: number; after?: string; search?: string }): Promise<CustomerView[]> {
   let query = ctx.db.selectFrom('customers').selectAll().orderBy('id').limit(page.limit);
   if (page.after) query = query.where('id', '>', page.after);
+  if (page.search) {
+    // A part of the name or of the contact address, whatever the case; % and _ are searched as themselves.
+    const pattern = `%${page.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([sql<boolean>`lower(name) like ${pattern} escape '\\'`, sql<boolean>`lower(contact_email) like ${pattern} escape '\\'`]));
+  }
   return (await query.execute()).map(customerView);
 }
 

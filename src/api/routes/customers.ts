@@ -42,16 +42,16 @@ export function customerRoutes(api: Router, ctx: AppContext): void {
       config: { access: [...ADMINS] },
       schema: {
         tags: ['customers'],
-        summary: 'List customers (a customer admin sees its own)',
-        querystring: PageQuery(),
+        summary: 'List customers (a customer admin sees its own); q searches a part of the name or contact address',
+        querystring: PageQuery({ q: T.Optional(Str(200)) }),
         response: replies({ 200: Page(CustomerSchema) }),
       },
     },
     async (request) => {
       const scope = scopeOf(request);
       if (scope !== null) return { items: [customerView(await getCustomerRow(ctx, scope, scope))], next: null };
-      const { limit = 100, after } = request.query;
-      const items = await listCustomers(ctx, { limit, ...(after ? { after } : {}) });
+      const { limit = 100, after, q } = request.query;
+      const items = await listCustomers(ctx, { limit, ...(after ? { after } : {}), ...(q?.trim() ? { search: q.trim() } : {}) });
       return { items, next: items.length === limit ? (items[items.length - 1]?.id ?? null) : null };
     },
   );

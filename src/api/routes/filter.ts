@@ -19,7 +19,7 @@ import { type FilterPrefs, getFilterPrefs, setFilterPrefs } from '../../filter/p
 import { deleteQuarantined, getQuarantineRow, listQuarantine, previewQuarantined, type QuarantineScope, releaseQuarantined } from '../../filter/quarantine.ts';
 import { addSenderRule, type FilterOwner, getSenderRule, listSenderRules, removeSenderRule, resolveFilterOwner } from '../../filter/sender-rules.ts';
 import { listVault, listVaultReads, readVault } from '../../filter/vault.ts';
-import { isAppError, type Language, type Text, text } from '../../shared/errors.ts';
+import { invalid, isAppError, type Language, type Text, text } from '../../shared/errors.ts';
 import { getAccountRow, getDomainRow } from '../../tenancy/index.ts';
 import { principalOf } from '../access.ts';
 import { languageOf, noRoute, sendProblem } from '../problem.ts';
@@ -76,6 +76,16 @@ function quarantineScopeOf(principal: Principal): QuarantineScope {
   return { customerId: principal.role === 'operator' ? null : principal.customerId };
 }
 
+/** An operator's access to a message without a reason (R-A2): refused, naming the field. */
+function reasonRequired() {
+  return invalid(
+    'reason-required',
+    'reason',
+    'Say why you open this message (an authority’s request, a support ticket…): at least 3 characters',
+    'Indiquez pourquoi vous ouvrez ce message (demande d’une autorité, ticket de support…) : 3 caractères au moins',
+  );
+}
+
 function ownAccount(principal: Principal): FilterOwner {
   return { account: principal.id };
 }
@@ -99,7 +109,15 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
       const scope = quarantineScopeOf(principal);
       const accountId = account ? (await getAccountRow(ctx.db, scope.customerId, account)).id : undefined;
       const domainId = domain ? (await getDomainRow(ctx.db, scope.customerId, domain)).id : undefined;
-      return listQuarantine(ctx, scope, { limit, ...(after ? { after } : {}), ...(accountId ? { accountId } : {}), ...(domainId ? { domainId } : {}) });
+      const page = await listQuarantine(ctx, scope, {
+        limit,
+        ...(after ? { after } : {}),
+        ...(accountId ? { accountId } : {}),
+        ...(domainId ? { domainId } : {}),
+      });
+      // R-A2: the provider's staff see envelopes, not subjects; a preview, justified and recorded, shows more.
+      if (principal.role === 'operator') return { ...page, items: page.items.map((item) => ({ ...item, subject: '', from: '' })) };
+      return page;
     },
   );
 
@@ -109,12 +127,28 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
       config: { access: [...ALL] },
       schema: {
         tags: ['quarantine'],
-        summary: 'Preview a held message: verdict, headers, decoded text and attachment names (HTML is never given raw)',
+        summary:
+          'Preview a held message: verdict, headers, decoded text and attachment names (HTML is never given raw). The operator must give a reason, recorded (R-A2)',
         params: IdParams,
+        querystring: T.Object({ reason: T.Optional(Str(1000)) }, { additionalProperties: false }),
         response: replies({ 200: QuarantinePreviewSchema }),
       },
     },
-    async (request) => previewQuarantined(ctx, quarantineScopeOf(principalOf(request)), request.params.id),
+    async (request) => {
+      const principal = principalOf(request);
+      const scope = quarantineScopeOf(principal);
+      const { id } = request.params;
+      if (principal.role !== 'operator') return previewQuarantined(ctx, scope, id);
+      const reason = (request.query.reason ?? '').trim();
+      const row = await getQuarantineRow(ctx, scope, id);
+      if (reason.length < 3) throw reasonRequired();
+      return recorded(
+        ctx,
+        request,
+        { kind: 'quarantine.preview', customerId: row.customer_id, subscriptionId: null, params: { id, accountId: row.account_id, reason } },
+        () => previewQuarantined(ctx, scope, id),
+      );
+    },
   );
 
   api.post(
@@ -138,7 +172,7 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
       const released = await recorded(
         ctx,
         request,
-        { kind: 'quarantine.release', customerId: row.customer_id, subscriptionId: null, params: { id, ...options } },
+        { kind: 'quarantine.release', customerId: row.customer_id, subscriptionId: null, params: { id, accountId: row.account_id, ...options } },
         () => releaseQuarantined(ctx, scope, id, { actor: `${principal.role}:${principal.id}`, ...options }),
       );
       return released;
@@ -156,8 +190,11 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
       const { id } = request.params;
       const scope = quarantineScopeOf(principal);
       const row = await getQuarantineRow(ctx, scope, id);
-      await recorded(ctx, request, { kind: 'quarantine.delete', customerId: row.customer_id, subscriptionId: null, params: { id } }, () =>
-        deleteQuarantined(ctx, scope, id, { actor: `${principal.role}:${principal.id}` }),
+      await recorded(
+        ctx,
+        request,
+        { kind: 'quarantine.delete', customerId: row.customer_id, subscriptionId: null, params: { id, accountId: row.account_id } },
+        () => deleteQuarantined(ctx, scope, id, { actor: `${principal.role}:${principal.id}` }),
       );
       return reply.code(204).send();
     },
@@ -342,8 +379,14 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
       const { reason } = request.body;
       const scope = scopeOf(request);
       if (scope !== null) return readVault(ctx, scope, id, { loginId: principal.id, reason }); // throws not-found
-      return recorded(ctx, request, { kind: 'vault.read', customerId: null, subscriptionId: null, params: { id, reason } }, () =>
-        readVault(ctx, scope, id, { loginId: principal.id, reason }),
+      // Recorded on the customer and the account whose mail it is, so that both see the access (R-A2).
+      const row = await ctx.db.selectFrom('malware_vault').select(['customer_id', 'account_id']).where('id', '=', id).executeTakeFirst();
+      if (!row || reason.trim().length < 3) return readVault(ctx, scope, id, { loginId: principal.id, reason }); // throws: not found, reason required
+      return recorded(
+        ctx,
+        request,
+        { kind: 'vault.read', customerId: row.customer_id, subscriptionId: null, params: { id, accountId: row.account_id, reason: reason.trim() } },
+        () => readVault(ctx, scope, id, { loginId: principal.id, reason }),
       );
     },
   );

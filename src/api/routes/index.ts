@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import { accountRoutes } from './accounts.ts';
+import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { customerRoutes } from './customers.ts';
 import { domainRoutes } from './domains.ts';
@@ -18,4 +19,5 @@ export function registerRoutes(api: Router, ctx: AppContext): void {
   accountRoutes(api, ctx);
   filterRoutes(api, ctx);
   miscRoutes(api, ctx);
+  auditRoutes(api, ctx);
 }

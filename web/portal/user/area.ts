@@ -1,6 +1,7 @@
 /** A mail user's self-service area. */
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
+import { sharedNav } from '../../messages/shared-nav.ts';
 import { user } from '../../messages/user.ts';
 
 const ROLES = ['user'] as const;
@@ -15,6 +16,8 @@ export const userArea: Area = {
     { path: '/me/quarantine/:id', roles: ROLES, load: () => import('./QuarantineMessage.tsx') },
     { path: '/me/senders', roles: ROLES, load: () => import('./Senders.tsx') },
     { path: '/me/mail-clients', roles: ROLES, load: () => import('./MailClients.tsx') },
+    // The operator's accesses to this mailbox (R-A2, part D).
+    { path: '/me/audit', roles: ROLES, load: () => import('../common/Audit.tsx') },
   ],
   nav() {
     const m = messages(user).nav;
@@ -26,6 +29,8 @@ export const userArea: Area = {
       { href: '/me/quarantine', label: m.quarantine },
       { href: '/me/senders', label: m.senders },
       { href: '/me/mail-clients', label: m.mailClients },
+      // Part D.
+      { href: '/me/audit', label: messages(sharedNav).myAudit },
     ];
   },
 };
