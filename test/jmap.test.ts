@@ -436,7 +436,6 @@ describe('RFC 8621 §2 Mailbox', () => {
 describe('RFC 8621 §3 Thread and §4 Email', () => {
   let jmap: Jmap;
   let inbox: string;
-  // biome-ignore lint/suspicious/noExplicitAny: ids by Message-ID, filled in before()
   const ids: any = {};
 
   before(async () => {
@@ -780,6 +779,30 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     assert.deepEqual([afterDestroy.created, afterDestroy.updated, afterDestroy.destroyed], [[], [], [c3]]);
     const stale = await me.request([['Email/set', { accountId: me.accountId, ifInState: destroyState, destroy: [c1] }, 's']]);
     assert.equal(stale.body.methodResponses[0][1].type, 'stateMismatch');
+    imap.close();
+  });
+});
+
+describe('RFC 8620 §5.3 creation ids across methods', () => {
+  test('RFC 8620 §5.3: a Mailbox created in one call is "#id" in the next (Email/set mailboxIds); isSubscribed; patch paths with ~1', async () => {
+    const me = Jmap.of('writer');
+    const imap = await imapFor('writer');
+    await append(imap, 'INBOX', raw({ subject: 'to file', id: '<w1@outside.test>', to: `writer@${DOMAIN}` }));
+    const [email] = (await me.call('Email/query', {})).ids;
+    const reply = await me.request([
+      ['Mailbox/set', { accountId: me.accountId, create: { box: { name: 'Filed', isSubscribed: false } } }, 'a'],
+      ['Email/set', { accountId: me.accountId, update: { [email]: { mailboxIds: { '#box': true }, 'keywords/a~1b': true } } }, 'b'],
+      ['Email/get', { accountId: me.accountId, ids: [email], properties: ['mailboxIds', 'keywords'] }, 'c'],
+    ]);
+    const [created, moved, got] = reply.body.methodResponses;
+    const box = created[1].created.box.id;
+    assert.equal(created[1].created.box.isSubscribed, false);
+    assert.deepEqual(moved[1].updated, { [email]: null }, JSON.stringify(moved));
+    assert.deepEqual(got[1].list[0], { id: email, mailboxIds: { [box]: true }, keywords: { 'a/b': true } });
+    const lsub = await imap.command('LSUB "" "*"');
+    assert.ok(!lsub.lines.some((l) => l.includes('Filed')), 'created unsubscribed');
+    await me.call('Mailbox/set', { update: { [box]: { isSubscribed: true } } });
+    assert.ok((await imap.command('LSUB "" "*"')).lines.some((l) => l.includes('Filed')));
     imap.close();
   });
 });

@@ -343,12 +343,14 @@ function readPatch(call: Call, patch: Record<string, unknown>): EmailPatch {
     return keys;
   };
   for (const [path, value] of Object.entries(patch)) {
+    // RFC 8620 §5.3: a patch path is a JSON Pointer without its leading slash (~1 is '/', ~0 is '~').
+    const unpointer = (token: string) => token.replace(/~1/g, '/').replace(/~0/g, '~');
     if (path === 'keywords') {
       const keys = keywordMap(value, 'keywords');
       if (!keys.every(isKeyword)) throw setError('invalidProperties', 'not a keyword', ['keywords']);
       out.keywords = keys.map((k) => k.toLowerCase());
     } else if (path.startsWith('keywords/')) {
-      const keyword = path.slice(9);
+      const keyword = unpointer(path.slice(9));
       if (!isKeyword(keyword)) throw setError('invalidProperties', 'not a keyword', [path]);
       if (value === true) out.addKeywords.push(keyword.toLowerCase());
       else if (value === null) out.removeKeywords.push(keyword.toLowerCase());
@@ -356,7 +358,7 @@ function readPatch(call: Call, patch: Record<string, unknown>): EmailPatch {
     } else if (path === 'mailboxIds') {
       out.mailboxIds = keywordMap(value, 'mailboxIds').map((id) => resolveId(call, id));
     } else if (path.startsWith('mailboxIds/')) {
-      const id = resolveId(call, path.slice(11));
+      const id = resolveId(call, unpointer(path.slice(11)));
       if (value === true) out.addMailboxes.push(id);
       else if (value === null) out.removeMailboxes.push(id);
       else throw setError('invalidProperties', 'a mailbox is set to true or null', [path]);
