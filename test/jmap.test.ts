@@ -629,6 +629,11 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     );
     assert.deepEqual((await q({ filter: { operator: 'NOT', conditions: [{ subject: 'hello' }] } })).length, 2);
     assert.deepEqual(await q({ filter: { inMailboxOtherThan: [inbox] } }), []);
+    assert.deepEqual(await q({ filter: { hasAttachment: true } }), [ids['report@outside.test']]);
+    assert.equal((await q({ filter: { hasAttachment: false } })).length, 3);
+    assert.deepEqual(await q({ filter: { header: ['X-Custom'] } }), [ids['report@outside.test']]);
+    assert.deepEqual(await q({ filter: { header: ['x-custom', 'SECOND'] } }), [ids['report@outside.test']]);
+    assert.deepEqual(await q({ filter: { header: ['X-Custom', 'third'] } }), []);
     assert.deepEqual(await q({ sort: [{ property: 'size', isAscending: false }], limit: 1 }), [ids['mx@outside.test']]);
     assert.deepEqual(await q({ filter: { inMailbox: inbox }, sort: [{ property: 'subject', isAscending: false }], limit: 1 }), [ids['mx@outside.test']]);
     const collapsed = await jmap.call('Email/query', { sort: [{ property: 'receivedAt', isAscending: true }], collapseThreads: true, calculateTotal: true });
@@ -647,7 +652,7 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     assert.equal(anchored.position, 1);
     const errors = await jmap.request([
       ['Email/query', { accountId: jmap.accountId, anchor: 'msg_nothing' }, 'a'],
-      ['Email/query', { accountId: jmap.accountId, filter: { header: ['X-Custom'] } }, 'b'],
+      ['Email/query', { accountId: jmap.accountId, filter: { hasAttachment: 'yes' } }, 'b'],
       ['Email/query', { accountId: jmap.accountId, sort: [{ property: 'nonsense' }] }, 'c'],
     ]);
     assert.deepEqual(

@@ -4,7 +4,9 @@
  * the sort keys stored at delivery) is read once per query; text conditions use the mailstore's
  * full-text search (`searchMessageText`, the one IMAP SEARCH uses).
  */
+
 import { type MessageColumnValues, parseFlags, searchMessageText, type TextSearchKey } from '../mailstore/index.ts';
+import type { MessageMetadata } from '../mime/index.ts';
 import {
   type Args,
   type Call,
@@ -36,6 +38,8 @@ interface Evaluation {
   mailboxIds: string[];
   threads: Map<string, Entry[]>;
   texts: Map<string, Set<string>>;
+  /** What hasAttachment and header conditions read, loaded only when the filter has one. */
+  metadata?: Map<string, Pick<MessageMetadata, 'headerFields'> & { hasAttachment: boolean }>;
 }
 
 const unsupported = (description: string) => new MethodError('unsupportedFilter', description);
@@ -66,6 +70,7 @@ async function collectTexts(filter: unknown, evaluation: Evaluation): Promise<vo
     return;
   }
   for (const [key, value] of Object.entries(filter)) {
+    if ((key === 'hasAttachment' || key === 'header') && !evaluation.metadata) evaluation.metadata = await loadMetadata(evaluation);
     const textKey = TEXT_KEYS[key];
     if (!textKey) continue;
     if (typeof value !== 'string') throw unsupported(`${key} is a string`);
@@ -79,6 +84,28 @@ async function collectTexts(filter: unknown, evaluation: Evaluation): Promise<vo
     );
     evaluation.texts.set(cacheKey, new Set(matches.map((m) => m.id)));
   }
+}
+
+async function loadMetadata(evaluation: Evaluation): Promise<NonNullable<Evaluation['metadata']>> {
+  const rows = await evaluation.call.app.db.selectFrom('messages').select(['id', 'metadata']).where('account_id', '=', evaluation.call.account.id).execute();
+  const out: NonNullable<Evaluation['metadata']> = new Map();
+  for (const row of rows) {
+    const metadata = JSON.parse(row.metadata) as MessageMetadata;
+    out.set(row.id, { headerFields: metadata.headerFields, hasAttachment: metadata.summary.hasAttachments });
+  }
+  return out;
+}
+
+/** RFC 8621 §4.4.1 header: [name] (the field exists) or [name, value] (an instance contains value, case-insensitively). */
+function headerMatches(entry: Entry, value: unknown, evaluation: Evaluation): boolean {
+  if (!Array.isArray(value) || value.length < 1 || value.length > 2 || !value.every((v) => typeof v === 'string')) {
+    throw unsupported('header is [name] or [name, value]');
+  }
+  const values = evaluation.metadata?.get(entry.id)?.headerFields[(value[0] as string).toLowerCase()];
+  if (!values || values.length === 0) return false;
+  if (value.length === 1) return true;
+  const needle = (value[1] as string).toLowerCase();
+  return values.some((v) => v.toLowerCase().includes(needle));
 }
 
 function threadHas(evaluation: Evaluation, entry: Entry, flag: string, mode: 'all' | 'some' | 'none'): boolean {
@@ -132,6 +159,13 @@ function matches(entry: Entry, filter: Record<string, unknown>, evaluation: Eval
         break;
       case 'noneInThreadHaveKeyword':
         if (!threadHas(evaluation, entry, keywordArg(value, key), 'none')) return false;
+        break;
+      case 'hasAttachment':
+        if (typeof value !== 'boolean') throw unsupported('hasAttachment is a boolean');
+        if ((evaluation.metadata?.get(entry.id)?.hasAttachment ?? false) !== value) return false;
+        break;
+      case 'header':
+        if (!headerMatches(entry, value, evaluation)) return false;
         break;
       default: {
         if (TEXT_KEYS[key]) {
