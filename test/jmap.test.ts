@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { killHard, startServe } from './helpers/cli.ts';
 import { type ApiClient, operatorClient } from './helpers/client.ts';
 import { type MailCustomer, setupMailCustomer } from './helpers/filter.ts';
 import { RawImap } from './helpers/imap.ts';
 import { RawSmtp } from './helpers/mail.ts';
+import { freePort } from './helpers/ports.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
 
 const DOMAIN = 'jmap.test';
@@ -38,7 +40,7 @@ interface HttpReply {
 async function http(method: string, path: string, init: { auth?: string; body?: string; headers?: Record<string, string> } = {}): Promise<HttpReply> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.auth) headers.authorization = init.auth;
-  const response = await fetch(`${service.url}${path}`, { method, headers, body: init.body });
+  const response = await fetch(path.startsWith('http') ? path : `${service.url}${path}`, { method, headers, body: init.body });
   const raw = Buffer.from(await response.arrayBuffer());
   const type = response.headers.get('content-type') ?? '';
   return { status: response.status, headers: response.headers, raw, body: type.includes('json') && raw.length ? JSON.parse(raw.toString()) : raw.toString() };
@@ -56,8 +58,15 @@ class Jmap {
     return new Jmap(a.id, basic(a.address, a.password));
   }
 
+  /** Another `facteur serve` on the same data, when set: a fresh process, with nothing in memory. */
+  base: string | undefined;
+
   async request(methodCalls: unknown[], using = [CORE, MAIL]): Promise<HttpReply> {
-    return http('POST', '/jmap/api', { auth: this.auth, body: JSON.stringify({ using, methodCalls }), headers: { 'content-type': 'application/json' } });
+    return http('POST', `${this.base ?? ''}/jmap/api`, {
+      auth: this.auth,
+      body: JSON.stringify({ using, methodCalls }),
+      headers: { 'content-type': 'application/json' },
+    });
   }
 
   /** One method call; its response arguments (asserting its name). */
@@ -809,5 +818,33 @@ describe('RFC 8620 §5.3 creation ids across methods', () => {
     await me.call('Mailbox/set', { update: { [box]: { isSubscribed: true } } });
     assert.ok((await imap.command('LSUB "" "*"')).lines.some((l) => l.includes('Filed')));
     imap.close();
+  });
+});
+
+describe('states from the mailstore', () => {
+  test('RFC 8620 §5.2: a state given by one process is answered exactly by another (nothing is kept in memory: restarts and nodes)', async () => {
+    const me = Jmap.of('changer');
+    const state = (await me.call('Email/get', { ids: [] })).state;
+    const imap = await imapFor('changer');
+    await append(imap, 'INBOX', raw({ subject: 'while away', id: '<away@outside.test>', to: `changer@${DOMAIN}` }));
+    imap.close();
+    const port = await freePort();
+    const other = await startServe(
+      { ...process.env, ...service.env, FACTEUR_ROLES: 'web', FACTEUR_HTTP_PORT: String(port), FACTEUR_LISTEN_HOST: '127.0.0.1' },
+      'API docs:',
+    );
+    try {
+      me.base = `http://127.0.0.1:${port}`;
+      const changes = await me.call('Email/changes', { sinceState: state });
+      assert.equal(changes.created.length, 1);
+      assert.deepEqual([changes.updated, changes.destroyed], [[], []]);
+      const [created] = (await me.call('Email/get', { ids: changes.created, properties: ['subject'] })).list;
+      assert.equal(created.subject, 'while away');
+      const mailboxes = await me.call('Mailbox/changes', { sinceState: state });
+      assert.deepEqual(mailboxes.updated, [await me.mailboxId('inbox')]);
+    } finally {
+      me.base = undefined;
+      await killHard(other);
+    }
   });
 });
