@@ -5,8 +5,7 @@
  * JMAP's role names, RFC 8621 §2). Counts are read from the folder index.
  */
 import { sql } from 'kysely';
-import { createMailbox, deleteMailbox, HIERARCHY_DELIMITER, renameMailbox, setSubscribed } from '../mailstore/index.ts';
-import { hasFlagSql } from '../mailstore/messages.ts';
+import { createMailbox, deleteMailbox, HIERARCHY_DELIMITER, hasFlagSql, renameMailbox, setSubscribed } from '../mailstore/index.ts';
 import { isAppError } from '../shared/errors.ts';
 import type { MailboxesTable } from '../store/index.ts';
 import {
