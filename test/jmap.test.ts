@@ -147,6 +147,8 @@ const MULTIPART = [
   'List-Post: <mailto:list@outside.test>',
   'X-Custom: first',
   'X-Custom: second',
+  'X-Folded: one',
+  '  two',
   'MIME-Version: 1.0',
   'Content-Type: multipart/mixed; boundary="outer"',
   '',
@@ -535,6 +537,27 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     assert.deepEqual(email['header:List-Post:asURLs'], ['mailto:list@outside.test']);
     assert.equal(email['header:Date:asDate'], '2026-11-27T08:30:00Z');
     assert.equal(email['header:Nothing'], null);
+    // §4.1.2.1 Raw keeps the folding; §4.1.3 headers keep the names as written.
+    const written = await jmap.call('Email/get', {
+      ids: [ids['report@outside.test']],
+      properties: ['headers', 'header:x-folded', 'header:X-Folded:asText', 'textBody'],
+      bodyProperties: ['partId', 'header:Content-Transfer-Encoding', 'headers'],
+    });
+    const [w] = written.list;
+    assert.equal(w['header:x-folded'], ' one\r\n  two');
+    assert.equal(w['header:X-Folded:asText'], 'one  two', 'unfolding removes the line break only (RFC 5322 §2.2.3)');
+    assert.deepEqual(w.headers[5], { name: 'Message-ID', value: ' <report@outside.test>' });
+    assert.equal(w.headers.length, 12);
+    assert.deepEqual(w.textBody, [
+      {
+        partId: '1.1',
+        'header:Content-Transfer-Encoding': ' quoted-printable',
+        headers: [
+          { name: 'Content-Type', value: ' text/plain; charset=iso-8859-1' },
+          { name: 'Content-Transfer-Encoding', value: ' quoted-printable' },
+        ],
+      },
+    ]);
     const bad = await jmap.request([['Email/get', { accountId: jmap.accountId, ids: [], properties: ['nonsense'] }, 'x']]);
     assert.equal(bad.body.methodResponses[0][1].type, 'invalidArguments');
   });

@@ -9,12 +9,11 @@ import {
   type Address,
   type BodyStructure,
   decodeEncodedWords,
-  type HeaderField,
+  decodeHeaderBytes,
   listParts,
   paramValue,
   parseAddressList,
   parseDateField,
-  parseHeaderBlock,
   transferDecoder,
 } from '../mime/index.ts';
 
@@ -73,9 +72,39 @@ export function decodeText(bytes: Buffer, charset: string | null): { value: stri
   }
 }
 
-/** A part's own header fields as written (names as in the message would need the raw names: the parser lowercases them). */
-function partHeaders(raw: Buffer, part: BodyStructure): HeaderField[] {
-  return parseHeaderBlock(raw.subarray(part.headerStart, part.bodyStart));
+/** A header field as RFC 8621 §4.1.2 shows it: the name as written, the raw value after the colon (folding kept). */
+export interface RawField {
+  name: string;
+  value: string;
+}
+
+/**
+ * The fields of a header block as written (RFC 8621 §4.1.3 `headers`, §4.1.2.1 Raw form): names keep their
+ * case, values are everything after the colon up to the field's last line break, folds included. Lines
+ * that are neither a field nor a continuation are skipped, as the metadata parser does.
+ */
+export function rawHeaderFields(block: Buffer): RawField[] {
+  const fields: RawField[] = [];
+  let current: RawField | undefined;
+  for (const line of decodeHeaderBytes(block).split(/\r?\n/)) {
+    if (line === '') break;
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (current) current.value += `\r\n${line}`;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\s]/.test(line.slice(0, colon).trimEnd())) {
+      current = undefined;
+      continue;
+    }
+    current = { name: line.slice(0, colon).trimEnd(), value: line.slice(colon + 1) };
+    fields.push(current);
+  }
+  return fields;
+}
+
+function partHeaders(raw: Buffer, part: BodyStructure): RawField[] {
+  return rawHeaderFields(raw.subarray(part.headerStart, part.bodyStart));
 }
 
 function fullType(part: BodyStructure): string {
@@ -96,7 +125,7 @@ export function bodyStructureOf(raw: Buffer, structure: BodyStructure, messageBl
   const numbers = new Map<BodyStructure, string>();
   for (const { number, part } of listParts(structure)) numbers.set(part, number);
   const build = (part: BodyStructure, partId: string): BodyPart => {
-    const headers = partHeaders(raw, part).map((f) => ({ name: f.name, value: ` ${f.value}` }));
+    const headers = partHeaders(raw, part);
     const name = paramValue(part.disposition?.params ?? [], 'filename', true) ?? paramValue(part.params, 'name', true) ?? null;
     const base: BodyPart = {
       partId: part.kind === 'multipart' ? null : partId,
@@ -241,10 +270,11 @@ export function parseHeaderProperty(property: string): { name: string; form: Hea
   return { name: (match[1] as string).toLowerCase(), form: (match[2] as HeaderForm | undefined) ?? 'Raw', all: Boolean(match[3]) };
 }
 
-export function headerValue(value: string, form: HeaderForm): unknown {
+/** A field's value in one form (§4.1.2); `value` is raw (Raw returns it as it is), the other forms unfold it first. */
+export function headerValue(raw: string, form: HeaderForm): unknown {
+  if (form === 'Raw') return raw;
+  const value = raw.replace(/\r?\n(?=[ \t])/g, '').trim();
   switch (form) {
-    case 'Raw':
-      return ` ${value}`;
     case 'Text':
       return asText(value);
     case 'Addresses':
@@ -263,8 +293,8 @@ export function headerValue(value: string, form: HeaderForm): unknown {
 }
 
 /** The value of a `header:` property over a header block's fields (§4.1.3: the last instance, or all). */
-export function headerProperty(fields: readonly HeaderField[], spec: { name: string; form: HeaderForm; all: boolean }): unknown {
-  const values = fields.filter((f) => f.name === spec.name).map((f) => headerValue(f.value, spec.form));
+export function headerProperty(fields: readonly RawField[], spec: { name: string; form: HeaderForm; all: boolean }): unknown {
+  const values = fields.filter((f) => f.name.toLowerCase() === spec.name).map((f) => headerValue(f.value, spec.form));
   if (spec.all) return values;
   return values.length > 0 ? values[values.length - 1] : null;
 }

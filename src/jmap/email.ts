@@ -7,11 +7,10 @@
  */
 import type { Readable } from 'node:stream';
 import { copyMessages, expungeMessages, parseFlags, readContent, updateFlags } from '../mailstore/index.ts';
-import type { HeaderField, MessageMetadata } from '../mime/index.ts';
-import { parseHeaderBlock } from '../mime/index.ts';
+import type { MessageMetadata } from '../mime/index.ts';
 import { isAppError } from '../shared/errors.ts';
 import type { MessagesTable } from '../store/index.ts';
-import { bodyStructureOf, bodyValueOf, headerProperty, leaves, parseHeaderProperty, splitBody, structurePart } from './body.ts';
+import { bodyStructureOf, bodyValueOf, headerProperty, leaves, parseHeaderProperty, type RawField, rawHeaderFields, splitBody, structurePart } from './body.ts';
 import {
   type Args,
   type Call,
@@ -66,7 +65,7 @@ const OTHER_PROPERTIES = ['headers', 'bodyStructure'];
 const DEFAULT_BODY_PROPERTIES = ['partId', 'blobId', 'size', 'name', 'type', 'charset', 'disposition', 'cid', 'language', 'location'];
 const BODY_PROPERTIES = [...DEFAULT_BODY_PROPERTIES, 'headers', 'subParts'];
 /** Properties that need the message's bytes, not only its stored metadata. */
-const NEEDS_CONTENT = new Set(['headers', 'bodyStructure', 'textBody', 'htmlBody', 'attachments', 'bodyValues']);
+const NEEDS_CONTENT = new Set(['bodyStructure', 'textBody', 'htmlBody', 'attachments', 'bodyValues']);
 
 /** The header forms the convenience properties stand for (RFC 8621 §4.1.2.3-§4.1.2.6). */
 const CONVENIENCE: Record<string, string> = {
@@ -168,9 +167,15 @@ async function getEmails(call: Call, args: Args): Promise<Args> {
 
 async function emailObject(call: Call, row: Row, properties: readonly string[], body: ReturnType<typeof checkBodyOptions>): Promise<Record<string, unknown>> {
   const metadata = JSON.parse(row.metadata) as MessageMetadata;
-  const fields: HeaderField[] = Object.entries(metadata.headerFields).flatMap(([name, values]) => values.map((value) => ({ name, value })));
+  // The convenience properties (§4.1.2.3-6) read the fields kept in the metadata (unfolded); `headers` and
+  // explicit `header:` properties read the header block as written (Raw form, names as in the message).
+  const fields: RawField[] = Object.entries(metadata.headerFields).flatMap(([name, values]) => values.map((value) => ({ name, value })));
   const needsContent = properties.some((p) => NEEDS_CONTENT.has(p));
   const raw = needsContent ? await readAll(readContent(call.app, row.blob_id)) : undefined;
+  const needsHeader = properties.some((p) => p === 'headers' || p.startsWith('header:'));
+  const written = needsHeader
+    ? rawHeaderFields(raw ? raw.subarray(0, metadata.headerSize) : await readAll(readContent(call.app, row.blob_id, { start: 0, end: metadata.headerSize })))
+    : [];
   const out: Record<string, unknown> = { id: row.id };
   let parts: ReturnType<typeof splitBody> | undefined;
   let structure: ReturnType<typeof bodyStructureOf> | undefined;
@@ -183,11 +188,7 @@ async function emailObject(call: Call, row: Row, properties: readonly string[], 
     const shaped: Record<string, unknown> = {};
     for (const p of body.bodyProperties) {
       const header = parseHeaderProperty(p);
-      if (header)
-        shaped[p] = headerProperty(
-          part.headers.map((h) => ({ name: h.name, value: h.value.trim() })),
-          header,
-        );
+      if (header) shaped[p] = headerProperty(part.headers, header);
       else if (p !== 'subParts') shaped[p] = (part as unknown as Record<string, unknown>)[p];
     }
     // RFC 8621 §4.1.4: a multipart's subParts are always there, whatever bodyProperties says.
@@ -223,7 +224,7 @@ async function emailObject(call: Call, row: Row, properties: readonly string[], 
         out.preview = metadata.summary.preview;
         break;
       case 'headers':
-        out.headers = parseHeaderBlock((raw as Buffer).subarray(0, metadata.headerSize)).map((f) => ({ name: f.name, value: ` ${f.value}` }));
+        out.headers = written;
         break;
       case 'bodyStructure':
         partsOf();
@@ -254,8 +255,9 @@ async function emailObject(call: Call, row: Row, properties: readonly string[], 
         break;
       }
       default: {
-        const header = parseHeaderProperty(CONVENIENCE[property] ?? property);
-        if (header) out[property] = headerProperty(fields, header);
+        const convenience = CONVENIENCE[property];
+        const header = parseHeaderProperty(convenience ?? property);
+        if (header) out[property] = headerProperty(convenience ? fields : written, header);
       }
     }
   }
