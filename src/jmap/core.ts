@@ -26,6 +26,31 @@ export const MAX_CHANGES = 5000;
 /** Most ids one /query answer lists when the client asks for more or for no limit (§5.5). */
 export const MAX_QUERY_LIMIT = 1000;
 
+/** Requests under way per account, refused past a limit (RFC 8620 §2 maxConcurrentRequests), in one process. */
+export class RequestCounter {
+  private readonly running = new Map<string, number>();
+
+  constructor(readonly limit: number) {}
+
+  /** Counts a request in; false when the account already has `limit` under way. */
+  enter(accountId: string): boolean {
+    const now = this.running.get(accountId) ?? 0;
+    if (now >= this.limit) return false;
+    this.running.set(accountId, now + 1);
+    return true;
+  }
+
+  leave(accountId: string): void {
+    const left = (this.running.get(accountId) ?? 1) - 1;
+    if (left > 0) this.running.set(accountId, left);
+    else this.running.delete(accountId);
+  }
+
+  size(): number {
+    return this.running.size;
+  }
+}
+
 /** A method-level error (RFC 8620 §3.6.2): the method call answers ["error", { type, … }, callId]. */
 export class MethodError extends Error {
   constructor(

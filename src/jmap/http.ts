@@ -16,10 +16,13 @@ import type { MessageMetadata } from '../mime/index.ts';
 import { AppError, isAppError, text } from '../shared/errors.ts';
 import { RequestError, runRequest } from './api.ts';
 import { decodePart, parseBlobId, structurePart } from './body.ts';
-import { CORE, CORE_LIMITS, type JmapAccount, MAIL } from './core.ts';
+import { CORE, CORE_LIMITS, type JmapAccount, MAIL, RequestCounter } from './core.ts';
 import { EMAIL_QUERY_SORTS } from './email-query.ts';
 
 const REALM = 'Basic realm="Facteur JMAP", charset="UTF-8"';
+
+/** API requests under way per account in this process (RFC 8620 §2 maxConcurrentRequests). */
+const running = new RequestCounter(CORE_LIMITS.maxConcurrentRequests);
 
 function unauthenticated(): AppError {
   return new AppError(
@@ -171,7 +174,15 @@ export async function registerJmap(app: FastifyInstance, ctx: AppContext): Promi
         } catch {
           throw new RequestError('notJSON', 'the request does not parse as JSON');
         }
-        const response = await runRequest(ctx, account, body, sessionStateOf(account));
+        if (!running.enter(account.id)) {
+          throw new RequestError('limit', `at most ${CORE_LIMITS.maxConcurrentRequests} requests at once`, 'maxConcurrentRequests');
+        }
+        let response: Awaited<ReturnType<typeof runRequest>>;
+        try {
+          response = await runRequest(ctx, account, body, sessionStateOf(account));
+        } finally {
+          running.leave(account.id);
+        }
         reply.header('cache-control', 'no-cache, no-store, must-revalidate');
         return reply.type('application/json').send(response);
       } catch (error) {
