@@ -362,6 +362,9 @@ describe('RFC 8621 §2 Mailbox', () => {
     assert.equal(inbox.unreadThreads, 1);
     assert.equal(inbox.isSubscribed, true);
     assert.equal(inbox.myRights.mayRename, false);
+    assert.equal(inbox.myRights.mayDelete, false);
+    const sent = got.list.find((m: any) => m.role === 'sent');
+    assert.deepEqual([sent.myRights.mayRename, sent.myRights.mayDelete], [true, false]);
     assert.equal(inbox.myRights.mayAddItems, true);
     const some = await jmap.call('Mailbox/get', { ids: [inbox.id, 'mbx_nothing'], properties: ['name'] });
     assert.deepEqual(some.list, [{ id: inbox.id, name: 'INBOX' }]);

@@ -48,9 +48,11 @@ const PROPERTIES = [
 ] as const;
 const COUNTS = ['totalEmails', 'unreadEmails', 'totalThreads', 'unreadThreads'];
 
-/** RFC 8621 §2: every right on one's own folders, except that system folders cannot be renamed or deleted. */
+/**
+ * RFC 8621 §2 myRights: every right on one's own folders, except what the mailstore refuses: INBOX is
+ * never renamed here (IMAP's RENAME INBOX moves its messages instead) and system folders are never deleted.
+ */
 function rightsOf(mailbox: MailboxesTable) {
-  const system = mailbox.special_use !== null;
   return {
     mayReadItems: true,
     mayAddItems: true,
@@ -58,8 +60,8 @@ function rightsOf(mailbox: MailboxesTable) {
     maySetSeen: true,
     maySetKeywords: true,
     mayCreateChild: true,
-    mayRename: !system,
-    mayDelete: !system,
+    mayRename: mailbox.special_use !== 'inbox',
+    mayDelete: mailbox.special_use === null,
     maySubmit: true,
   };
 }
