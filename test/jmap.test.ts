@@ -648,6 +648,9 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     assert.equal(received.canCalculateChanges, false);
     assert.deepEqual(await q({ filter: { from: 'bob@outside' } }), [ids['m2@outside.test']]);
     assert.deepEqual(await q({ filter: { body: 'BANANA' } }), [ids['m2@outside.test']]);
+    // One folder's query reads that folder alone (text searched there too).
+    assert.deepEqual(await q({ filter: { operator: 'AND', conditions: [{ inMailbox: inbox }, { body: 'banana' }] } }), [ids['m2@outside.test']]);
+    assert.deepEqual(await q({ filter: { inMailbox: inbox, from: 'bob@outside' } }), [ids['m2@outside.test']]);
     assert.deepEqual(await q({ filter: { subject: 'trimestriel' } }), [ids['report@outside.test']]);
     assert.deepEqual(await q({ filter: { text: 'zelie@outside' } }), [ids['report@outside.test']]);
     assert.deepEqual(await q({ filter: { to: 'other@outside.test' } }), [ids['report@outside.test']]);
@@ -724,7 +727,12 @@ describe('RFC 8621 §3 Thread and §4 Email', () => {
     assert.deepEqual(await (async () => (await jmap.call('Email/query', { filter: { hasKeyword: '$flagged' } })).ids)(), [ids['m1@outside.test']]);
     assert.equal((await jmap.call('Email/query', { filter: { notKeyword: '$seen' } })).ids.length, 3);
     assert.deepEqual(
-      (await jmap.call('Email/query', { filter: { someInThreadHaveKeyword: '$flagged' }, sort: [{ property: 'receivedAt', isAscending: true }] })).ids,
+      (
+        await jmap.call('Email/query', {
+          filter: { operator: 'AND', conditions: [{ inMailbox: inbox }, { someInThreadHaveKeyword: '$flagged' }] },
+          sort: [{ property: 'receivedAt', isAscending: true }],
+        })
+      ).ids,
       [ids['m1@outside.test'], ids['m2@outside.test']],
     );
     assert.equal(

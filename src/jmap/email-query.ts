@@ -226,19 +226,47 @@ function comparatorOf(sort: unknown, evaluation: Evaluation): Comparator {
   }
 }
 
+const THREAD_KEYS = ['allInThreadHaveKeyword', 'someInThreadHaveKeyword', 'noneInThreadHaveKeyword'];
+
+function mentionsThreads(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(mentionsThreads);
+  if (!isObject(value)) return false;
+  return Object.entries(value).some(
+    ([key, v]) => THREAD_KEYS.includes(key) || v === 'allInThreadHaveKeyword' || v === 'someInThreadHaveKeyword' || mentionsThreads(v),
+  );
+}
+
+/** The one folder a filter confines the query to (inMailbox at the top, alone or in an AND), or null. */
+function oneMailbox(call: Call, filter: unknown, sort: unknown): string | null {
+  if (mentionsThreads(filter) || mentionsThreads(sort) || !isObject(filter)) return null;
+  const conditions = filter.operator === 'AND' && Array.isArray(filter.conditions) ? filter.conditions : 'operator' in filter ? [] : [filter];
+  for (const condition of conditions) {
+    if (isObject(condition) && !('operator' in condition) && typeof condition.inMailbox === 'string') return resolveId(call, condition.inMailbox);
+  }
+  return null;
+}
+
 /** RFC 8620 §5.5 /query, RFC 8621 §4.4. */
 async function queryEmails(call: Call, args: Args): Promise<Args> {
   checkKnown(args, ['accountId', 'filter', 'sort', 'position', 'anchor', 'anchorOffset', 'limit', 'calculateTotal', 'collapseThreads']);
   const accountId = checkAccount(call, args);
   const mailboxes = await accountMailboxes(call.app.db, accountId);
-  const rows = await call.app.db
+  // The webmail's common query is one folder's messages: read only that folder, unless a thread condition
+  // or sort needs the whole conversations (which may span folders).
+  const only = oneMailbox(call, args.filter, args.sort);
+  let query = call.app.db
     .selectFrom('messages')
     .select(['id', 'mailbox_id', 'thread_id', 'size', 'internal_date', 'flags', 'sort_subject', 'sort_from', 'sort_to', 'sent_date'])
-    .where('account_id', '=', accountId)
-    .execute();
+    .where('account_id', '=', accountId);
+  if (only !== null) query = query.where('mailbox_id', '=', only);
+  const rows = await query.execute();
   const entries: Entry[] = rows.map((r) => ({ ...r, flagSet: new Set(parseFlags(r.flags).map((f) => f.toLowerCase())), thread: r.thread_id ?? r.id }));
-  const evaluation: Evaluation = { call, mailboxIds: mailboxes.map((m) => m.id), threads: new Map(), texts: new Map() };
-  for (const e of entries) evaluation.threads.set(e.thread, [...(evaluation.threads.get(e.thread) ?? []), e]);
+  const evaluation: Evaluation = { call, mailboxIds: only !== null ? [only] : mailboxes.map((m) => m.id), threads: new Map(), texts: new Map() };
+  for (const e of entries) {
+    const members = evaluation.threads.get(e.thread);
+    if (members) members.push(e);
+    else evaluation.threads.set(e.thread, [e]);
+  }
   const filter = args.filter ?? null;
   if (filter !== null) await collectTexts(filter, evaluation);
   let found = filter === null ? entries : entries.filter((e) => matches(e, filter as Record<string, unknown>, evaluation));
