@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AppContext } from '../context.ts';
+import { registerJmap } from '../jmap/index.ts';
 import { registerWebApp, wantsPage } from '../web/index.ts';
 import { CSRF_HEADER, registerAccess, SESSION_COOKIE } from './access.ts';
 import { noRoute, sendProblem } from './problem.ts';
@@ -90,6 +91,8 @@ export async function buildApi(ctx: AppContext): Promise<Api> {
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   registerAccess(app, ctx);
   await app.register(async (api) => registerRoutes(api.withTypeProvider<TypeBoxProvider>(), ctx), { prefix: '/api' });
+  // JMAP (RFC 8620): /.well-known/jmap and /jmap/*, with its own authentication and errors.
+  await registerJmap(app, ctx);
   app.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -8,7 +8,7 @@ import type { AppContext } from '../context.ts';
 import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, MailboxesTable } from '../store/index.ts';
-import { hasFlagSql, removeMessages } from './messages.ts';
+import { hasFlagSql, recordExpunged, removeMessages } from './messages.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -193,7 +193,7 @@ export async function renameMailbox(ctx: AppContext, accountId: string, fromName
 
 /** Moves every message of `source` into the new, empty `target`, keeping their UID order. */
 async function moveAllMessages(trx: Transaction<Database>, source: MailboxesTable, target: MailboxesTable): Promise<void> {
-  const rows = await trx.selectFrom('messages').select(['id', 'uid']).where('mailbox_id', '=', source.id).orderBy('uid').execute();
+  const rows = await trx.selectFrom('messages').select(['id', 'uid', 'thread_id']).where('mailbox_id', '=', source.id).orderBy('uid').execute();
   let uid = 1;
   for (const row of rows) {
     await trx.updateTable('messages').set({ mailbox_id: target.id, uid: uid++, modseq: 1 }).where('id', '=', row.id).execute();
@@ -202,13 +202,7 @@ async function moveAllMessages(trx: Transaction<Database>, source: MailboxesTabl
   if (rows.length > 0) {
     const modseq = Number(source.highest_modseq) + 1;
     await trx.updateTable('mailboxes').set({ highest_modseq: modseq }).where('id', '=', source.id).execute();
-    for (const row of rows) {
-      await trx
-        .insertInto('expunged_messages')
-        .values({ mailbox_id: source.id, uid: row.uid, modseq })
-        .onConflict((oc) => oc.columns(['mailbox_id', 'uid']).doUpdateSet({ modseq }))
-        .execute();
-    }
+    await recordExpunged(trx, source.id, rows, modseq);
   }
 }
 

@@ -32,6 +32,8 @@ export {
   HIERARCHY_DELIMITER,
   isInbox,
   listLostSubscriptions,
+  MAX_MAILBOX_DEPTH,
+  MAX_MAILBOX_NAME_CHARS,
   type MailboxStatus,
   mailboxStatus,
   normalizeMailboxName,

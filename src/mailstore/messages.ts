@@ -417,12 +417,21 @@ export async function removeMessages(
   }
 }
 
-async function recordExpunged(trx: Transaction<Database>, mailboxId: string, uids: number[], modseq: number): Promise<void> {
-  for (const part of chunks(uids, UIDS_PER_QUERY)) {
+/** An expunged row as the history keeps it: its UID for IMAP, its id and conversation for JMAP (migration 018). */
+export interface ExpungedRow {
+  uid: number;
+  id: string;
+  thread_id: string | null;
+}
+
+export async function recordExpunged(trx: Transaction<Database>, mailboxId: string, rows: ExpungedRow[], modseq: number): Promise<void> {
+  for (const part of chunks(rows, UIDS_PER_QUERY)) {
     await trx
       .insertInto('expunged_messages')
-      .values(part.map((uid) => ({ mailbox_id: mailboxId, uid, modseq })))
-      .onConflict((oc) => oc.columns(['mailbox_id', 'uid']).doUpdateSet({ modseq }))
+      .values(part.map((row) => ({ mailbox_id: mailboxId, uid: Number(row.uid), modseq, message_id: row.id, thread_id: row.thread_id })))
+      .onConflict((oc) =>
+        oc.columns(['mailbox_id', 'uid']).doUpdateSet((eb) => ({ modseq, message_id: eb.ref('excluded.message_id'), thread_id: eb.ref('excluded.thread_id') })),
+      )
       .execute();
   }
 }
@@ -450,7 +459,7 @@ export async function expungeMessages(
     const rowsOf = (part?: number[]) => {
       let query = trx
         .selectFrom('messages')
-        .select(['id', 'uid', 'blob_id', 'size', 'account_id'])
+        .select(['id', 'uid', 'blob_id', 'size', 'account_id', 'thread_id'])
         .where('mailbox_id', '=', scope.mailboxId)
         .where('account_id', '=', scope.accountId);
       if (part) query = query.where('uid', 'in', part);
@@ -464,9 +473,8 @@ export async function expungeMessages(
     if (rows.length === 0) return [];
     const modseq = await nextModseq(trx, scope.mailboxId);
     await removeMessages(trx, rows);
-    const removedUids = rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
-    await recordExpunged(trx, scope.mailboxId, removedUids, modseq);
-    return removedUids;
+    await recordExpunged(trx, scope.mailboxId, rows, modseq);
+    return rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
   });
   if (removed.length > 0) ctx.mail.changes.publish({ type: 'expunge', accountId: scope.accountId, mailboxId: scope.mailboxId });
   return removed;
@@ -512,15 +520,9 @@ export async function copyMessages(
     const modseq = Number(counters.highest_modseq);
     const now = ctx.clock.now();
     const pairs: Array<[number, number]> = [];
-    for (const row of rows) {
-      const newUid = uid++;
-      pairs.push([Number(row.uid), newUid]);
-      await trx
-        .insertInto('messages')
-        .values({ ...row, id: newId('msg'), mailbox_id: destination.id, uid: newUid, modseq, created_at: now })
-        .execute();
-    }
     if (options.move) {
+      // A moved message keeps its row id (JMAP's Email id, RFC 8621 §4: immutable, mailboxIds changes):
+      // the source rows go first, then come back under the destination with new UIDs.
       const sourceModseq = await nextModseq(trx, scope.mailboxId);
       for (const part of chunks(rows, UIDS_PER_QUERY)) {
         await trx
@@ -532,15 +534,17 @@ export async function copyMessages(
           )
           .execute();
       }
-      await recordExpunged(
-        trx,
-        scope.mailboxId,
-        rows.map((r) => Number(r.uid)),
-        sourceModseq,
-      );
-    } else {
-      await addReferences(trx, scope.accountId, rows);
+      await recordExpunged(trx, scope.mailboxId, rows, sourceModseq);
     }
+    for (const row of rows) {
+      const newUid = uid++;
+      pairs.push([Number(row.uid), newUid]);
+      await trx
+        .insertInto('messages')
+        .values({ ...row, id: options.move ? row.id : newId('msg'), mailbox_id: destination.id, uid: newUid, modseq, created_at: now })
+        .execute();
+    }
+    if (!options.move) await addReferences(trx, scope.accountId, rows);
     return { uidValidity: Number(counters.uid_validity), pairs };
   });
   if (result.pairs.length > 0) {

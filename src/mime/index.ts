@@ -6,6 +6,7 @@
 
 export { formatAddresses, MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from './addresses.ts';
 export { extractMetadata, MetadataParser } from './extract.ts';
+export { decodeHeaderBytes, type HeaderField, parseHeaderBlock } from './header-block.ts';
 export { loadMailparser } from './mailparser.ts';
 export { decodeEncodedWords, paramValue } from './params.ts';
 export { listParts, parsePartNumber, partByNumber } from './parts.ts';

@@ -371,6 +371,9 @@ export interface ExpungedMessagesTable {
   mailbox_id: string;
   uid: number;
   modseq: number;
+  /** Migration 018: the expunged row's id and conversation (JMAP Email/changes, Thread/changes); NULL before it. */
+  message_id: string | null;
+  thread_id: string | null;
 }
 
 /** Blobs by content hash, with how many messages use each. */
