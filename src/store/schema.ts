@@ -570,7 +570,7 @@ export interface DigestLinksTable {
   used_at: Millis | null;
 }
 
-/** What users taught the filter (migration 018, filter/learning.ts). */
+/** What users taught the filter (migration 019, filter/learning.ts). */
 export interface FilterLessonsTable {
   customer_id: string;
   account_id: string;
@@ -587,7 +587,7 @@ export interface FilterLessonsTable {
   updated_at: Millis;
 }
 
-/** The operator's corpus imports (migration 018): what each message counted as, per scope. */
+/** The operator's corpus imports (migration 019): what each message counted as, per scope. */
 export interface FilterCorpusTable {
   scope: string;
   /** sha256 of the message, hex. */
