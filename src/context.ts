@@ -25,8 +25,12 @@ export interface AppContext {
   /** Seals and opens the secrets stored in the database (store/keyring.ts). */
   secrets: SecretKeyring;
   throttle: LoginThrottle;
-  /** The mailstore's shared machinery: group commit of deliveries and the change feed. */
-  mail: { committer: GroupCommitter; changes: MailChanges };
+  /**
+   * The mailstore's shared machinery: group commit of deliveries and the change feed; `judged` is
+   * called after a commit that recorded a user's judgement of messages (moved to or from Junk, $Junk
+   * or $NotJunk): the service sets it to learn them at once (filter/learning.ts).
+   */
+  mail: { committer: GroupCommitter; changes: MailChanges; judged?: () => void };
   /**
    * What the processes of the service share (change feed, locks, counters of limits and throttles):
    * with the other workers of this machine through the primary, or with every node through Redis.

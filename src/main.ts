@@ -71,6 +71,10 @@ export async function startService(config: Config, options: ContextOptions = {})
     log: ctx.log,
   });
   await recoverInterruptedOperations(ctx);
+  // A user's judgement (a move to or from Junk, $Junk / $NotJunk) is learnt right after its commit;
+  // the filter.learn job catches up with what a crash left (filter/learning.ts).
+  const learning = import('./filter/learning.ts');
+  ctx.mail.judged = () => void learning.then((module) => module.scheduleLearning(ctx));
   let api: Api | undefined;
   let httpUrl: string | undefined;
   let httpPort: number | undefined;
@@ -114,6 +118,7 @@ export async function startService(config: Config, options: ContextOptions = {})
       // Side by side: each listener lets its sessions in progress finish within its own grace period.
       await Promise.all([smtp?.close(), imap?.close(), pop3?.close(), api?.close()]);
       await settleOperations();
+      await (await learning).learningSettled(ctx);
       ctx.log.info({ event: 'service.stopped', ms: Math.round(performance.now() - started) }, 'service.stopped');
       await ctx.close();
     },

@@ -644,11 +644,11 @@ quarantine
   .command('release <id>')
   .description("deliver a held message to its recipient's Inbox")
   .option('--allow-sender', 'also add its sender to the recipient’s allow list')
-  .option('--train', 'also train the filter with it as ham')
+  .option('--no-train', 'do not teach the filter that it is not spam (it does by default)')
   .option('--json')
   .action(
-    action(async (id: string, o: { allowSender?: boolean; train?: boolean; json?: boolean }) => {
-      const options = { allowSender: !!o.allowSender, trainAsHam: !!o.train };
+    action(async (id: string, o: { allowSender?: boolean; train: boolean; json?: boolean }) => {
+      const options = { allowSender: !!o.allowSender, trainAsHam: o.train };
       const released = await withContext(async (ctx) => {
         const { getQuarantineRow, releaseQuarantined } = await quarantineModule();
         const row = await getQuarantineRow(ctx, { customerId: null }, id);
@@ -673,6 +673,82 @@ quarantine
         );
       });
       print(deleted, !!o.json);
+    }),
+  );
+
+// What the filter learns (issue 11): reports, the operator's corpus, and what each scope knows.
+const filter = program.command('filter').description('teach the spam filter and see what it has learnt');
+filter
+  .command('report')
+  .description("report an account's message as spam or as not spam (learnt for the account and its domain)")
+  .requiredOption('--account <address>')
+  .requiredOption('--message <id>', 'the message id (as the API and JMAP name it)')
+  .requiredOption('--as <class>', 'spam or ham')
+  .option('--json')
+  .action(
+    action(async (o: { account: string; message: string; as: string; json?: boolean }) => {
+      if (o.as !== 'spam' && o.as !== 'ham') throw invalid('invalid-class', 'as', '--as is spam or ham', '--as vaut spam ou ham');
+      const as = o.as;
+      const result = await withContext(async (ctx) => {
+        const account = await tenancy.getAccountRow(ctx.db, null, o.account);
+        const { reportMessage } = await import('../filter/learning.ts');
+        return recorded(ctx, 'filter.report', { customerId: account.customer_id }, { account: o.account, message: o.message, as }, () =>
+          reportMessage(ctx, null, { accountId: account.id, messageId: o.message }, as, 'cli'),
+        );
+      });
+      print(result, !!o.json);
+    }),
+  );
+filter
+  .command('train')
+  .description('learn a corpus: PATH is an mbox file, a maildir, or a folder of .eml files (global scope unless --domain or --account)')
+  .option('--spam <path...>', 'spam to learn')
+  .option('--ham <path...>', 'wanted mail to learn')
+  .option('--domain <name>', "learn in this domain's scope")
+  .option('--account <address>', "learn in this account's own scope")
+  .option('--json')
+  .action(
+    action(async (o: { spam?: string[]; ham?: string[]; domain?: string; account?: string; json?: boolean }) => {
+      if (!o.spam?.length && !o.ham?.length)
+        throw invalid('corpus-required', 'spam', 'Give --spam PATH and/or --ham PATH', 'Indiquez --spam CHEMIN et/ou --ham CHEMIN');
+      if (o.domain && o.account) throw invalid('one-scope', 'domain', 'Give --domain or --account, not both', 'Indiquez --domain ou --account, pas les deux');
+      const summary = await withContext(async (ctx) => {
+        const { importCorpus } = await import('../filter/corpus.ts');
+        const { GLOBAL_SCOPE } = await import('../filter/bayes.ts');
+        const { userScope } = await import('../filter/learning.ts');
+        let scope = GLOBAL_SCOPE;
+        if (o.domain) scope = (await tenancy.getDomainRow(ctx.db, null, o.domain)).id;
+        if (o.account) scope = userScope((await tenancy.getAccountRow(ctx.db, null, o.account)).id);
+        const out: Record<string, unknown> = { scope };
+        for (const as of ['spam', 'ham'] as const) {
+          for (const source of o[as] ?? []) {
+            const progress = await importCorpus(ctx, source, as, scope, (p) => {
+              if (!o.json)
+                process.stderr.write(
+                  `\r${as} ${source}: ${p.read} read, ${p.learned} learnt, ${p.unchanged} already known, ${p.reversed} moved, ${p.skipped} skipped`,
+                );
+            });
+            if (!o.json) process.stderr.write('\n');
+            out[`${as}:${source}`] = progress;
+          }
+        }
+        return out;
+      });
+      print(summary, !!o.json);
+    }),
+  );
+filter
+  .command('stats')
+  .description('what each scope has learnt (messages and tokens), the users’ lessons and the corpus imports')
+  .option('--json')
+  .action(
+    action(async (o: { json?: boolean }) => {
+      const stats = await withContext(async (ctx) => (await import('../filter/corpus.ts')).filterStats(ctx));
+      if (o.json) print(stats, true);
+      else {
+        for (const s of stats.scopes) process.stdout.write(`${s.scope.padEnd(40)} spam ${s.spam}  ham ${s.ham}  tokens ${s.tokens}\n`);
+        process.stdout.write(`lessons: ${stats.lessons.learned} learnt, ${stats.lessons.pending} pending\n`);
+      }
     }),
   );
 

@@ -8,7 +8,7 @@
  * Tokens are hashed (53 bits, base 36) before they are stored: the table holds no words of anyone's mail.
  * Reads cost one query per message (its tokens, chunked past `READ_CHUNK`) plus one for the totals.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/index.ts';
 import { extensionOf } from './checks/malware.ts';
 import { domainOfAddress, type FilterContext, headerValue, type MessageView, readMessage, registeredDomain, urlHosts } from './checks/message.ts';
@@ -180,41 +180,55 @@ export function hashToken(token: string): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
-async function tokensOf(message: FilterInput): Promise<string[]> {
+/** The hashed tokens of a message, each once, sorted (the order writers take rows in). */
+export async function messageTokens(message: FilterInput): Promise<string[]> {
   const view = await readMessage(message);
-  return [...new Set(tokenize(view, message).map(hashToken))];
+  return [...new Set(tokenize(view, message).map(hashToken))].sort();
 }
 
 /**
- * Learns a message as spam or ham in each of `scopes` ('global', domain ids). Counts are added with
- * upserts, in one transaction; tokens are written in sorted order so concurrent trainers do not deadlock.
+ * Learns a message as spam or ham in each of `scopes` ('global', domain ids, `user:<account>`). Counts
+ * are added with upserts, in one transaction.
  */
 export async function train(ctx: Pick<FilterContext, 'db'>, message: FilterInput, as: BayesClass, scopes: readonly string[]): Promise<void> {
-  const tokens = (await tokensOf(message)).sort();
-  const spam = as === 'spam' ? 1 : 0;
-  const ham = 1 - spam;
-  await ctx.db.transaction().execute(async (trx) => {
-    for (const scope of [...new Set(scopes)].sort()) {
-      for (let i = 0; i < tokens.length; i += WRITE_CHUNK) {
-        const rows = tokens.slice(i, i + WRITE_CHUNK).map((token) => ({ scope, token, spam, ham }));
-        await trx
-          .insertInto('bayes_tokens')
-          .values(rows)
-          .onConflict((oc) =>
-            oc.columns(['scope', 'token']).doUpdateSet((eb) => ({
-              spam: eb('bayes_tokens.spam', '+', eb.ref('excluded.spam')),
-              ham: eb('bayes_tokens.ham', '+', eb.ref('excluded.ham')),
-            })),
-          )
-          .execute();
-      }
+  const tokens = await messageTokens(message);
+  await ctx.db.transaction().execute((trx) => addCounts(trx, tokens, as, scopes, 1));
+}
+
+/**
+ * Adds (`sign` 1) or takes back (`sign` -1) one message of class `as` with these tokens in each scope.
+ * Tokens are written in sorted order so concurrent trainers do not deadlock.
+ */
+export async function addCounts(
+  trx: Transaction<Database>,
+  tokenList: readonly string[],
+  as: BayesClass,
+  scopes: readonly string[],
+  sign: 1 | -1,
+): Promise<void> {
+  const tokens = [...tokenList].sort();
+  const spam = as === 'spam' ? sign : 0;
+  const ham = as === 'ham' ? sign : 0;
+  for (const scope of [...new Set(scopes)].sort()) {
+    for (let i = 0; i < tokens.length; i += WRITE_CHUNK) {
+      const rows = tokens.slice(i, i + WRITE_CHUNK).map((token) => ({ scope, token, spam, ham }));
       await trx
-        .insertInto('bayes_totals')
-        .values({ scope, spam, ham })
-        .onConflict((oc) => oc.column('scope').doUpdateSet((eb) => ({ spam: eb('bayes_totals.spam', '+', spam), ham: eb('bayes_totals.ham', '+', ham) })))
+        .insertInto('bayes_tokens')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['scope', 'token']).doUpdateSet((eb) => ({
+            spam: eb('bayes_tokens.spam', '+', eb.ref('excluded.spam')),
+            ham: eb('bayes_tokens.ham', '+', eb.ref('excluded.ham')),
+          })),
+        )
         .execute();
     }
-  });
+    await trx
+      .insertInto('bayes_totals')
+      .values({ scope, spam, ham })
+      .onConflict((oc) => oc.column('scope').doUpdateSet((eb) => ({ spam: eb('bayes_totals.spam', '+', spam), ham: eb('bayes_totals.ham', '+', ham) })))
+      .execute();
+  }
 }
 
 export interface BayesResult {
@@ -230,12 +244,20 @@ export async function classify(
   message: FilterInput,
   scopes: readonly string[] = [GLOBAL_SCOPE, ...message.domainIds],
   minTrained = MIN_TRAINED_PER_CLASS,
+  /**
+   * A scope of the recipient's own judgements (`user:<account>`): for a token it has counts of, those
+   * counts (against its own totals) replace everyone's: a user's own judgement weighs most for them.
+   */
+  personal?: string,
 ): Promise<BayesResult | null> {
-  const scopeList = [...new Set(scopes)];
-  const [totals, tokens] = await Promise.all([readTotals(ctx.db, scopeList), tokensOf(message)]);
+  const scopeList = [...new Set(scopes)].filter((scope) => scope !== personal);
+  const [totals, tokens] = await Promise.all([readTotals(ctx.db, scopeList), messageTokens(message)]);
   if (totals.spam < minTrained || totals.ham < minTrained) return null;
   const counts = await readCounts(ctx.db, scopeList, tokens);
-  return combine(counts, totals);
+  if (!personal) return combine(counts, totals);
+  const [own, ownCounts] = await Promise.all([readTotals(ctx.db, [personal]), readTokenCounts(ctx.db, personal, tokens)]);
+  const shared = counts.filter((count) => !ownCounts.has(count.token));
+  return combine([...shared, ...[...ownCounts.values()].map((count) => ({ ...count, totals: own }))], totals);
 }
 
 async function readTotals(db: Kysely<Database>, scopes: string[]): Promise<{ spam: number; ham: number }> {
@@ -243,26 +265,49 @@ async function readTotals(db: Kysely<Database>, scopes: string[]): Promise<{ spa
   return rows.reduce((sum, row) => ({ spam: sum.spam + Number(row.spam), ham: sum.ham + Number(row.ham) }), { spam: 0, ham: 0 });
 }
 
-async function readCounts(db: Kysely<Database>, scopes: string[], tokens: string[]): Promise<Array<{ spam: number; ham: number }>> {
-  const out: Array<{ spam: number; ham: number }> = [];
+/** One scope's counts of the tokens it has (a count taken back to zero says nothing). */
+async function readTokenCounts(db: Kysely<Database>, scope: string, tokens: string[]): Promise<Map<string, TokenCount>> {
+  const out = new Map<string, TokenCount>();
+  for (let i = 0; i < tokens.length; i += READ_CHUNK) {
+    const rows = await db
+      .selectFrom('bayes_tokens')
+      .select(['token', 'spam', 'ham'])
+      .where('scope', '=', scope)
+      .where('token', 'in', tokens.slice(i, i + READ_CHUNK))
+      .execute();
+    for (const row of rows) if (Number(row.spam) + Number(row.ham) > 0) out.set(row.token, { token: row.token, spam: Number(row.spam), ham: Number(row.ham) });
+  }
+  return out;
+}
+
+interface TokenCount {
+  token: string;
+  spam: number;
+  ham: number;
+  /** The totals these counts are out of, when not the message's shared totals. */
+  totals?: { spam: number; ham: number };
+}
+
+async function readCounts(db: Kysely<Database>, scopes: string[], tokens: string[]): Promise<TokenCount[]> {
+  const out: TokenCount[] = [];
   for (let i = 0; i < tokens.length; i += READ_CHUNK) {
     const chunk = tokens.slice(i, i + READ_CHUNK);
     const rows =
       scopes.length === 1
         ? await db
             .selectFrom('bayes_tokens')
-            .select(['spam', 'ham'])
+            .select(['token', 'spam', 'ham'])
             .where('scope', '=', scopes[0] as string)
             .where('token', 'in', chunk)
             .execute()
         : await db
             .selectFrom('bayes_tokens')
-            .select((eb) => [eb.fn.sum<number>('spam').as('spam'), eb.fn.sum<number>('ham').as('ham')])
+            .select((eb) => ['token', eb.fn.sum<number>('spam').as('spam'), eb.fn.sum<number>('ham').as('ham')])
             .where('scope', 'in', scopes)
             .where('token', 'in', chunk)
             .groupBy('token')
             .execute();
-    for (const row of rows) out.push({ spam: Number(row.spam), ham: Number(row.ham) });
+    for (const row of rows) out.push({ token: row.token, spam: Number(row.spam), ham: Number(row.ham) });
   }
   return out;
 }
@@ -277,8 +322,8 @@ export interface CombineOptions {
 }
 
 export function combine(
-  counts: ReadonlyArray<{ spam: number; ham: number }>,
-  totals: { spam: number; ham: number },
+  counts: ReadonlyArray<{ spam: number; ham: number; totals?: { spam: number; ham: number } }>,
+  sharedTotals: { spam: number; ham: number },
   options: CombineOptions = {},
 ): BayesResult {
   const S = options.s ?? UNKNOWN_WORD_STRENGTH;
@@ -286,7 +331,7 @@ export function combine(
   const maxDiscriminators = options.maxDiscriminators ?? MAX_DISCRIMINATORS;
   const minProbStrength = options.minProbStrength ?? MIN_PROB_STRENGTH;
   const clues: number[] = [];
-  for (const { spam, ham } of counts) {
+  for (const { spam, ham, totals = sharedTotals } of counts) {
     const spamRatio = spam / Math.max(1, totals.spam);
     const hamRatio = ham / Math.max(1, totals.ham);
     if (spamRatio + hamRatio === 0) continue;

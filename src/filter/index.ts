@@ -11,6 +11,7 @@ export { EICAR } from './checks/malware.ts';
 export { type FilterContext, GTUBE, messageInput } from './checks/message.ts';
 export { DMARC_REJECT_SYMBOL, decide, decideForRecipient, type RecipientDecision } from './decide.ts';
 export { sendDueDigests } from './digest.ts';
+export { learningSettled, learnPending, personalVerdict, reportMessage, scheduleLearning, userScope } from './learning.ts';
 export { inspectDigestLink, useDigestLink } from './links.ts';
 export { builtinChecks, FAILED_SAFE, runChecks } from './pipeline.ts';
 export { type DigestFrequency, effectivePrefs, type FilterPrefs, getFilterPrefs, setFilterPrefs } from './prefs.ts';

@@ -8,7 +8,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.ts';
-import { deliverMessage, type IncomingMessage, persistContent, readContent, releaseContents } from '../mailstore/index.ts';
+import { deliverMessage, type IncomingMessage, persistContent, readContent, recordJudgementsIn, releaseContents } from '../mailstore/index.ts';
 import { loadMailparser, type MessageMetadata } from '../mime/index.ts';
 import { addressKey, normalizeAddress } from '../shared/addresses.ts';
 import { DAY_MS } from '../shared/clock.ts';
@@ -16,9 +16,9 @@ import { AppError, invalid, notFound, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { BlobRef, Database, QuarantineTable } from '../store/index.ts';
 import { recordTrace, recordTraceIn, type TraceEvent } from '../trace/index.ts';
-import { GLOBAL_SCOPE, train } from './bayes.ts';
+import { learnPending } from './learning.ts';
 import { addSenderRule } from './sender-rules.ts';
-import type { FilterInput, FilterSymbol, Verdict } from './types.ts';
+import type { FilterSymbol, Verdict } from './types.ts';
 
 export type QuarantineReason = QuarantineTable['reason'];
 
@@ -313,7 +313,10 @@ export interface ActionOptions {
 export interface ReleaseOptions extends ActionOptions {
   /** Also add the sender to the recipient's allow list. */
   allowSender?: boolean;
-  /** Also train the classifier with this message as ham. */
+  /**
+   * Teach the filter that this message is not spam (issue 11: the default, for the API, the CLI and
+   * digest links alike); `false` when the user says not to.
+   */
   trainAsHam?: boolean;
 }
 
@@ -324,31 +327,6 @@ export interface ReleaseResult {
   uid: number;
   allowedSender: string | null;
   trained: boolean;
-}
-
-/**
- * "Release trains as ham" (issue 5): the message, read again from its blob, is learnt by the Bayes
- * classifier in the global scope and its domain's. A training failure is logged; the release stands.
- */
-async function trainReleasedAsHam(ctx: AppContext, row: QuarantineTable): Promise<boolean> {
-  const input: FilterInput = {
-    direction: 'inbound',
-    content: () => readContent(ctx, row.blob_id),
-    size: Number(row.size),
-    metadata: JSON.parse(row.metadata) as MessageMetadata,
-    clientIp: '',
-    helo: '',
-    mailFrom: row.sender,
-    recipients: [row.recipient],
-    domainIds: [row.domain_id],
-  };
-  try {
-    await train(ctx, input, 'ham', [GLOBAL_SCOPE, row.domain_id]);
-    return true;
-  } catch (error) {
-    ctx.log.warn({ event: 'filter.train_failed', id: row.id, err: error }, 'filter.train_failed');
-    return false;
-  }
 }
 
 /** The address to allow for a released message: the envelope sender, else (a bounce) the From address. */
@@ -368,6 +346,7 @@ function senderToAllow(row: QuarantineTable): string | null {
  */
 export async function releaseQuarantined(ctx: AppContext, scope: QuarantineScope, id: string, options: ReleaseOptions): Promise<ReleaseResult> {
   const row = await getQuarantineRow(ctx, scope, id);
+  const trained = options.trainAsHam !== false;
   const message: IncomingMessage = { blob: { id: row.blob_id, size: Number(row.size) }, metadata: JSON.parse(row.metadata) as MessageMetadata };
   const [result] = await deliverMessage(ctx, message, [{ accountId: row.account_id }], {
     trace: (results) => [traceOf(row, 'released', { by: options.actor, delivered: results[0]?.ok ?? false })],
@@ -375,6 +354,16 @@ export async function releaseQuarantined(ctx: AppContext, scope: QuarantineScope
     // moment (two clicks, the portal and a digest link), one delivers, the other finds nothing.
     within: async (trx, results) => {
       if (results[0]?.ok && (await removeRows(trx, [row])) === 0) throw notFound(NOT_FOUND);
+      // The release is the user's judgement "not spam", learnt once the release has committed.
+      if (results[0]?.ok && trained) {
+        await recordJudgementsIn(
+          trx,
+          [{ customerId: row.customer_id, accountId: row.account_id, blobId: row.blob_id }],
+          'ham',
+          `release:${options.actor}`,
+          ctx.clock.now(),
+        );
+      }
     },
   });
   if (!result?.ok) {
@@ -392,7 +381,7 @@ export async function releaseQuarantined(ctx: AppContext, scope: QuarantineScope
     allowedSender = senderToAllow(row);
     if (allowedSender) await addSenderRule(ctx, row.customer_id, { account: row.account_id }, { pattern: allowedSender, kind: 'allow' });
   }
-  const trained = options.trainAsHam ? await trainReleasedAsHam(ctx, row) : false;
+  if (trained) await learnPending(ctx).catch((error) => ctx.log.warn({ event: 'filter.learn_failed', err: error }, 'filter.learn_failed'));
   ctx.log.info({ event: 'filter.released', id: row.id, account: row.account_id, by: options.actor, allowedSender, trained }, 'filter.released');
   return { entry: quarantineEntry(row), mailboxId: result.mailboxId, uid: result.uid, allowedSender, trained };
 }

@@ -24,6 +24,8 @@ export const JOBS: Job[] = [
   { name: 'quarantine.expire', schedule: '41 * * * *', run: async (ctx) => (await import('../filter/quarantine.ts')).expireQuarantine(ctx) },
   { name: 'digest.send', schedule: '7 * * * *', run: async (ctx) => (await import('../filter/digest.ts')).sendDueDigests(ctx) },
   { name: 'vault.purge', schedule: '53 * * * *', run: async (ctx) => (await import('../filter/vault.ts')).purgeVault(ctx) },
+  // Users' judgements not learnt yet (issue 11): normally learnt at once; this finishes what a crash left.
+  { name: 'filter.learn', schedule: '* * * * *', run: async (ctx) => (await import('../filter/learning.ts')).learnPending(ctx) },
   // Sort keys and conversations of messages stored before migration 011 (also filled on demand by SORT and THREAD).
   { name: 'messages.keys', schedule: '*/5 * * * *', run: async (ctx) => (await import('../mailstore/threads.ts')).fillMessageKeys(ctx) },
   // Contents nobody references any more (expunged, released, purged), and files a crash left behind.

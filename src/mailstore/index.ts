@@ -42,6 +42,7 @@ export {
 } from './folders.ts';
 export { collectGarbage, type GcResult, ORPHAN_GRACE_MS } from './gc.ts';
 export { headerBlockOf, MAX_HEADER_BLOCK_BYTES, readHeaderBlocks } from './headers.ts';
+export { type Judgement, judgementOfFlags, judgementOfMove, recordJudgementsIn } from './judgements.ts';
 export { DEFAULT_MAILBOXES, ensureDefaultMailboxes, listMailboxes, mailboxByRole, type SpecialUse } from './mailboxes.ts';
 export { MAX_REFERENCES, ownMessageId, parseMessageIds, threadReferences } from './message-ids.ts';
 export { type MessageKeys, messageKeysOf } from './message-keys.ts';

@@ -9,6 +9,7 @@ import { AppError, text } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database, MailboxesTable, MessagesTable } from '../store/index.ts';
 import { releaseContents, tryAgain } from './blobs.ts';
+import { judgementOfFlags, judgementOfMove, recordJudgementsIn } from './judgements.ts';
 import { dropUnusedTexts } from './search-text.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -342,14 +343,16 @@ export async function updateFlags(
   update: FlagUpdate,
   options: { unchangedSince?: number } = {},
 ): Promise<FlagUpdateResult> {
+  let judged = false;
   const result = await ctx.mail.committer.run(async (trx) => {
+    judged = false; // a batch retried by the committer starts again
     const changed: IndexEntry[] = [];
     const modified: number[] = [];
     let modseq: number | undefined;
     for (const part of chunks(uids, UIDS_PER_QUERY)) {
       const rows = await trx
         .selectFrom('messages')
-        .select(['id', 'uid', 'modseq', 'flags'])
+        .select(['id', 'uid', 'modseq', 'flags', 'blob_id', 'customer_id'])
         .where('mailbox_id', '=', scope.mailboxId)
         .where('account_id', '=', scope.accountId)
         .where('uid', 'in', part)
@@ -369,10 +372,22 @@ export async function updateFlags(
           .where('id', '=', row.id)
           .execute();
         changed.push({ uid: Number(row.uid), modseq, flags: after });
+        const judgement = judgementOfFlags(before, after);
+        if (judgement) {
+          await recordJudgementsIn(
+            trx,
+            [{ customerId: row.customer_id, accountId: scope.accountId, blobId: row.blob_id }],
+            judgement,
+            'keyword',
+            ctx.clock.now(),
+          );
+          judged = true;
+        }
       }
     }
     return { changed: changed.sort((a, b) => a.uid - b.uid), modified: modified.sort((a, b) => a - b) };
   });
+  if (judged) ctx.mail.judged?.();
   const last = result.changed.at(-1);
   if (last) ctx.mail.changes.publish({ type: 'flags', accountId: scope.accountId, mailboxId: scope.mailboxId, modseq: last.modseq });
   return result;
@@ -502,7 +517,9 @@ export async function copyMessages(
   destination: MailboxesTable,
   options: { move: boolean },
 ): Promise<CopyResult> {
+  let judged = false;
   const result = await ctx.mail.committer.run(async (trx) => {
+    judged = false;
     const rows = await fullRows(trx, scope, uids);
     const bytes = rows.reduce((sum, row) => sum + Number(row.size), 0);
     if (!options.move && rows.length > 0) await checkQuota(trx, scope.accountId, bytes);
@@ -545,13 +562,32 @@ export async function copyMessages(
         .execute();
     }
     if (!options.move) await addReferences(trx, scope.accountId, rows);
+    judged = await recordJudgementOfMove(ctx, trx, scope, destination, rows, options.move);
     return { uidValidity: Number(counters.uid_validity), pairs };
   });
+  if (judged) ctx.mail.judged?.();
   if (result.pairs.length > 0) {
     ctx.mail.changes.publish({ type: 'new', accountId: scope.accountId, mailboxId: destination.id });
     if (options.move) ctx.mail.changes.publish({ type: 'expunge', accountId: scope.accountId, mailboxId: scope.mailboxId });
   }
   return result;
+}
+
+/** A move into or out of Junk is the user's judgement of those messages (mailstore/judgements.ts). */
+async function recordJudgementOfMove(
+  ctx: AppContext,
+  trx: Transaction<Database>,
+  scope: { accountId: string; mailboxId: string },
+  destination: MailboxesTable,
+  rows: MessagesTable[],
+  move: boolean,
+): Promise<boolean> {
+  const source = await trx.selectFrom('mailboxes').select('special_use').where('id', '=', scope.mailboxId).executeTakeFirst();
+  const judgement = judgementOfMove(source?.special_use ?? null, destination.special_use);
+  if (!judgement) return false;
+  const judgedRows = rows.map((row) => ({ customerId: row.customer_id, accountId: scope.accountId, blobId: row.blob_id }));
+  await recordJudgementsIn(trx, judgedRows, judgement, move ? 'imap-move' : 'imap-copy', ctx.clock.now());
+  return true;
 }
 
 async function checkQuota(trx: Transaction<Database>, accountId: string, adding: number): Promise<void> {

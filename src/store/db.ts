@@ -38,6 +38,7 @@ import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
 import * as m017 from './migrations/017-status-index.ts';
 import * as m018 from './migrations/018-expunged-ids.ts';
+import * as m019 from './migrations/019-filter-lessons.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -76,6 +77,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '016-lost-subscriptions': m016,
   '017-status-index': m017,
   '018-expunged-ids': m018,
+  '019-filter-lessons': m019,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -573,8 +573,37 @@ export interface DigestLinksTable {
   used_at: Millis | null;
 }
 
+/** What users taught the filter (migration 019, filter/learning.ts). */
+export interface FilterLessonsTable {
+  customer_id: string;
+  account_id: string;
+  blob_id: string;
+  wanted: 'spam' | 'ham';
+  learned: 'spam' | 'ham' | null;
+  /** JSON array of the Bayes scopes the counts were added to. */
+  scopes: string | null;
+  /** The hashed tokens counted, space-separated. */
+  tokens: string | null;
+  pending: number;
+  /** imap-move, imap-copy, keyword, report, release, digest. */
+  source: string;
+  updated_at: Millis;
+}
+
+/** The operator's corpus imports (migration 019): what each message counted as, per scope. */
+export interface FilterCorpusTable {
+  scope: string;
+  /** sha256 of the message, hex. */
+  digest: string;
+  learned: 'spam' | 'ham';
+  tokens: string;
+  imported_at: Millis;
+}
+
 export interface Database {
   settings: SettingsTable;
+  filter_corpus: FilterCorpusTable;
+  filter_lessons: FilterLessonsTable;
   customers: CustomersTable;
   logins: LoginsTable;
   classes: ClassesTable;

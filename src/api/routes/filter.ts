@@ -14,6 +14,7 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
+import { reportMessage } from '../../filter/learning.ts';
 import { inspectDigestLink, type LinkTarget, useDigestLink } from '../../filter/links.ts';
 import { type FilterPrefs, getFilterPrefs, setFilterPrefs } from '../../filter/prefs.ts';
 import { deleteQuarantined, getQuarantineRow, listQuarantine, previewQuarantined, type QuarantineScope, releaseQuarantined } from '../../filter/quarantine.ts';
@@ -56,6 +57,10 @@ const PrefsBody = Body({
 });
 const ReleaseBody = Body({ allowSender: T.Optional(T.Boolean()), trainAsHam: T.Optional(T.Boolean()) });
 const TokenParams = T.Object({ token: Str(200) });
+const ReportBody = Body({ as: T.Union([T.Literal('spam'), T.Literal('ham')], { description: "'spam' (report as spam) or 'ham' (not spam)" }) });
+const ReportReply = T.Object({ as: T.Union([T.Literal('spam'), T.Literal('ham')]) }, { additionalProperties: false });
+const MessageParams = T.Object({ messageId: Str(100) });
+const AccountMessageParams = T.Object({ id: Str(100), messageId: Str(100) });
 const VaultContent = T.Object(
   {
     entry: VaultEntrySchema,
@@ -151,13 +156,57 @@ export function filterRoutes(api: Router, ctx: AppContext): void {
     },
   );
 
+  // Reports (issue 11, R-S4): the account's judgement of one of its messages, learnt at once; the same
+  // report twice counts once, and the opposite report moves the message to the other side.
+  api.post(
+    '/me/messages/:messageId/report',
+    {
+      config: { access: [...USER] },
+      schema: {
+        tags: ['filter'],
+        summary: 'Report one of my messages as spam or as not spam: the filter learns it for me and my domain',
+        params: MessageParams,
+        body: ReportBody,
+        response: replies({ 200: ReportReply }),
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return reportMessage(ctx, scopeOf(request), { accountId: principal.id, messageId: request.params.messageId }, request.body.as, 'report');
+    },
+  );
+
+  api.post(
+    '/accounts/:id/messages/:messageId/report',
+    {
+      config: { access: [...ADMINS] },
+      schema: {
+        tags: ['filter'],
+        summary: "Report an account's message as spam or as not spam (for that account and its domain)",
+        params: AccountMessageParams,
+        body: ReportBody,
+        response: replies({ 200: ReportReply }),
+      },
+    },
+    async (request) => {
+      const { id, messageId } = request.params;
+      const account = await getAccountRow(ctx.db, scopeOf(request), id);
+      return recorded(
+        ctx,
+        request,
+        { kind: 'filter.report', customerId: account.customer_id, subscriptionId: null, params: { account: id, message: messageId, as: request.body.as } },
+        () => reportMessage(ctx, scopeOf(request), { accountId: id, messageId }, request.body.as, 'report'),
+      );
+    },
+  );
+
   api.post(
     '/quarantine/:id/release',
     {
       config: { access: [...ALL] },
       schema: {
         tags: ['quarantine'],
-        summary: 'Release a held message to the Inbox; optionally allow its sender and train the filter with it as ham',
+        summary: 'Release a held message to the Inbox; it teaches the filter "not spam" unless trainAsHam is false; optionally allow its sender',
         params: IdParams,
         body: ReleaseBody,
         response: replies({ 200: ReleaseSchema }),

@@ -15,6 +15,7 @@ import {
   type Disposition,
   decideForRecipient,
   type FilterInput,
+  personalVerdict,
   runChecks,
   type Verdict,
   vaultOutbound,
@@ -89,13 +90,17 @@ export async function filterInbound(
   targets: LocalTarget[],
   options: { forwards: boolean },
 ): Promise<InboundDecision> {
-  const verdict = await runChecks(ctx, { ...input, direction: 'inbound', domainIds: [...new Set(targets.map((t) => t.domainId))] }, checksFor(ctx));
+  // One input for every check and recipient: the message's parsed view is cached per input.
+  const inboundInput: FilterInput = { ...input, direction: 'inbound', domainIds: [...new Set(targets.map((t) => t.domainId))] };
+  const verdict = await runChecks(ctx, inboundInput, checksFor(ctx));
   if (verdict.malware) return { verdict, refusal: FILTER_REPLIES.malware(verdict.malware.name), dispositions: new Map() };
 
   const from = fromHeaderAddress(input.metadata);
   const dispositions = new Map<string, Disposition>();
   for (const target of targets) {
-    const decision = await decideForRecipient(ctx, { accountId: target.accountId, domainId: target.domainId }, verdict, {
+    // A recipient who taught the filter is judged with their own lessons too (filter/learning.ts).
+    const own = await personalVerdict(ctx, inboundInput, verdict, { accountId: target.accountId, domainId: target.domainId });
+    const decision = await decideForRecipient(ctx, { accountId: target.accountId, domainId: target.domainId }, own, {
       envelope: input.mailFrom,
       fromHeaderAddress: from,
     });
