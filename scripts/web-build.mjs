@@ -39,6 +39,8 @@ export async function buildWeb(outdir = process.env.FACTEUR_WEB_DIR || WEB_DIR) 
     logLevel: 'warning',
     legalComments: 'linked',
   });
+  // A warning here is a mistake in the sources (an unbalanced brace in a stylesheet): fail, do not ship it.
+  if (result.warnings.length > 0) throw new Error(`web build: ${result.warnings.length} warning(s), see above`);
   const files = {};
   let script;
   let style;
