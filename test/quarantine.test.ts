@@ -83,8 +83,11 @@ test('R-S1 R-S2 release delivers to the Inbox through the one write path, option
   expectProblem(await alice().client.get(`/api/quarantine/${held.id}`), 404, 'not-found');
   const rules = await alice().client.get('/api/me/sender-rules');
   assert.ok(rules.body.items.some((r: { pattern: string; kind: string }) => r.pattern === 'friend@partner.test' && r.kind === 'allow'));
-  const totals = await service.ctx.db.selectFrom('bayes_totals').selectAll().where('scope', '=', 'global').executeTakeFirst();
-  assert.ok(Number(totals?.ham ?? 0) >= 1);
+  // The release is the user's judgement: learnt for the user and their domain, not for everyone (issue 11).
+  for (const scope of [`user:${alice().id}`, alice().domainId]) {
+    const totals = await service.ctx.db.selectFrom('bayes_totals').selectAll().where('scope', '=', scope).executeTakeFirst();
+    assert.ok(Number(totals?.ham ?? 0) >= 1, scope);
+  }
 
   const trace = await operator.get(`/api/trace?address=${encodeURIComponent(alice().address)}`);
   expectStatus(trace, 200);

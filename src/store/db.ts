@@ -200,6 +200,20 @@ async function hasPendingMigrations(db: Kysely<Database>, schema?: string): Prom
 }
 
 export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  // Kysely's migrator looks for its tables by reading the catalog of every schema; a schema another
+  // process drops at that moment (tests drop theirs when done) fails that read with "schema … does not
+  // exist" naming the other schema. Nothing was migrated yet: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(db, schema);
+    } catch (error) {
+      const other = /schema "([^"]+)" does not exist/.exec(String((error as Error).message))?.[1];
+      if (!other || other === schema || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function migrateOnce(db: Kysely<Database>, schema?: string): Promise<void> {
   if (!(await hasPendingMigrations(db, schema))) return;
   // With a schema, Kysely's own tables must live there too: by default it looks them up by name in
   // every schema, and another schema's migration tables would pass for this one's.
