@@ -2,13 +2,37 @@
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
 import { admin } from '../../messages/admin.ts';
+import { adminMail } from '../../messages/admin-mail.ts';
 
 const ROLES = ['customer_admin'] as const;
 
 export const adminArea: Area = {
-  routes: [{ path: '/admin', roles: ROLES, load: () => import('./Overview.tsx') }],
+  routes: [
+    { path: '/admin', roles: ROLES, load: () => import('./Overview.tsx') },
+    // Accounts, aliases, lists, admins, API tokens, FAQ (part B)
+    { path: '/admin/accounts', roles: ROLES, load: () => import('./mail/Accounts.tsx') },
+    { path: '/admin/accounts/new', roles: ROLES, load: () => import('./mail/NewAccount.tsx') },
+    { path: '/admin/accounts/:id', roles: ROLES, load: () => import('./mail/Account.tsx') },
+    { path: '/admin/aliases', roles: ROLES, load: () => import('./mail/Aliases.tsx') },
+    { path: '/admin/lists', roles: ROLES, load: () => import('./mail/Lists.tsx') },
+    { path: '/admin/lists/:id', roles: ROLES, load: () => import('./mail/MailingList.tsx') },
+    { path: '/admin/admins', roles: ROLES, load: () => import('./settings/Admins.tsx') },
+    { path: '/admin/tokens', roles: ROLES, load: () => import('./settings/Tokens.tsx') },
+    { path: '/admin/faq', roles: ROLES, load: () => import('./settings/Faq.tsx') },
+    { path: '/admin/faq/:slug', roles: ROLES, load: () => import('./settings/Faq.tsx') },
+  ],
   nav() {
     const m = messages(admin).nav;
-    return [{ href: '/admin', label: m.overview }];
+    const b = messages(adminMail).nav;
+    return [
+      { href: '/admin', label: m.overview },
+      // part B
+      { href: '/admin/accounts', label: b.accounts },
+      { href: '/admin/aliases', label: b.aliases },
+      { href: '/admin/lists', label: b.lists },
+      { href: '/admin/admins', label: b.admins },
+      { href: '/admin/tokens', label: b.tokens },
+      { href: '/admin/faq', label: b.faq },
+    ];
   },
 };
