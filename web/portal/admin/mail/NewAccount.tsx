@@ -60,6 +60,7 @@ function CreateForm({ subscription }: { subscription: SubscriptionDetails }) {
               setAddress('');
               setDisplayName('');
               setPassword('');
+              setMode('generate');
             }}
           >
             {m.create.another}

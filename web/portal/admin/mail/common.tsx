@@ -177,13 +177,13 @@ export function PasswordChoice({
 export function ShownOnce({ label, value }: { label: string; value: string }) {
   const m = messages(adminMail).password;
   return (
-    <div class="notice notice-ok shown-once">
+    <section class="notice notice-ok shown-once" aria-label={label}>
       <p>
         <strong>{label}</strong>
       </p>
       <CopyValue value={value} label={label} />
       <p>{m.shownOnce}</p>
-    </div>
+    </section>
   );
 }
 
