@@ -114,6 +114,7 @@ const WORDS = {
     createToken: 'Create the token',
     tokenTitle: (n: string) => `Token “${n}”`,
     copyToken: 'Copy: Token',
+    copiedToken: 'Copied: Token',
     copied: 'Copied',
     doneToken: 'I have copied it',
     revokeLabel: (n: string) => `Revoke ${n}`,
@@ -189,6 +190,7 @@ const WORDS = {
     createToken: 'Créer le jeton',
     tokenTitle: (n: string) => `Jeton « ${n} »`,
     copyToken: 'Copier: Jeton',
+    copiedToken: 'Copié: Jeton',
     copied: 'Copié',
     doneToken: 'Je l’ai copié',
     revokeLabel: (n: string) => `Révoquer ${n}`,
@@ -196,7 +198,7 @@ const WORDS = {
     revoke: 'Révoquer',
     faq: 'Aide : configurer les logiciels de messagerie',
     faqServer: 'Paramètres des serveurs',
-    faqIncoming: 'Courrier entrant',
+    faqIncoming: 'Réception',
   },
 } as const;
 
@@ -509,12 +511,12 @@ for (const lang of ['en', 'fr'] as const) {
     await page.getByRole('heading', { name: w.admins, level: 1 }).waitFor();
     const second = `second-${lang}@settings.test`;
     await page.getByLabel(w.address).fill(second);
-    await page.getByLabel(lang === 'fr' ? 'Nom' : 'Name', { exact: true }).fill(XSS);
+    await page.getByLabel(lang === 'fr' ? /^Nom/ : /^Name/).fill(XSS);
     await page.getByRole('button', { name: w.addAdmin }).click();
     const password = await shownOnce(page, w.adminPassword(second));
     const table = page.getByRole('table', { name: w.adminsTable });
     await table.getByRole('cell', { name: XSS }).waitFor();
-    await table.getByRole('cell', { name: setup.adminEmail }).waitFor();
+    await table.getByRole('cell', { name: setup.adminEmail }).first().waitFor();
     await assertAccessible(page, `administrators (${lang})`);
     await screenshot(page, `admin-admins-${lang}-desktop`);
     const login = await new ApiClient(service.url, service.clock).post('/api/auth/login', { email: second, password });
@@ -529,7 +531,7 @@ for (const lang of ['en', 'fr'] as const) {
     const shown = page.getByRole('region', { name: w.tokenTitle(`HR ${XSS}`) });
     await shown.waitFor();
     await shown.getByRole('button', { name: w.copyToken }).click();
-    await shown.getByRole('button', { name: w.copyToken }).filter({ hasText: w.copied }).waitFor();
+    await shown.getByRole('button', { name: w.copiedToken }).waitFor();
     const secret = (await page.evaluate('navigator.clipboard.readText()')) as string;
     assert.equal(secret, await shown.getByRole('code').textContent(), 'Copy puts the secret on the clipboard');
     await assertAccessible(page, `API tokens (${lang})`);
@@ -556,7 +558,8 @@ for (const lang of ['en', 'fr'] as const) {
     await assertAccessible(page, `FAQ (${lang})`);
     await page.getByRole('link', { name: w.faqServer }).click();
     await page.getByRole('heading', { name: w.faqServer, level: 1 }).waitFor();
-    await page.getByRole('heading', { name: w.faqIncoming }).waitFor();
+    const incoming = page.getByRole('heading', { name: w.faqIncoming, exact: true });
+    assert.equal(await incoming.evaluate((e: { tagName: string }) => e.tagName), 'H2', '### after the page title is an h2: no level skipped');
     assert.ok((await page.getByRole('table').first().getByRole('cell', { name: 'mail.provider.test' }).count()) > 0, 'the host name fills the table');
     await assertAccessible(page, `FAQ page (${lang})`);
     await screenshot(page, `admin-faq-${lang}-desktop`);
@@ -570,6 +573,7 @@ test('R-T4 accounts are paged by the API and searched on the server (en then fr)
   const admin = await adminInBrowser(browser, 'Many', 'en', { basic: count }, WIDTHS.phone);
   const { page, domain, setup } = admin;
   // Seeded through the API, a few at a time (each password is hashed with argon2id).
+  const seeding = Date.now();
   const names = Array.from({ length: count }, (_, i) => `user${String(i).padStart(4, '0')}@${domain}`);
   for (let i = 0; i < names.length; i += 8) {
     await Promise.all(
@@ -579,13 +583,16 @@ test('R-T4 accounts are paged by the API and searched on the server (en then fr)
       }),
     );
   }
+  console.log(`seeded ${count} accounts through the API in ${Date.now() - seeding} ms`);
   for (const lang of ['en', 'fr'] as const) {
     const w = WORDS[lang];
+    const table = page.getByRole('table', { name: w.accountsTable });
+    // At phone width the table's head is hidden (each cell is labelled): count the rows of accounts.
+    const rows = () => table.getByRole('row').filter({ has: page.getByRole('link') }).count();
     await page.evaluate(`localStorage.setItem('facteur.lang', '${lang}')`);
     await page.goto(`${service.url}/admin/accounts`);
-    const table = page.getByRole('table', { name: w.accountsTable });
     await table.getByRole('link', { name: names[0] }).waitFor();
-    assert.equal(await table.getByRole('row').count(), 51, '50 accounts a page, and the header row');
+    assert.equal(await rows(), 50, '50 accounts a page');
     await page.getByText(w.page(1)).waitFor();
     await assertAccessible(page, `accounts, many, phone (${lang})`);
     await screenshot(page, `admin-accounts-${lang}-phone`);
@@ -593,7 +600,7 @@ test('R-T4 accounts are paged by the API and searched on the server (en then fr)
     await table.getByRole('link', { name: names[50] }).waitFor();
     await page.getByRole('button', { name: w.next }).click();
     await table.getByRole('link', { name: names[129] }).waitFor();
-    assert.equal(await table.getByRole('row').count(), 31);
+    assert.equal(await rows(), 30);
     assert.equal(await page.getByRole('button', { name: w.next }).isDisabled(), true, 'the last page has no next');
     await page.getByRole('button', { name: w.previous }).click();
     await table.getByRole('link', { name: names[50] }).waitFor();
@@ -601,7 +608,7 @@ test('R-T4 accounts are paged by the API and searched on the server (en then fr)
     await page.getByRole('searchbox', { name: w.search }).fill('user012');
     await page.getByRole('button', { name: w.search }).click();
     await table.getByRole('link', { name: names[125] }).waitFor();
-    assert.equal(await table.getByRole('row').count(), 11);
+    assert.equal(await rows(), 10);
     assert.match(page.url(), /\?q=user012$/);
     await page.reload();
     await table.getByRole('link', { name: names[129] }).waitFor();

@@ -11,7 +11,8 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
     <button
       type="button"
       class="button button-secondary button-small"
-      aria-label={`${m.copy}: ${label}`}
+      // The name starts with the words shown (WCAG 2.5.3), before and after copying.
+      aria-label={`${done ? m.copied : m.copy}: ${label}`}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(value);

@@ -112,15 +112,27 @@ export function inline(text: string): ComponentChildren[] {
   return out;
 }
 
-/** Headings start one level below the page's (a page has its own h1), never skipping a level. */
+/** Headings start one level below the page's (a page has its own h1) and never skip a level (`###` after the title is an h2). */
+function headingLevels(blocks: Block[], base: number): Map<number, number> {
+  const levels = new Map<number, number>();
+  const present = blocks.filter((b) => b.kind === 'heading').map((b) => (b as { level: number }).level);
+  const top = present.length ? Math.min(...present) : 1;
+  let last = base - 1;
+  blocks.forEach((block, index) => {
+    if (block.kind !== 'heading') return;
+    last = Math.min(6, base + block.level - top, last + 1);
+    levels.set(index, last);
+  });
+  return levels;
+}
+
 function renderBlocks(blocks: Block[], base: number): JSX.Element[] {
-  const levels = blocks.filter((b) => b.kind === 'heading').map((b) => (b as { level: number }).level);
-  const top = levels.length ? Math.min(...levels) : 1;
+  const levels = headingLevels(blocks, base);
   return blocks.map((block, index) => {
     const key = String(index);
     switch (block.kind) {
       case 'heading': {
-        const Tag = `h${Math.min(6, base + block.level - top)}` as 'h2';
+        const Tag = `h${levels.get(index) ?? base}` as 'h2';
         return <Tag key={key}>{inline(block.text)}</Tag>;
       }
       case 'paragraph':
