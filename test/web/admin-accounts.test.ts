@@ -103,6 +103,7 @@ const WORDS = {
     removeMember: (a: string) => `Remove ${a} from the list`,
     removeMemberTitle: (a: string) => `Remove ${a}?`,
     saveSettings: 'Save the settings',
+    settingsSaved: 'Settings saved',
     deleteList: 'Delete the list',
     deleteListTitle: (a: string) => `Delete the list ${a}?`,
     admins: 'Administrators',
@@ -179,6 +180,7 @@ const WORDS = {
     removeMember: (a: string) => `Retirer ${a} de la liste`,
     removeMemberTitle: (a: string) => `Retirer ${a} ?`,
     saveSettings: 'Enregistrer les réglages',
+    settingsSaved: 'Réglages enregistrés',
     deleteList: 'Supprimer la liste',
     deleteListTitle: (a: string) => `Supprimer la liste ${a} ?`,
     admins: 'Administrateurs',
@@ -482,7 +484,7 @@ for (const lang of ['en', 'fr'] as const) {
     await page.getByLabel(w.policy).selectOption('moderators');
     await page.getByLabel(lang === 'fr' ? 'Modérateurs' : 'Moderators').fill(`ana@${domain}`);
     await page.getByRole('button', { name: w.saveSettings }).click();
-    await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')');
+    await page.getByRole('status').filter({ hasText: w.settingsSaved }).waitFor();
     list = await setup.admin.get(`/api/lists/${listId}`);
     assert.deepEqual([...list.body.members].sort(), ['four@partner.test', 'three@partner.test', 'two@partner.test']);
     assert.equal(list.body.postingPolicy, 'moderators');
@@ -588,7 +590,11 @@ test('R-T4 accounts are paged by the API and searched on the server (en then fr)
     const w = WORDS[lang];
     const table = page.getByRole('table', { name: w.accountsTable });
     // At phone width the table's head is hidden (each cell is labelled): count the rows of accounts.
-    const rows = () => table.getByRole('row').filter({ has: page.getByRole('link') }).count();
+    const rows = () =>
+      table
+        .getByRole('row')
+        .filter({ has: page.getByRole('link') })
+        .count();
     await page.evaluate(`localStorage.setItem('facteur.lang', '${lang}')`);
     await page.goto(`${service.url}/admin/accounts`);
     await table.getByRole('link', { name: names[0] }).waitFor();
@@ -668,7 +674,7 @@ test('every page of this part passes axe-core at phone and desktop widths in bot
       for (const [name, path] of pages) {
         await opened.page.goto(`${service.url}${path}`);
         await opened.page.getByRole('heading', { level: 1 }).waitFor();
-        await opened.page.waitForFunction("!document.querySelector('.loading')");
+        await opened.page.locator('.loading').waitFor({ state: 'detached' });
         await assertAccessible(opened.page, `${name} (${lang}, ${width} px)`);
         if (widthName === 'phone') await screenshot(opened.page, `admin-${name}-${lang}-phone`);
       }
