@@ -432,6 +432,17 @@ for (const lang of ['en', 'fr'] as const) {
       .or(page.getByRole('table', { name: w.aliasesTable }))
       .first()
       .waitFor();
+    const attempt = (await setup.admin.get(`/api/subscriptions/${setup.subscriptionId}/aliases`)).body.items;
+    if (attempt.length > 0) {
+      // Taken: the destination is shown as the text it is, then the alias goes.
+      await page.getByRole('table', { name: w.aliasesTable }).getByText(XSS, { exact: false }).waitFor();
+      expectStatus(await setup.admin.delete(`/api/aliases/${attempt[0].id}`), 204);
+      await page.reload();
+      await page.getByLabel(w.aliasAddress).fill(contact);
+    } else {
+      // Refused: the API's message is shown as text on the field.
+      assert.equal(await page.getByLabel(w.forwardsTo).getAttribute('aria-invalid'), 'true');
+    }
     await page.getByLabel(w.forwardsTo).fill(`ana@${domain}\nboss@partner.test`);
     await page.getByRole('button', { name: w.addAlias }).click();
     const aliases = page.getByRole('table', { name: w.aliasesTable });

@@ -2,7 +2,6 @@
 import { formatNumber, type Messages, plural } from '../lib/i18n.ts';
 
 const en = {
-  nav: { accounts: 'Accounts', aliases: 'Aliases', lists: 'Mailing lists', admins: 'Administrators', tokens: 'API tokens', faq: 'Help: mail clients' },
   subscription: {
     label: 'Subscription',
     none: 'You have no subscription yet: your provider creates it, then you can add accounts here.',
@@ -217,14 +216,6 @@ const en = {
 };
 
 const fr: typeof en = {
-  nav: {
-    accounts: 'Comptes',
-    aliases: 'Alias',
-    lists: 'Listes de diffusion',
-    admins: 'Administrateurs',
-    tokens: 'Jetons d’API',
-    faq: 'Aide : logiciels de messagerie',
-  },
   subscription: {
     label: 'Abonnement',
     none: 'Vous n’avez pas encore d’abonnement : votre fournisseur le crée, puis vous pourrez ajouter des comptes ici.',

@@ -2,7 +2,7 @@
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
 import { admin } from '../../messages/admin.ts';
-import { adminMail } from '../../messages/admin-mail.ts';
+import { adminMailNav } from '../../messages/admin-mail-nav.ts';
 
 const ROLES = ['customer_admin'] as const;
 
@@ -23,7 +23,7 @@ export const adminArea: Area = {
   ],
   nav() {
     const m = messages(admin).nav;
-    const b = messages(adminMail).nav;
+    const b = messages(adminMailNav);
     return [
       { href: '/admin', label: m.overview },
       // part B

@@ -193,6 +193,16 @@ function AccountView({ account, subscription, reload }: { account: AccountRow; s
 export default function Account({ params }: { params: Params }) {
   const id = params.id as string;
   const [resource, reload] = useResource(() => loadAccount(id), [id]);
+  // Until the account is here (or if it is not found), the page still has its heading.
+  if (resource.status === 'loading' || resource.status === 'error') {
+    return (
+      <Page title={messages(adminMail).accounts.title}>
+        <Load resource={resource} retry={reload}>
+          {() => null}
+        </Load>
+      </Page>
+    );
+  }
   return (
     <Load resource={resource} retry={reload}>
       {({ account, subscription }) => <AccountView account={account} subscription={subscription} reload={reload} />}

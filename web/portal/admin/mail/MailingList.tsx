@@ -163,6 +163,15 @@ export default function MailingListPage({ params }: { params: Params }) {
   const id = params.id as string;
   const [resource, reload] = useResource(() => api.get<MailingList>(`/lists/${seg(id)}`), [id]);
   const [edited, setEdited] = useState<MailingList | undefined>(undefined);
+  if (resource.status === 'loading' || resource.status === 'error') {
+    return (
+      <Page title={messages(adminMail).lists.title}>
+        <Load resource={resource} retry={reload}>
+          {() => null}
+        </Load>
+      </Page>
+    );
+  }
   return (
     <Load resource={resource} retry={reload}>
       {(loaded) => <ListView list={edited && edited.id === loaded.id ? edited : loaded} setList={setEdited} />}

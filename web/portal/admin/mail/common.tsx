@@ -201,9 +201,9 @@ export function generatePassword(length = 20): string {
   return out;
 }
 
-/** Addresses typed one per line (commas and spaces also separate them). */
+/** Addresses typed one per line (commas and semicolons also separate them; a quoted local part may hold spaces). */
 export const addressLines = (text: string) =>
   text
-    .split(/[\s,;]+/)
+    .split(/[\n,;]+/)
     .map((line) => line.trim())
     .filter(Boolean);
