@@ -63,7 +63,7 @@ const WORDS = {
     created: (a: string) => `Account ${a} created`,
     another: 'Add another account',
     open: 'Open the account',
-    licenceError: /All 1 licences of class standard are in use/,
+    licenceError: /All 1 licences of class standard are in use|accounts to move but only 1 free licences of class standard/,
     changeClass: 'Change the class',
     changePassword: 'Change the password',
     passwordChanged: 'Password changed',
@@ -80,6 +80,11 @@ const WORDS = {
     previous: 'Previous',
     page: (n: number) => `Page ${n}`,
     showAll: 'Show all',
+    reclass: 'Move accounts to another class',
+    reclassFrom: 'Accounts of the class',
+    reclassTo: 'Move them to the class',
+    reclassSubmit: 'Move the accounts',
+    reclassMoved: '2 accounts moved to Premium',
     noMatch: (s: string) => `No account matches “${s}”.`,
     aliases: 'Address aliases',
     aliasAddress: 'Alias address',
@@ -140,7 +145,7 @@ const WORDS = {
     created: (a: string) => `Compte ${a} créé`,
     another: 'Ajouter un autre compte',
     open: 'Ouvrir le compte',
-    licenceError: /Les 1 licences de la classe standard sont toutes utilisées/,
+    licenceError: /Les 1 licences de la classe standard sont toutes utilisées|comptes à déplacer mais seulement 1 licences libres de la classe standard/,
     changeClass: 'Changer de classe',
     changePassword: 'Changer le mot de passe',
     passwordChanged: 'Mot de passe changé',
@@ -157,6 +162,11 @@ const WORDS = {
     previous: 'Précédente',
     page: (n: number) => `Page ${n}`,
     showAll: 'Tout afficher',
+    reclass: 'Changer la classe de plusieurs comptes',
+    reclassFrom: 'Comptes de la classe',
+    reclassTo: 'Les passer dans la classe',
+    reclassSubmit: 'Changer leur classe',
+    reclassMoved: '2 comptes passés en Premium',
     noMatch: (s: string) => `Aucun compte ne correspond à « ${s} ».`,
     aliases: 'Alias d’adresse',
     aliasAddress: 'Adresse de l’alias',
@@ -274,7 +284,7 @@ for (const lang of ['en', 'fr'] as const) {
 
   test(`R-T4 R-T2 R-A1 accounts in ${lang}: created with a generated password (logs in over IMAP) or a chosen one, a licence overrun on the class field, class, password, disable, delete`, async (t) => {
     if (!needsBrowser(t, browser)) return;
-    const admin = await adminInBrowser(browser, `Accounts ${lang}`, lang, { basic: 3, standard: 1 });
+    const admin = await adminInBrowser(browser, `Accounts ${lang}`, lang, { basic: 3, standard: 1, premium: 2 });
     const { page, domain } = admin;
     const ana = `ana@${domain}`;
     const bob = `bob@${domain}`;
@@ -409,6 +419,26 @@ for (const lang of ['en', 'fr'] as const) {
     assert.equal((await accountOf(admin, old)).status, 404);
     await page.getByRole('link', { name: bob }).waitFor();
     assert.equal(await page.getByRole('link', { name: old }).count(), 0);
+
+    // 7. R-T5 every basic account moves to premium in one operation, followed until it ends;
+    // then premium to standard is refused whole (one free licence for two accounts), on the field.
+    const reclass = page.getByRole('form', { name: w.reclass });
+    await reclass.getByLabel(w.reclassFrom).selectOption('basic');
+    await reclass.getByLabel(w.reclassTo).selectOption('premium');
+    await reclass.getByRole('button', { name: w.reclassSubmit }).click();
+    await page.getByRole('status').filter({ hasText: w.reclassMoved }).waitFor();
+    assert.equal((await accountOf(admin, ana)).body.classId, 'premium');
+    assert.equal((await accountOf(admin, bob)).body.classId, 'premium');
+    await page.getByRole('table', { name: w.accountsTable }).getByRole('cell', { name: 'Premium' }).first().waitFor();
+    const again = page.getByRole('form', { name: w.reclass });
+    await again.getByLabel(w.reclassFrom).selectOption('premium');
+    await again.getByLabel(w.reclassTo).selectOption('standard');
+    await again.getByRole('button', { name: w.reclassSubmit }).click();
+    await page.getByRole('alert').filter({ hasText: w.licenceError }).waitFor();
+    assert.equal(await again.getByLabel(w.reclassTo).getAttribute('aria-invalid'), 'true', 'the refusal is on the class field');
+    assert.equal((await accountOf(admin, ana)).body.classId, 'premium', 'all or nothing: nobody moved');
+    assert.equal((await accountOf(admin, bob)).body.classId, 'premium');
+    await assertAccessible(page, `class change refused (${lang})`);
     await finish(admin);
   });
 

@@ -41,6 +41,16 @@ const en = {
     clear: 'Show all',
     licences: (classes: string) => `Licences available: ${classes}`,
   },
+  reclass: {
+    title: 'Move accounts to another class',
+    intro: 'All the accounts of a class move together, or none of them if the new class has too few free licences.',
+    from: 'Accounts of the class',
+    to: 'Move them to the class',
+    submit: 'Move the accounts',
+    progress: 'Moving the accounts',
+    moved: (n: number, name: string) =>
+      plural(n, { zero: `No account to move to ${name}`, one: `# account moved to ${name}`, other: `# accounts moved to ${name}` }),
+  },
   create: {
     title: 'Add an account',
     address: 'E-mail address',
@@ -254,6 +264,16 @@ const fr: typeof en = {
     pager: 'Pages de comptes',
     clear: 'Tout afficher',
     licences: (classes: string) => `Licences disponibles : ${classes}`,
+  },
+  reclass: {
+    title: 'Changer la classe de plusieurs comptes',
+    intro: 'Tous les comptes d’une classe changent ensemble, ou aucun si la nouvelle classe n’a pas assez de licences libres.',
+    from: 'Comptes de la classe',
+    to: 'Les passer dans la classe',
+    submit: 'Changer leur classe',
+    progress: 'Changement de classe en cours',
+    moved: (n: number, name: string) =>
+      plural(n, { zero: `Aucun compte à passer en ${name}`, one: `# compte passé en ${name}`, other: `# comptes passés en ${name}` }),
   },
   create: {
     title: 'Ajouter un compte',

@@ -6,19 +6,74 @@
 import { useState } from 'preact/hooks';
 import { Button, LinkButton } from '../../../ds/Button.tsx';
 import { Empty, Load, Pager, Status, Table } from '../../../ds/Data.tsx';
-import { TextField } from '../../../ds/Field.tsx';
-import { Page } from '../../../ds/Page.tsx';
+import { SelectField, TextField } from '../../../ds/Field.tsx';
+import { Form, useForm } from '../../../ds/Form.tsx';
+import { announce } from '../../../ds/Live.tsx';
+import { Page, Section } from '../../../ds/Page.tsx';
 import { api, query, seg } from '../../../lib/api.ts';
 import { formatNumber, messages } from '../../../lib/i18n.ts';
 import { usePaged } from '../../../lib/resource.ts';
 import { here, navigate, pathOf, queryOf } from '../../../lib/router.ts';
 import { adminMail } from '../../../messages/admin-mail.ts';
-import { type AccountRow, className, QuotaMeter, type SubscriptionDetails, WithSubscription, withSubscription } from './common.tsx';
+import {
+  type AccountRow,
+  className,
+  followOperation,
+  type Operation,
+  QuotaMeter,
+  type SubscriptionDetails,
+  WithSubscription,
+  withSubscription,
+} from './common.tsx';
 
 /** Rows per page: a screenful on a desktop, still quick to read aloud. */
 export const PAGE_SIZE = 50;
 
 export const statusTone = (status: AccountRow['status']) => (status === 'active' ? 'ok' : status === 'disabled' ? 'warn' : 'error');
+
+/**
+ * Moving every account of a class to another (R-T2, R-T5): one operation, all or nothing, that runs in
+ * the background; its progress is shown until it ends, and a refusal (too few licences, another
+ * operation running: 409) is the API's message on the field it concerns.
+ */
+function ReclassForm({ subscription, onDone }: { subscription: SubscriptionDetails; onDone: () => Promise<void> }) {
+  const m = messages(adminMail).reclass;
+  const offered = subscription.licences.filter((l) => l.quantity > 0);
+  const [from, setFrom] = useState(offered[0]?.classId ?? '');
+  const [to, setTo] = useState(offered[1]?.classId ?? offered[0]?.classId ?? '');
+  const [progress, setProgress] = useState<number | undefined>(undefined);
+  const form = useForm(async () => {
+    try {
+      const started = await api.post<Operation>(`/subscriptions/${seg(subscription.id)}/accounts/reclass`, { fromClassId: from, toClassId: to });
+      const done = await followOperation(started, setProgress);
+      announce(m.moved((done.result as { moved?: number } | null)?.moved ?? 0, className(subscription.classes, to)));
+      await onDone();
+    } finally {
+      setProgress(undefined);
+    }
+  });
+  const options = offered.map((l) => ({ value: l.classId, label: className(subscription.classes, l.classId) }));
+  return (
+    <Form form={form} label={m.title} fieldIds={{ classId: 'toClassId', fromClassId: 'fromClassId' }}>
+      <p class="hint">{m.intro}</p>
+      <SelectField id="fromClassId" label={m.from} value={from} onValue={setFrom} options={options} error={form.errorFor('fromClassId')} />
+      <SelectField id="toClassId" label={m.to} value={to} onValue={setTo} options={options} error={form.errorFor('toClassId') ?? form.errorFor('classId')} />
+      {progress !== undefined ? (
+        <p>
+          <label for="reclass-progress">{m.progress}</label>{' '}
+          <progress id="reclass-progress" max={100} value={progress}>
+            {progress} %
+          </progress>
+        </p>
+      ) : null}
+      <div class="form-actions">
+        <Button type="submit" busy={form.busy} disabled={from === to}>
+          {m.submit}
+        </Button>
+      </div>
+    </Form>
+  );
+}
 
 function AccountList({ subscription }: { subscription: SubscriptionDetails }) {
   const m = messages(adminMail);
@@ -98,6 +153,8 @@ function AccountList({ subscription }: { subscription: SubscriptionDetails }) {
 
 export default function Accounts() {
   const m = messages(adminMail).accounts;
+  // Bumped after a class change of many accounts: the list is read again.
+  const [version, setVersion] = useState(0);
   return (
     <Page
       title={m.title}
@@ -107,7 +164,16 @@ export default function Accounts() {
         </LinkButton>
       }
     >
-      <WithSubscription>{(subscription) => <AccountList subscription={subscription} />}</WithSubscription>
+      <WithSubscription key={version}>
+        {(subscription) => (
+          <>
+            <AccountList subscription={subscription} />
+            <Section title={messages(adminMail).reclass.title}>
+              <ReclassForm subscription={subscription} onDone={async () => setVersion(version + 1)} />
+            </Section>
+          </>
+        )}
+      </WithSubscription>
     </Page>
   );
 }

@@ -7,7 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { CopyValue } from '../../../ds/Copy.tsx';
 import { Load } from '../../../ds/Data.tsx';
 import { TextField } from '../../../ds/Field.tsx';
-import { api, query, seg } from '../../../lib/api.ts';
+import { api, Problem, query, seg } from '../../../lib/api.ts';
 import { formatBytes, formatDate, lang, messages } from '../../../lib/i18n.ts';
 import { useResource } from '../../../lib/resource.ts';
 import { here, navigate, pathOf, queryOf } from '../../../lib/router.ts';
@@ -207,3 +207,30 @@ export const addressLines = (text: string) =>
     .split(/[\n,;]+/)
     .map((line) => line.trim())
     .filter(Boolean);
+
+export interface Operation {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed';
+  progress: number;
+  result: unknown;
+  error: { code: string; en: string; fr: string; field?: string } | null;
+}
+
+/**
+ * Follows a long operation (R-T5) until it ends, telling `onProgress` its percentage; a failed one
+ * becomes the Problem it ended with, in the user's language and on its field.
+ */
+export async function followOperation(started: Operation, onProgress: (percent: number) => void): Promise<Operation> {
+  let op = started;
+  while (op.status === 'running') {
+    onProgress(op.progress);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    op = await api.get<Operation>(`/operations/${seg(op.id)}`);
+  }
+  onProgress(100);
+  if (op.status === 'failed') {
+    const error = op.error ?? { code: 'failed', en: 'The operation failed', fr: 'L’opération a échoué' };
+    throw new Problem(409, error.code, error[lang.value], error[lang.value], error.field);
+  }
+  return op;
+}
