@@ -725,3 +725,42 @@ test('every page of this part passes axe-core at phone and desktop widths in bot
     }
   }
 });
+
+test('R-T4 a customer with two subscriptions picks one by its label; the choice holds across the pages of the part', async (t) => {
+  if (!needsBrowser(t, browser)) return;
+  const admin = await adminInBrowser(browser, 'Two Subs', 'en', { basic: 1 });
+  const { page, setup } = admin;
+  const second = await operator.post('/api/subscriptions', { customerId: setup.customerId, licences: { basic: 1 }, months: 12 });
+  expectStatus(second, 201);
+  expectStatus(await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/labels`, { name: 'Head office' }), 201);
+  expectStatus(await setup.admin.post(`/api/subscriptions/${second.body.id}/labels`, { name: `Branch ${XSS}` }), 201);
+  await waitForOperation(setup.admin, (await setup.admin.post(`/api/subscriptions/${second.body.id}/domains`, { name: 'branch-two.test' })).body.id);
+  expectStatus(await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/accounts`, { address: 'head@twosubs.test', classId: 'basic' }), 201);
+  expectStatus(await setup.admin.post(`/api/subscriptions/${second.body.id}/accounts`, { address: 'branch@branch-two.test', classId: 'basic' }), 201);
+
+  await page.goto(`${service.url}/admin/accounts`);
+  const picker = page.getByLabel('Subscription', { exact: true });
+  await picker.waitFor();
+  const options = await picker.getByRole('option').allTextContents();
+  assert.equal(options.length, 2);
+  assert.ok(
+    options.some((o) => o.startsWith('Head office:')),
+    options.join(' | '),
+  );
+  assert.ok(
+    options.some((o) => o.startsWith(`Branch ${XSS}:`)),
+    'the label is shown as text',
+  );
+  await picker.selectOption(second.body.id);
+  await page.getByRole('link', { name: 'branch@branch-two.test' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'head@twosubs.test' }).count(), 0);
+  assert.match(page.url(), new RegExp(`subscription=${second.body.id}`));
+  await assertAccessible(page, 'subscription picker');
+  // Through the menu (whose links do not carry the choice) and back: still the branch.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Aliases', exact: true }).click();
+  await page.getByRole('heading', { name: 'Address aliases', level: 1 }).waitFor();
+  assert.equal(await page.getByLabel('Subscription', { exact: true }).inputValue(), second.body.id);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Accounts', exact: true }).click();
+  await page.getByRole('link', { name: 'branch@branch-two.test' }).waitFor();
+  await finish(admin);
+});

@@ -5,7 +5,7 @@ const en = {
   subscription: {
     label: 'Subscription',
     none: 'You have no subscription yet: your provider creates it, then you can add accounts here.',
-    option: (start: string, status: string) => `Subscription from ${start} (${status})`,
+    option: (name: string, start: string, status: string) => `${name}: from ${start} (${status})`,
     status: { pending: 'pending', active: 'active', ended: 'ended' } as Record<string, string>,
   },
   status: { active: 'Active', disabled: 'Disabled', suspended: 'Suspended by the provider', blocked: 'Blocked' } as Record<string, string>,
@@ -229,7 +229,7 @@ const fr: typeof en = {
   subscription: {
     label: 'Abonnement',
     none: 'Vous n’avez pas encore d’abonnement : votre fournisseur le crée, puis vous pourrez ajouter des comptes ici.',
-    option: (start: string, status: string) => `Abonnement du ${start} (${status})`,
+    option: (name: string, start: string, status: string) => `${name} : depuis le ${start} (${status})`,
     status: { pending: 'en attente', active: 'actif', ended: 'terminé' },
   },
   status: { active: 'Actif', disabled: 'Désactivé', suspended: 'Suspendu par le fournisseur', blocked: 'Bloqué' },

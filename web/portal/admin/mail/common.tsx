@@ -71,6 +71,18 @@ export async function loadSubscription(wanted: string | undefined): Promise<{ al
   return { all, current };
 }
 
+/** With several subscriptions, their labels tell them apart in the picker (R-T4): read with the details of each. */
+async function loadChoices(wanted: string | undefined) {
+  const loaded = await loadSubscription(wanted);
+  const labelled =
+    loaded.all.length > 1
+      ? await Promise.all(
+          loaded.all.slice(0, 50).map(async (s) => ({ ...s, labels: (await api.get<{ labels: { name: string }[] }>(`/subscriptions/${seg(s.id)}`)).labels })),
+        )
+      : [];
+  return { ...loaded, labelled };
+}
+
 /** The link to a page of this area keeping the chosen subscription. */
 export function withSubscription(path: string): string {
   const wanted = queryOf(here.value).subscription;
@@ -78,16 +90,23 @@ export function withSubscription(path: string): string {
 }
 
 /** Renders `children(details)` for the subscription in use, with a picker when the customer has several. */
+const CHOSEN = 'facteur.subscription';
+
+/** The subscription chosen: in the URL, else the last one picked in this tab (the menu's links do not carry it). */
+function chosenSubscription(): string | undefined {
+  return queryOf(here.value).subscription ?? globalThis.sessionStorage?.getItem(CHOSEN) ?? undefined;
+}
+
 export function WithSubscription({ children }: { children: (subscription: SubscriptionDetails) => ComponentChildren }) {
-  const wanted = queryOf(here.value).subscription;
-  const [resource, reload] = useResource(() => loadSubscription(wanted), [wanted]);
+  const wanted = chosenSubscription();
+  const [resource, reload] = useResource(() => loadChoices(wanted), [wanted]);
   const m = messages(adminMail).subscription;
   return (
     <Load resource={resource} retry={reload}>
-      {({ all, current }) =>
+      {({ labelled, current }) =>
         current ? (
           <>
-            {all.length > 1 ? (
+            {labelled.length > 1 ? (
               <div class="field subscription-picker">
                 <label for="subscription">{m.label}</label>
                 <select
@@ -95,12 +114,17 @@ export function WithSubscription({ children }: { children: (subscription: Subscr
                   value={current.id}
                   onChange={(event) => {
                     const next = (event.currentTarget as HTMLSelectElement).value;
+                    globalThis.sessionStorage?.setItem(CHOSEN, next);
                     navigate(`${pathOf(here.value)}?subscription=${seg(next)}`);
                   }}
                 >
-                  {all.map((s) => (
+                  {labelled.map((s) => (
                     <option key={s.id} value={s.id}>
-                      {m.option(formatDate(s.activatedAt ?? s.createdAt), m.status[s.status] ?? s.status)}
+                      {m.option(
+                        s.labels.length ? s.labels.map((l) => l.name).join(', ') : `#${s.id.slice(-6)}`,
+                        formatDate(s.activatedAt ?? s.createdAt),
+                        m.status[s.status] ?? s.status,
+                      )}
                     </option>
                   ))}
                 </select>
