@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { Button, LinkButton } from '../../../ds/Button.tsx';
 import { Empty, Load, Pager, Status, Table } from '../../../ds/Data.tsx';
-import { SelectField, TextField } from '../../../ds/Field.tsx';
+import { SelectField } from '../../../ds/Field.tsx';
 import { Form, useForm } from '../../../ds/Form.tsx';
 import { announce } from '../../../ds/Live.tsx';
 import { Page, Section } from '../../../ds/Page.tsx';
@@ -103,7 +103,21 @@ function AccountList({ subscription }: { subscription: SubscriptionDetails }) {
           setSearch(typed);
         }}
       >
-        <TextField id="q" label={m.accounts.search} hint={m.accounts.searchHint} type="search" value={typed} onValue={setTyped} optional />
+        {/* A search box is never "optional" nor "required": a plain field, labelled and hinted like the others. */}
+        <div class="field">
+          <label for="q">{m.accounts.search}</label>
+          <p class="hint" id="q-hint">
+            {m.accounts.searchHint}
+          </p>
+          <input
+            id="q"
+            name="q"
+            type="search"
+            value={typed}
+            aria-describedby="q-hint"
+            onInput={(event) => setTyped((event.currentTarget as HTMLInputElement).value)}
+          />
+        </div>
         <div class="form-actions">
           <Button type="submit">{messages(adminMail).accounts.search}</Button>
           {search ? (
