@@ -209,6 +209,11 @@ const AccountFields = {
   passwordChangedAt: DateTime,
 };
 export const AccountSchema = strict(AccountFields);
+/** An account with its storage (R-M4): what the portal's list and account page show as a meter. */
+export const AccountWithUsageSchema = strict({
+  ...AccountFields,
+  usage: strict({ usedBytes: T.Integer(), quotaBytes: T.Integer({ description: "The class's quota" }), messages: T.Integer() }),
+});
 export const CreatedAccount = strict({ ...AccountFields, generatedPassword: T.Optional(T.String({ description: 'Shown once' })) });
 
 export const AliasSchema = strict({ id: Id, address: T.String(), customerId: Id, domainId: Id, destinations: T.Array(T.String()), createdAt: DateTime });

@@ -245,6 +245,39 @@ export async function listAccounts(
   return (await query.execute()).map(accountView);
 }
 
+/** An account's storage: bytes used, its class's quota and its message count (R-M4), for the portal's meter. */
+export interface AccountUsage {
+  usedBytes: number;
+  quotaBytes: number;
+  messages: number;
+}
+
+/** The storage of each of `accounts` in two reads, whatever their number (a page of the list shows them all). */
+export async function accountUsage(ctx: AppContext, accounts: readonly { id: string; classId: string }[]): Promise<Map<string, AccountUsage>> {
+  const out = new Map<string, AccountUsage>();
+  if (accounts.length === 0) return out;
+  const classIds = [...new Set(accounts.map((a) => a.classId))];
+  const [usage, classes] = await Promise.all([
+    ctx.db
+      .selectFrom('mail_usage')
+      .select(['account_id', 'used_bytes', 'message_count'])
+      .where(
+        'account_id',
+        'in',
+        accounts.map((a) => a.id),
+      )
+      .execute(),
+    ctx.db.selectFrom('classes').select(['id', 'quota_bytes']).where('id', 'in', classIds).execute(),
+  ]);
+  const used = new Map(usage.map((u) => [u.account_id, u]));
+  const quota = new Map(classes.map((c) => [c.id, Number(c.quota_bytes)]));
+  for (const account of accounts) {
+    const row = used.get(account.id);
+    out.set(account.id, { usedBytes: Number(row?.used_bytes ?? 0), quotaBytes: quota.get(account.classId) ?? 0, messages: Number(row?.message_count ?? 0) });
+  }
+  return out;
+}
+
 export async function getAccount(ctx: AppContext, scope: Scope, idOrAddress: string): Promise<AccountView> {
   return accountView(await getAccountRow(ctx.db, scope, idOrAddress));
 }

@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError, text } from '../../shared/errors.ts';
 import {
+  type AccountUsage,
+  accountUsage,
   addListMembers,
   createAccount,
   createAlias,
@@ -27,7 +29,7 @@ import {
   updateAlias,
   updateList,
 } from '../../tenancy/index.ts';
-import { AccountSchema, AliasSchema, CreatedAccount, Items, ListSchema, OperationSchema, Page } from '../schemas.ts';
+import { AccountSchema, AccountWithUsageSchema, AliasSchema, CreatedAccount, Items, ListSchema, OperationSchema, Page } from '../schemas.ts';
 import { Body, IdParams, Lang, NoContent, operationView, PageQuery, type Router, recorded, replies, Str, scopeOf, started } from './helpers.ts';
 
 const ADMINS = ['operator', 'customer_admin'] as const;
@@ -97,14 +99,18 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
         summary: 'List accounts by address, page by page (pass `next` as `after`)',
         params: IdParams,
         querystring: PageQuery({ search: T.Optional(Str(320)) }),
-        response: replies({ 200: Page(AccountSchema) }),
+        response: replies({ 200: Page(AccountWithUsageSchema) }),
       },
     },
     async (request) => {
       const { id } = request.params;
       const { limit = 100, after, search } = request.query;
       const items = await listAccounts(ctx, scopeOf(request), id, { limit, ...(after ? { after } : {}), ...(search ? { search } : {}) });
-      return { items, next: items.length === limit ? (items[items.length - 1]?.address ?? null) : null };
+      const usage = await accountUsage(ctx, items);
+      return {
+        items: items.map((item) => ({ ...item, usage: usage.get(item.id) as AccountUsage })),
+        next: items.length === limit ? (items[items.length - 1]?.address ?? null) : null,
+      };
     },
   );
 
@@ -143,9 +149,18 @@ export function accountRoutes(api: Router, ctx: AppContext): void {
     '/accounts/:id',
     {
       config: { access: [...ADMINS] },
-      schema: { tags: ['accounts'], summary: 'Show an account (id or address)', params: IdParams, response: replies({ 200: AccountSchema }) },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Show an account (id or address) with its storage used',
+        params: IdParams,
+        response: replies({ 200: AccountWithUsageSchema }),
+      },
     },
-    async (request) => getAccount(ctx, scopeOf(request), request.params.id),
+    async (request) => {
+      const account = await getAccount(ctx, scopeOf(request), request.params.id);
+      const usage = await accountUsage(ctx, [account]);
+      return { ...account, usage: usage.get(account.id) as AccountUsage };
+    },
   );
 
   api.patch(

@@ -2,6 +2,7 @@
 import type { Area } from '../../lib/area.ts';
 import { messages } from '../../lib/i18n.ts';
 import { admin } from '../../messages/admin.ts';
+import { adminMailNav } from '../../messages/admin-mail-nav.ts';
 import { sharedNav } from '../../messages/shared-nav.ts';
 
 const ROLES = ['customer_admin'] as const;
@@ -9,6 +10,17 @@ const ROLES = ['customer_admin'] as const;
 export const adminArea: Area = {
   routes: [
     { path: '/admin', roles: ROLES, load: () => import('./Overview.tsx') },
+    // Accounts, aliases, lists, admins, API tokens, FAQ (part B)
+    { path: '/admin/accounts', roles: ROLES, load: () => import('./mail/Accounts.tsx') },
+    { path: '/admin/accounts/new', roles: ROLES, load: () => import('./mail/NewAccount.tsx') },
+    { path: '/admin/accounts/:id', roles: ROLES, load: () => import('./mail/Account.tsx') },
+    { path: '/admin/aliases', roles: ROLES, load: () => import('./mail/Aliases.tsx') },
+    { path: '/admin/lists', roles: ROLES, load: () => import('./mail/Lists.tsx') },
+    { path: '/admin/lists/:id', roles: ROLES, load: () => import('./mail/MailingList.tsx') },
+    { path: '/admin/admins', roles: ROLES, load: () => import('./settings/Admins.tsx') },
+    { path: '/admin/tokens', roles: ROLES, load: () => import('./settings/Tokens.tsx') },
+    { path: '/admin/faq', roles: ROLES, load: () => import('./settings/Faq.tsx') },
+    { path: '/admin/faq/:slug', roles: ROLES, load: () => import('./settings/Faq.tsx') },
     // Shared with the operator console (part D): tickets, trace, journal; and the audit log (R-A2).
     { path: '/admin/tickets', roles: ROLES, load: () => import('../common/Tickets.tsx') },
     { path: '/admin/tickets/:id', roles: ROLES, load: () => import('../common/Ticket.tsx') },
@@ -18,14 +30,20 @@ export const adminArea: Area = {
   ],
   nav() {
     const m = messages(admin).nav;
+    const b = messages(adminMailNav);
     const s = messages(sharedNav);
     return [
       { href: '/admin', label: m.overview },
-      // Part D's pages, kept together.
+      { href: '/admin/accounts', label: b.accounts },
+      { href: '/admin/aliases', label: b.aliases },
+      { href: '/admin/lists', label: b.lists },
+      { href: '/admin/admins', label: b.admins },
+      { href: '/admin/tokens', label: b.tokens },
       { href: '/admin/tickets', label: s.tickets },
       { href: '/admin/trace', label: s.trace },
       { href: '/admin/journal', label: s.journal },
       { href: '/admin/audit', label: s.audit },
+      { href: '/admin/faq', label: b.faq },
     ];
   },
 };
