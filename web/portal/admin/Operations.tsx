@@ -1,0 +1,150 @@
+/**
+ * The subscription's operations journal (R-T5): who did what, when, and how it ended (a refusal with
+ * its reason in the user's language), newest first, paged, filtered by result. Operator actions on the
+ * subscription are shown as the provider's (R-A2).
+ */
+import { useState } from 'preact/hooks';
+import { Empty, Load, Pager, Status, Table } from '../../ds/Data.tsx';
+import { SelectField } from '../../ds/Field.tsx';
+import { Page, Section } from '../../ds/Page.tsx';
+import { api, query, seg } from '../../lib/api.ts';
+import { formatDateTime, formatNumber, lang, messages } from '../../lib/i18n.ts';
+import { usePaged, useResource } from '../../lib/resource.ts';
+import { session } from '../../lib/session.ts';
+import { admin } from '../../messages/admin.ts';
+import { kindLabel } from './operation.tsx';
+import { loadSubscriptions, SubscriptionPicker, selectedId } from './subscriptions.tsx';
+import type { Operation } from './types.ts';
+
+const PAGE_SIZE = 25;
+type Filter = 'all' | 'running' | 'succeeded' | 'failed';
+
+export default function Operations() {
+  const m = messages(admin);
+  const [subscriptions, reload] = useResource(loadSubscriptions);
+  return (
+    <Page title={m.journal.title}>
+      <p class="muted">{m.journal.intro}</p>
+      <Load resource={subscriptions} retry={reload}>
+        {(list) => {
+          const id = selectedId(list);
+          if (!id) {
+            return (
+              <Empty title={m.picker.none}>
+                <p>{m.picker.noneBody}</p>
+              </Empty>
+            );
+          }
+          return (
+            <>
+              <SubscriptionPicker subscriptions={list} selected={id} />
+              <Journal key={id} subscriptionId={id} />
+            </>
+          );
+        }}
+      </Load>
+    </Page>
+  );
+}
+
+/** Who: the provider's staff, or one of the customer's administrators by e-mail address. */
+function useActors() {
+  const customerId = session.value?.customerId;
+  const [admins] = useResource(
+    async () => (customerId ? (await api.get<{ items: { id: string; email: string }[] }>(`/customers/${seg(customerId)}/admins`)).items : []),
+    [customerId],
+  );
+  const emails = new Map(admins.status === 'ready' ? admins.data.map((a) => [a.id, a.email]) : []);
+  return (actor: Operation['actor']) => {
+    const m = messages(admin).journal;
+    if (actor.role === 'operator') return m.provider;
+    const email = emails.get(actor.id);
+    const name = email ? m.admin(email) : m.unknownAdmin(actor.id);
+    return actor.id === session.value?.id ? `${m.you} (${name})` : name;
+  };
+}
+
+/** The object of an operation, from its parameters (a domain, a label's name…), shown as text. */
+function objectOf(op: Operation): string {
+  const p = op.params ?? {};
+  for (const key of ['domain', 'alias', 'name', 'address', 'billingCycle', 'months']) {
+    const value = p[key];
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  return '';
+}
+
+function Journal({ subscriptionId }: { subscriptionId: string }) {
+  const m = messages(admin).journal;
+  const [filter, setFilter] = useState<Filter>('all');
+  const who = useActors();
+  const paged = usePaged<Operation>(
+    async (before) => {
+      const { items } = await api.get<{ items: Operation[] }>(
+        `/operations${query({ subscriptionId, limit: PAGE_SIZE, before, status: filter === 'all' ? undefined : filter })}`,
+      );
+      return { items, next: items.length === PAGE_SIZE ? (items[items.length - 1]?.createdAt ?? null) : null };
+    },
+    [subscriptionId, filter],
+  );
+  return (
+    <Section title={m.caption}>
+      <SelectField
+        id="journal-filter"
+        label={m.filter}
+        value={filter}
+        options={(['all', 'running', 'succeeded', 'failed'] as const).map((value) => ({ value, label: m.statuses[value] }))}
+        onValue={setFilter}
+      />
+      <Load resource={paged.page} retry={paged.reload}>
+        {({ items }) =>
+          items.length ? (
+            <Table
+              caption={m.caption}
+              rowKey={(op) => op.id}
+              rows={items}
+              columns={[
+                { label: m.when, cell: (op) => formatDateTime(op.createdAt) },
+                {
+                  label: m.what,
+                  cell: (op) => (
+                    <>
+                      {kindLabel(op.kind)}
+                      {objectOf(op) ? (
+                        <>
+                          {' '}
+                          <span class="muted">{objectOf(op)}</span>
+                        </>
+                      ) : null}
+                    </>
+                  ),
+                },
+                { label: m.who, cell: (op) => who(op.actor) },
+                {
+                  label: m.result,
+                  cell: (op) =>
+                    op.status === 'succeeded' ? (
+                      <Status tone="ok">{m.succeeded}</Status>
+                    ) : op.status === 'failed' ? (
+                      <>
+                        <Status tone="error">{m.failed}</Status>
+                        {op.error ? <p class="muted">{op.error[lang.value]}</p> : null}
+                      </>
+                    ) : (
+                      <Status tone="info">{m.running(formatNumber(op.progress))}</Status>
+                    ),
+                },
+                { label: m.duration, numeric: true, cell: (op) => (op.durationMs === null ? '—' : m.ms(formatNumber(op.durationMs))) },
+              ]}
+            />
+          ) : (
+            <Empty title={m.none}>
+              <p>{m.noneBody}</p>
+            </Empty>
+          )
+        }
+      </Load>
+      <Pager number={paged.number} previous={paged.previous} next={paged.next} label={m.pager} />
+    </Section>
+  );
+}
