@@ -11,7 +11,7 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
     <button
       type="button"
       class="button button-secondary button-small"
-      aria-label={`${m.copy}: ${label}`}
+      aria-label={`${done ? m.copied : m.copy}: ${label}`}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(value);

@@ -13,10 +13,11 @@ import { Form, useForm } from '../../ds/Form.tsx';
 import { announce } from '../../ds/Live.tsx';
 import { Page, Section } from '../../ds/Page.tsx';
 import { api, query, seg } from '../../lib/api.ts';
-import { formatBytes, formatDate, formatNumber, lang, messages } from '../../lib/i18n.ts';
+import { formatDate, formatNumber, lang, messages } from '../../lib/i18n.ts';
 import { useResource } from '../../lib/resource.ts';
 import { admin } from '../../messages/admin.ts';
 import { common } from '../../messages/common.ts';
+import { formatSize } from './format.ts';
 import { OperationProgress, untilDone } from './operation.tsx';
 import { loadSubscriptions, SubscriptionPicker, selectedId } from './subscriptions.tsx';
 import type { BillingCycle, Label, Operation, SubscriptionDetails } from './types.ts';
@@ -99,7 +100,7 @@ function SubscriptionView({ subscription: s, reload }: { subscription: Subscript
             { label: o.className, cell: (l) => className(l.classId) },
             { label: o.used, numeric: true, cell: (l) => o.usedOf(formatNumber(l.used), formatNumber(l.quantity)) },
             { label: o.available, numeric: true, cell: (l) => formatNumber(l.available) },
-            { label: o.quota, numeric: true, cell: (l) => formatBytes(s.classes.find((c) => c.id === l.classId)?.quotaBytes ?? 0) },
+            { label: o.quota, numeric: true, cell: (l) => formatSize(s.classes.find((c) => c.id === l.classId)?.quotaBytes ?? 0, lang.value) },
           ]}
         />
       </Section>
@@ -114,8 +115,8 @@ function SubscriptionView({ subscription: s, reload }: { subscription: Subscript
             { label: o.className, cell: (c) => c.name[lang.value] },
             { label: o.perMinute, numeric: true, cell: (c) => formatNumber(c.limits.messagesPerMinutePerRecipient) },
             { label: o.perMessage, numeric: true, cell: (c) => formatNumber(c.limits.recipientsPerMessage) },
-            { label: o.maxSize, numeric: true, cell: (c) => formatBytes(c.limits.maxMessageBytes) },
-            { label: o.standardSize, numeric: true, cell: (c) => formatBytes(c.limits.standardMessageBytes) },
+            { label: o.maxSize, numeric: true, cell: (c) => formatSize(c.limits.maxMessageBytes, lang.value) },
+            { label: o.standardSize, numeric: true, cell: (c) => formatSize(c.limits.standardMessageBytes, lang.value) },
             { label: o.perHour, numeric: true, cell: (c) => (c.limits.recipientsPerHour === null ? o.noLimit : formatNumber(c.limits.recipientsPerHour)) },
             { label: o.perDay, numeric: true, cell: (c) => (c.limits.recipientsPerDay === null ? o.noLimit : formatNumber(c.limits.recipientsPerDay)) },
           ]}
@@ -275,7 +276,7 @@ function BillingCycleForm({ subscription, reload }: { subscription: Subscription
   return (
     <Section title={m.cycle.title}>
       <p class="muted">{m.cycle.intro}</p>
-      <Form form={form} label={m.cycle.title} fieldIds={{ billingCycle: 'billing-cycle' }}>
+      <Form form={form} fieldIds={{ billingCycle: 'billing-cycle' }}>
         <SelectField
           id="billing-cycle"
           label={m.cycle.field}
@@ -306,7 +307,7 @@ function RenewalForm({ subscription, reload }: { subscription: SubscriptionDetai
     <Section title={m.renew.title}>
       <p class="muted">{m.renew.intro}</p>
       <p>{m.renew.current(m.overview.months(subscription.nextPeriodMonths ?? subscription.periodMonths))}</p>
-      <Form form={form} label={m.renew.title} fieldIds={{ months: 'renewal-months' }}>
+      <Form form={form} fieldIds={{ months: 'renewal-months' }}>
         <TextField
           id="renewal-months"
           label={m.renew.field}
@@ -357,7 +358,7 @@ function Cancellation({ subscription: s, reload }: { subscription: SubscriptionD
             <p>{c.cancelledOn(formatDate(s.cancelledAt))}</p>
             <p>{c.after}</p>
           </div>
-          <Form form={resume} label={c.resume}>
+          <Form form={resume}>
             <div class="form-actions">
               <Button type="submit" variant="primary" busy={resume.busy}>
                 {c.resume}
