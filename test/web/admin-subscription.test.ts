@@ -272,6 +272,20 @@ async function assertShownAsText(page: Page, text: string): Promise<void> {
 async function checkBothWidths(page: Page, name: string): Promise<void> {
   for (const [widthName, width] of Object.entries(WIDTHS)) {
     await page.setViewportSize({ width, height: 900 });
+    // Nothing wider than the screen (no sideways scrolling at 390 px). When something is, the page's
+    // column is narrowed for a moment to name the elements that will not shrink (what pushes it wider).
+    const wide = await page.evaluate(`(() => {
+      if (document.documentElement.scrollWidth <= ${width}) return [];
+      const shell = document.querySelector('.shell');
+      shell.style.gridTemplateColumns = '300px';
+      const stuck = [...document.querySelectorAll('main *')]
+        .filter((e) => e.getBoundingClientRect().right > 301 && ![...e.children].some((c) => c.getBoundingClientRect().right > 301))
+        .slice(0, 6)
+        .map((e) => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40));
+      shell.style.gridTemplateColumns = '';
+      return stuck.length ? stuck : ['(page wider than the screen)'];
+    })()`);
+    assert.deepEqual(wide, [], `${name}: nothing overflows ${width} px`);
     await assertAccessible(page, `${name} (${width} px)`);
     await screenshot(page, `${name}-${widthName}`);
   }

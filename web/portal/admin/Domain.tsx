@@ -285,7 +285,7 @@ function Aliases({ domain, reload }: { domain: Domain; reload: () => Promise<voi
         <ul class="plain-list" aria-label={m.aliasesCaption}>
           {domain.aliases.map((alias) => (
             <li key={alias.id} class="row">
-              <span>{alias.displayName}</span>
+              <span class="wrap-anywhere">{alias.displayName}</span>
               <Button variant="danger" onClick={() => setRemoving(alias)}>
                 {m.removeAlias(alias.displayName)}
               </Button>

@@ -63,7 +63,14 @@ function DomainList({ subscription }: { subscription: SubscriptionDetails }) {
                 rowKey={(d) => d.id}
                 rows={items}
                 columns={[
-                  { label: m.name, cell: (d) => <a href={`/admin/domains/${seg(d.id)}`}>{d.displayName}</a> },
+                  {
+                    label: m.name,
+                    cell: (d) => (
+                      <a class="wrap-anywhere" href={`/admin/domains/${seg(d.id)}`}>
+                        {d.displayName}
+                      </a>
+                    ),
+                  },
                   { label: m.status, cell: (d) => <Status tone={d.status === 'active' ? 'ok' : 'warn'}>{m.statuses[d.status]}</Status> },
                   { label: m.aliases, numeric: true, cell: (d) => formatNumber(d.aliases.length) },
                   {

@@ -104,11 +104,11 @@ function Journal({ subscriptionId }: { subscriptionId: string }) {
               rowKey={(op) => op.id}
               rows={items}
               columns={[
-                { label: m.when, cell: (op) => formatDateTime(op.createdAt) },
+                { label: m.when, cell: (op) => <span class="wrap-anywhere">{formatDateTime(op.createdAt)}</span> },
                 {
                   label: m.what,
                   cell: (op) => (
-                    <>
+                    <span class="wrap-anywhere">
                       {kindLabel(op.kind)}
                       {objectOf(op) ? (
                         <>
@@ -116,20 +116,20 @@ function Journal({ subscriptionId }: { subscriptionId: string }) {
                           <span class="muted">{objectOf(op)}</span>
                         </>
                       ) : null}
-                    </>
+                    </span>
                   ),
                 },
-                { label: m.who, cell: (op) => who(op.actor) },
+                { label: m.who, cell: (op) => <span class="wrap-anywhere">{who(op.actor)}</span> },
                 {
                   label: m.result,
                   cell: (op) =>
                     op.status === 'succeeded' ? (
                       <Status tone="ok">{m.succeeded}</Status>
                     ) : op.status === 'failed' ? (
-                      <>
+                      <span class="wrap-anywhere">
                         <Status tone="error">{m.failed}</Status>
-                        {op.error ? <p class="muted">{op.error[lang.value]}</p> : null}
-                      </>
+                        {op.error ? <span class="muted block">{op.error[lang.value]}</span> : null}
+                      </span>
                     ) : (
                       <Status tone="info">{m.running(formatNumber(op.progress))}</Status>
                     ),

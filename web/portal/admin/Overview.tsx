@@ -69,7 +69,7 @@ function SubscriptionView({ subscription: s, reload }: { subscription: Subscript
   return (
     <>
       <Section title={o.details}>
-        <dl class="facts">
+        <dl class="facts wrap-anywhere">
           <dt>{o.status}</dt>
           <dd>
             <Status tone={tone}>{statusText}</Status>
