@@ -9,7 +9,7 @@ import { SelectField } from '../../ds/Field.tsx';
 import { Page, Section } from '../../ds/Page.tsx';
 import { api, query, seg } from '../../lib/api.ts';
 import { formatDateTime, formatNumber, lang, messages } from '../../lib/i18n.ts';
-import { usePaged, useResource } from '../../lib/resource.ts';
+import { type PageOf, usePaged, useResource } from '../../lib/resource.ts';
 import { session } from '../../lib/session.ts';
 import { admin } from '../../messages/admin.ts';
 import { kindLabel } from './operation.tsx';
@@ -67,9 +67,12 @@ function useActors() {
 /** The object of an operation, from its parameters (a domain, a label's name…), shown as text. */
 function objectOf(op: Operation): string {
   const p = op.params ?? {};
-  for (const key of ['domain', 'alias', 'name', 'address', 'billingCycle', 'months']) {
+  const o = messages(admin).overview;
+  if (p.billingCycle === 'monthly' || p.billingCycle === 'quarterly' || p.billingCycle === 'yearly') return o.cycles[p.billingCycle];
+  if (typeof p.months === 'number') return o.months(p.months);
+  for (const key of ['domain', 'alias', 'name', 'address']) {
     const value = p[key];
-    if (typeof value === 'string' || typeof value === 'number') return String(value);
+    if (typeof value === 'string') return value;
   }
   return '';
 }
@@ -79,12 +82,7 @@ function Journal({ subscriptionId }: { subscriptionId: string }) {
   const [filter, setFilter] = useState<Filter>('all');
   const who = useActors();
   const paged = usePaged<Operation>(
-    async (before) => {
-      const { items } = await api.get<{ items: Operation[] }>(
-        `/operations${query({ subscriptionId, limit: PAGE_SIZE, before, status: filter === 'all' ? undefined : filter })}`,
-      );
-      return { items, next: items.length === PAGE_SIZE ? (items[items.length - 1]?.createdAt ?? null) : null };
-    },
+    (after) => api.get<PageOf<Operation>>(`/operations${query({ subscriptionId, limit: PAGE_SIZE, after, status: filter === 'all' ? undefined : filter })}`),
     [subscriptionId, filter],
   );
   return (
