@@ -123,6 +123,9 @@ const WORDS = {
     onlyFailed: 'Failed',
     you: 'You',
     next: 'Next',
+    removeDomain: 'Remove the domain',
+    removeDomainTitle: 'Remove this domain?',
+    domainInUse: /Remove the accounts, aliases and lists of this domain first/,
   },
   fr: {
     subscription: 'Abonnement',
@@ -199,6 +202,9 @@ const WORDS = {
     onlyFailed: 'Échouées',
     you: 'Vous',
     next: 'Suivante',
+    removeDomain: 'Retirer le domaine',
+    removeDomainTitle: 'Retirer ce domaine ?',
+    domainInUse: /Supprimez d'abord les comptes, alias et listes de ce domaine/,
   },
 } as const;
 
@@ -349,6 +355,17 @@ for (const lang of LANGS) {
     await page.getByRole('region', { name: w.licences }).getByRole('row').filter({ hasText: 'Premium' }).filter({ hasText: '0 / 1' }).waitFor();
     assert.ok(((await page.getByRole('region', { name: w.details }).textContent()) ?? '').includes(w.months(24)));
     assert.equal(new URL(page.url()).searchParams.get('s'), second.body.id, 'the choice is in the address');
+
+    // A domain that still has an account cannot be removed: the dialog shows why; Escape closes it.
+    await page.goto(`${service.url}/admin/domains/${overviewDomain}`);
+    await page.getByRole('button', { name: w.removeDomain }).click();
+    const dialog = page.getByRole('dialog', { name: w.removeDomainTitle });
+    assert.ok(((await dialog.textContent()) ?? '').includes(overviewDomain), 'the dialog names the domain');
+    await dialog.getByRole('button', { name: w.removeDomain }).click();
+    await dialog.getByRole('alert').getByText(w.domainInUse).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expectStatus(await setup.admin.get(`/api/domains/${overviewDomain}`), 200);
     assertClean(opened);
     await opened.context.close();
   });
@@ -647,6 +664,12 @@ for (const lang of LANGS) {
       (texts) => texts.length === 1 && texts[0]?.includes(w.cycleChanged) === true,
       'only the failed one',
     );
+
+    // The domain, which has no account, is removed after confirmation.
+    await page.getByRole('button', { name: w.removeDomain }).click();
+    await page.getByRole('dialog', { name: w.removeDomainTitle }).getByRole('button', { name: w.removeDomain }).click();
+    await page.getByRole('heading', { name: w.domainsTitle, level: 1 }).waitFor();
+    assert.equal((await setup.admin.get(`/api/domains/${slow}`)).status, 404);
     assertClean(opened);
     await opened.context.close();
     for (const host of [slow, `_dmarc.${slow}`, `${selector}._domainkey.${slow}`]) dns.unanswered.delete(host);

@@ -26,6 +26,7 @@ const en = {
     renewsOn: (date: string, months: string) => `Renews automatically on ${date} for ${months}`,
     endsOn: (date: string) => `Ends on ${date}: it will not renew`,
     endedOn: (date: string) => `Ended on ${date}`,
+    startsAtActivation: (months: string) => `The first period (${months}) starts when your provider activates the subscription`,
     billingCycle: 'Billing cycle',
     cycles: { monthly: 'Monthly', quarterly: 'Quarterly', yearly: 'Yearly' },
     accounts: 'Mail accounts',
@@ -250,6 +251,12 @@ const en = {
     cancelRotationBody: (selector: string) => `The new key (selector ${selector}) is discarded; if you published its record, you may remove it.`,
     rotationCancelled: 'Rotation cancelled: the current key goes on signing',
     previous: (selector: string, date: string) => `Previous key (selector ${selector}): keep its record until ${date}.`,
+    remove: 'Remove the domain',
+    removeIntro: 'A domain can be removed once it has no mail account, alias or mailing list left.',
+    removeTitle: 'Remove this domain?',
+    removeBody: (name: string) => `${name} will no longer receive mail here, and its DNS records are no longer needed.`,
+    removeAliases: (n: number) => plural(n, { zero: '', one: 'Its domain alias goes with it.', other: 'Its # domain aliases go with it.' }),
+    removed: (name: string) => `Domain ${name} removed`,
   },
 };
 
@@ -277,6 +284,7 @@ const fr: typeof en = {
     renewsOn: (date: string, months: string) => `Se renouvelle automatiquement le ${date} pour ${months}`,
     endsOn: (date: string) => `Se termine le ${date} : il ne sera pas renouvelé`,
     endedOn: (date: string) => `Terminé le ${date}`,
+    startsAtActivation: (months: string) => `La première période (${months}) commence à l’activation de l’abonnement par votre fournisseur`,
     billingCycle: 'Périodicité de facturation',
     cycles: { monthly: 'Mensuelle', quarterly: 'Trimestrielle', yearly: 'Annuelle' },
     accounts: 'Comptes de messagerie',
@@ -503,6 +511,13 @@ const fr: typeof en = {
       `La nouvelle clé (sélecteur ${selector}) est abandonnée ; si vous avez publié son enregistrement, vous pouvez le retirer.`,
     rotationCancelled: 'Renouvellement annulé : la clé actuelle continue de signer',
     previous: (selector: string, date: string) => `Clé précédente (sélecteur ${selector}) : gardez son enregistrement jusqu’au ${date}.`,
+    remove: 'Retirer le domaine',
+    removeIntro: 'Un domaine peut être retiré lorsqu’il n’a plus de compte de messagerie, d’alias ni de liste de diffusion.',
+    removeTitle: 'Retirer ce domaine ?',
+    removeBody: (name: string) => `${name} ne recevra plus de courrier ici, et ses enregistrements DNS ne sont plus nécessaires.`,
+    removeAliases: (n: number) =>
+      plural(n, { zero: '', one: 'Son alias de domaine est retiré avec lui.', other: 'Ses # alias de domaine sont retirés avec lui.' }),
+    removed: (name: string) => `Domaine ${name} retiré`,
   },
 };
 

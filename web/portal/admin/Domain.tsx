@@ -17,7 +17,7 @@ import { Page, Section } from '../../ds/Page.tsx';
 import { api, query, seg } from '../../lib/api.ts';
 import { formatDate, formatDateTime, lang, messages } from '../../lib/i18n.ts';
 import { useResource } from '../../lib/resource.ts';
-import type { Params } from '../../lib/router.ts';
+import { navigate, type Params } from '../../lib/router.ts';
 import { admin } from '../../messages/admin.ts';
 import { MAX_STRING, quotedStrings, zoneFile } from './dns.ts';
 import type { CheckedRecord, ContactKind, DnsRecord, Domain, RecordStatus } from './types.ts';
@@ -55,6 +55,7 @@ function DomainView({ domain, reload }: { domain: Domain; reload: () => Promise<
       <Dkim domain={domain} reload={reload} />
       <Aliases domain={domain} reload={reload} />
       <Contacts domain={domain} reload={reload} />
+      <RemoveDomain domain={domain} />
     </>
   );
 }
@@ -395,6 +396,34 @@ function Contacts({ domain, reload }: { domain: Domain; reload: () => Promise<vo
           </Button>
         </div>
       </Form>
+    </Section>
+  );
+}
+
+function RemoveDomain({ domain }: { domain: Domain }) {
+  const m = messages(admin).domain;
+  const [asking, setAsking] = useState(false);
+  return (
+    <Section title={m.remove}>
+      <p class="muted">{m.removeIntro}</p>
+      <Button variant="danger" onClick={() => setAsking(true)}>
+        {m.remove}
+      </Button>
+      {asking ? (
+        <ConfirmDialog
+          title={m.removeTitle}
+          confirmLabel={m.remove}
+          onClose={() => setAsking(false)}
+          onConfirm={async () => {
+            await api.delete(`/domains/${seg(domain.id)}`);
+            announce(m.removed(domain.displayName));
+            navigate(`/admin/domains${query({ s: domain.subscriptionId })}`);
+          }}
+        >
+          <p>{m.removeBody(domain.displayName)}</p>
+          {domain.aliases.length ? <p>{m.removeAliases(domain.aliases.length)}</p> : null}
+        </ConfirmDialog>
+      ) : null}
     </Section>
   );
 }

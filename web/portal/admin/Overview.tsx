@@ -63,6 +63,7 @@ function SubscriptionView({ subscription: s, reload }: { subscription: Subscript
   const months = (n: number) => o.months(n);
   let renewal: string;
   if (s.status === 'ended') renewal = o.endedOn(formatDate(s.endedAt));
+  else if (s.status === 'pending') renewal = o.startsAtActivation(months(s.periodMonths));
   else if (s.cancelAtPeriodEnd) renewal = o.endsOn(formatDate(s.currentPeriodEnd));
   else renewal = o.renewsOn(formatDate(s.currentPeriodEnd), months(s.nextPeriodMonths ?? s.periodMonths));
   const link = (path: string) => `${path}${query({ s: s.id })}`;
