@@ -280,18 +280,18 @@ async function assertShownAsText(page: Page, text: string): Promise<void> {
 async function checkBothWidths(page: Page, name: string): Promise<void> {
   for (const [widthName, width] of Object.entries(WIDTHS)) {
     await page.setViewportSize({ width, height: 900 });
-    // Nothing wider than the screen (no sideways scrolling at 390 px). When something is, the page's
-    // column is narrowed for a moment to name the elements that will not shrink (what pushes it wider).
+    // Nothing wider than the screen (no sideways scrolling at 390 px). When something is, each element
+    // is hidden in turn to name those whose absence fixes it (the deepest ones are the culprits).
     const wide = await page.evaluate(`(() => {
       if (document.documentElement.scrollWidth <= ${width}) return [];
-      const shell = document.querySelector('.shell');
-      shell.style.gridTemplateColumns = '300px';
-      const stuck = [...document.querySelectorAll('main *')]
-        .filter((e) => e.getBoundingClientRect().right > 301 && ![...e.children].some((c) => c.getBoundingClientRect().right > 301))
-        .slice(0, 6)
-        .map((e) => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40));
-      shell.style.gridTemplateColumns = '';
-      return stuck.length ? stuck : ['(page wider than the screen)'];
+      const culprits = [];
+      for (const e of document.querySelectorAll('body *')) {
+        const display = e.style.display;
+        e.style.display = 'none';
+        if (document.documentElement.scrollWidth <= ${width}) culprits.push(e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40));
+        e.style.display = display;
+      }
+      return ['page wider than the screen', ...culprits.slice(-3)];
     })()`);
     assert.deepEqual(wide, [], `${name}: nothing overflows ${width} px`);
     await assertAccessible(page, `${name} (${width} px)`);
@@ -382,9 +382,15 @@ for (const lang of LANGS) {
     await form.getByRole('alert').waitFor();
     assert.equal(await form.getByLabel(w.label).getAttribute('aria-invalid'), 'true');
 
-    await form.getByLabel(w.label).fill(XSS);
-    await form.getByLabel(w.colour).selectOption({ label: w.green });
-    await form.getByRole('button', { name: w.addLabel }).click();
+    // With the keyboard alone: type the name, Tab to the colour, arrows to Green, Tab to the button, Enter.
+    await form.getByLabel(w.label).focus();
+    await page.keyboard.type(XSS);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await form.getByLabel(w.colour).inputValue(), '#166534', `${w.green} chosen with the arrows`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await page.getByRole('button', { name: w.editLabel(XSS) }).waitFor();
     let labels = (await details(setup)).labels;
     assert.deepEqual(

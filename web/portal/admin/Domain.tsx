@@ -89,7 +89,7 @@ function Wizard({ domain, reload }: { domain: Domain; reload: () => Promise<void
         </Button>
       }
     >
-      <dl class="facts">
+      <dl class="facts wrap-anywhere">
         <dt>{m.status}</dt>
         <dd>
           <Status tone={domain.status === 'active' ? 'ok' : 'warn'}>{messages(admin).domains.statuses[domain.status]}</Status>
@@ -126,7 +126,7 @@ function RecordCard({ record, check }: { record: DnsRecord; check: CheckedRecord
         <Status tone={TONES[status]}>{m.statuses[status]}</Status>
       </div>
       <p class="muted">{record.description[lang.value]}</p>
-      <dl class="facts">
+      <dl class="facts wrap-anywhere">
         <dt>{m.type}</dt>
         <dd>
           <code>{record.type}</code>
@@ -158,7 +158,7 @@ function RecordCard({ record, check }: { record: DnsRecord; check: CheckedRecord
         <div class="notice notice-error fix">
           <h4>{m.fix}</h4>
           <p>{check.message[lang.value]}</p>
-          <dl class="facts">
+          <dl class="facts wrap-anywhere">
             <dt>{m.expected}</dt>
             <dd>
               <code>{record.value}</code>
