@@ -218,7 +218,7 @@ const domainIds = new Map<Lang, string>();
 before(async () => {
   await ensureWebBuilt();
   dns = await startDnsServer(zone());
-  service = await startTestService({ overrides: { dns: { servers: [dns.address], timeoutMs: 1000, dkimKeyBits: 2048 } } });
+  service = await startTestService({ overrides: { dns: { servers: [dns.address], timeoutMs: 1500, dkimKeyBits: 2048 } } });
   operator = await operatorClient(service);
   for (const lang of LANGS) customers.set(lang, await setupCustomer(service, operator, `Abonne ${lang}`, { basic: 3, standard: 2 }));
   if (browserAvailable()) browser = await launchBrowser();
@@ -554,7 +554,8 @@ for (const lang of LANGS) {
     const dialog = page.getByRole('dialog', { name: w.removeAliasTitle });
     assert.ok(((await dialog.textContent()) ?? '').includes(alias), 'the dialog names the alias');
     await dialog.getByRole('button', { name: w.removeAlias(alias) }).click();
-    await page.getByRole('button', { name: w.removeAlias(alias) }).waitFor({ state: 'detached' });
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: w.removeAlias(alias), exact: true }).waitFor({ state: 'detached' });
     assert.deepEqual((await domain(setup, id)).aliases, []);
 
     const before = (await domain(setup, id)).contacts;
@@ -626,11 +627,11 @@ for (const lang of LANGS) {
     await page.getByLabel(w.domainName).fill(slow);
     await page.getByRole('button', { name: w.addDomain }).click();
     await page.getByRole('progressbar', { name: w.progress }).waitFor();
-    await screenshot(page, `admin-domain-progress-${lang}-desktop`);
     // Meanwhile, in another tab: the change is refused with the API's message.
     await other.getByRole('button', { name: w.changeCycle }).click();
     const alert = other.getByRole('alert');
     await alert.waitFor();
+    await screenshot(page, `admin-domain-progress-${lang}-desktop`);
     assert.match((await alert.textContent()) ?? '', w.busy);
     assert.equal((await details(setup)).billingCycle, 'monthly', 'nothing changed');
     assert.ok(await page.getByRole('progressbar').isVisible(), 'the domain is still being added');
