@@ -18,7 +18,7 @@ import { api, query, seg } from '../../lib/api.ts';
 import { formatDate, formatDateTime, lang, messages } from '../../lib/i18n.ts';
 import { useResource } from '../../lib/resource.ts';
 import { navigate, type Params } from '../../lib/router.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import { MAX_STRING, quotedStrings, zoneFile } from './dns.ts';
 import type { CheckedRecord, ContactKind, DnsRecord, Domain, RecordStatus } from './types.ts';
 
@@ -33,7 +33,7 @@ const TONES: Record<RecordStatus | 'unknown', 'ok' | 'warn' | 'error' | 'info'> 
 
 export default function DomainPage({ params }: { params: Params }) {
   const [domain, reload] = useResource(() => api.get<Domain>(`/domains/${seg(params.id ?? '')}`), [params.id]);
-  const title = domain.status === 'ready' || domain.status === 'refreshing' ? domain.data.displayName : messages(admin).domains.title;
+  const title = domain.status === 'ready' || domain.status === 'refreshing' ? domain.data.displayName : messages(subscriptionTexts).domains.title;
   return (
     <Page title={title}>
       <Load resource={domain} retry={reload}>
@@ -44,7 +44,7 @@ export default function DomainPage({ params }: { params: Params }) {
 }
 
 function DomainView({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   return (
     <>
       <p>
@@ -65,14 +65,14 @@ function checkOf(domain: Domain, record: DnsRecord): CheckedRecord | undefined {
 }
 
 function recordTitle(record: DnsRecord): string {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   if (record.rotation === 'pending') return m.pendingKey;
   if (record.rotation === 'previous') return m.previousKey;
   return m.kinds[record.kind];
 }
 
 function Wizard({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const runCheck = async () => {
     const checked = await api.post<Domain>(`/domains/${seg(domain.id)}/check`);
     announce(m.checked(checked.lastCheck?.ok ?? false));
@@ -92,7 +92,7 @@ function Wizard({ domain, reload }: { domain: Domain; reload: () => Promise<void
       <dl class="facts wrap-anywhere">
         <dt>{m.status}</dt>
         <dd>
-          <Status tone={domain.status === 'active' ? 'ok' : 'warn'}>{messages(admin).domains.statuses[domain.status]}</Status>
+          <Status tone={domain.status === 'active' ? 'ok' : 'warn'}>{messages(subscriptionTexts).domains.statuses[domain.status]}</Status>
         </dd>
         <dt>{m.lastCheck}</dt>
         <dd>{domain.lastCheck ? formatDateTime(domain.lastCheck.checkedAt) : m.never}</dd>
@@ -115,7 +115,7 @@ function Wizard({ domain, reload }: { domain: Domain; reload: () => Promise<void
 }
 
 function RecordCard({ record, check }: { record: DnsRecord; check: CheckedRecord | undefined }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const title = recordTitle(record);
   const status = check?.status ?? 'unknown';
   const headingId = `record-${record.kind}-${record.rotation ?? 'current'}-${record.host}`.replace(/[^a-zA-Z0-9_-]/g, '-');
@@ -185,7 +185,7 @@ function RecordCard({ record, check }: { record: DnsRecord; check: CheckedRecord
 }
 
 function ZoneFile({ domain }: { domain: Domain }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const text = zoneFile(domain.records);
   return (
     <Section title={m.zone} actions={<CopyButton value={text} label={m.copyZone} />}>
@@ -198,7 +198,7 @@ function ZoneFile({ domain }: { domain: Domain }) {
 }
 
 function Dkim({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const [cancelling, setCancelling] = useState(false);
   const action = useForm(async () => undefined);
   const pending = domain.dkim.pending;
@@ -270,7 +270,7 @@ function Dkim({ domain, reload }: { domain: Domain; reload: () => Promise<void> 
 }
 
 function Aliases({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const [name, setName] = useState('');
   const [removing, setRemoving] = useState<{ id: string; displayName: string } | undefined>(undefined);
   const form = useForm(async () => {
@@ -325,7 +325,7 @@ function Aliases({ domain, reload }: { domain: Domain; reload: () => Promise<voi
 type ContactDraft = { name: string; email: string; phone: string };
 
 function Contacts({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const [draft, setDraft] = useState<Record<ContactKind, ContactDraft>>(() => {
     const out = {} as Record<ContactKind, ContactDraft>;
     for (const kind of CONTACT_KINDS) {
@@ -401,7 +401,7 @@ function Contacts({ domain, reload }: { domain: Domain; reload: () => Promise<vo
 }
 
 function RemoveDomain({ domain }: { domain: Domain }) {
-  const m = messages(admin).domain;
+  const m = messages(subscriptionTexts).domain;
   const [asking, setAsking] = useState(false);
   return (
     <Section title={m.remove}>

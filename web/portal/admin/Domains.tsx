@@ -15,13 +15,13 @@ import { api, query, seg } from '../../lib/api.ts';
 import { formatNumber, messages } from '../../lib/i18n.ts';
 import { useResource } from '../../lib/resource.ts';
 import { navigate } from '../../lib/router.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import { OperationProgress, untilDone } from './operation.tsx';
 import { loadSubscriptions, SubscriptionPicker, selectedId } from './subscriptions.tsx';
 import type { Domain, Operation, SubscriptionDetails } from './types.ts';
 
 export default function Domains() {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const [subscriptions, reload] = useResource(loadSubscriptions);
   return (
     <Page title={m.domains.title}>
@@ -50,7 +50,7 @@ export default function Domains() {
 }
 
 function DomainList({ subscription }: { subscription: SubscriptionDetails }) {
-  const m = messages(admin).domains;
+  const m = messages(subscriptionTexts).domains;
   const [domains, reload] = useResource(() => api.get<{ items: Domain[] }>(`/domains${query({ subscriptionId: subscription.id })}`), [subscription.id]);
   return (
     <>
@@ -98,7 +98,7 @@ function DomainList({ subscription }: { subscription: SubscriptionDetails }) {
 }
 
 function AddDomain({ subscription }: { subscription: SubscriptionDetails }) {
-  const m = messages(admin).domains;
+  const m = messages(subscriptionTexts).domains;
   const [name, setName] = useState('');
   const [op, setOp] = useState<Operation | undefined>(undefined);
   const form = useForm(async () => {

@@ -11,7 +11,7 @@ import { api, query, seg } from '../../lib/api.ts';
 import { formatDateTime, formatNumber, lang, messages } from '../../lib/i18n.ts';
 import { type PageOf, usePaged, useResource } from '../../lib/resource.ts';
 import { session } from '../../lib/session.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import { kindLabel } from './operation.tsx';
 import { loadSubscriptions, SubscriptionPicker, selectedId } from './subscriptions.tsx';
 import type { Operation } from './types.ts';
@@ -20,7 +20,7 @@ const PAGE_SIZE = 25;
 type Filter = 'all' | 'running' | 'succeeded' | 'failed';
 
 export default function Operations() {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const [subscriptions, reload] = useResource(loadSubscriptions);
   return (
     <Page title={m.journal.title}>
@@ -56,7 +56,7 @@ function useActors() {
   );
   const emails = new Map(admins.status === 'ready' ? admins.data.map((a) => [a.id, a.email]) : []);
   return (actor: Operation['actor']) => {
-    const m = messages(admin).journal;
+    const m = messages(subscriptionTexts).journal;
     if (actor.role === 'operator') return m.provider;
     const email = emails.get(actor.id);
     const name = email ? m.admin(email) : m.unknownAdmin(actor.id);
@@ -67,7 +67,7 @@ function useActors() {
 /** The object of an operation, from its parameters (a domain, a label's name…), shown as text. */
 function objectOf(op: Operation): string {
   const p = op.params ?? {};
-  const o = messages(admin).overview;
+  const o = messages(subscriptionTexts).overview;
   if (p.billingCycle === 'monthly' || p.billingCycle === 'quarterly' || p.billingCycle === 'yearly') return o.cycles[p.billingCycle];
   if (typeof p.months === 'number') return o.months(p.months);
   for (const key of ['domain', 'alias', 'name', 'address']) {
@@ -78,7 +78,7 @@ function objectOf(op: Operation): string {
 }
 
 function Journal({ subscriptionId }: { subscriptionId: string }) {
-  const m = messages(admin).journal;
+  const m = messages(subscriptionTexts).journal;
   const [filter, setFilter] = useState<Filter>('all');
   const who = useActors();
   const paged = usePaged<Operation>(

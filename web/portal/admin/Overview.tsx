@@ -15,7 +15,7 @@ import { Page, Section } from '../../ds/Page.tsx';
 import { api, query, seg } from '../../lib/api.ts';
 import { formatDate, formatNumber, lang, messages } from '../../lib/i18n.ts';
 import { useResource } from '../../lib/resource.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import { common } from '../../messages/common.ts';
 import { formatSize } from './format.ts';
 import { OperationProgress, untilDone } from './operation.tsx';
@@ -27,7 +27,7 @@ type ColorChoice = (typeof COLORS)[number];
 const CYCLES: readonly BillingCycle[] = ['monthly', 'quarterly', 'yearly'];
 
 export default function Overview() {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const [subscriptions, reload] = useResource(loadSubscriptions);
   return (
     <Page title={m.overview.title}>
@@ -55,7 +55,7 @@ export default function Overview() {
 }
 
 function SubscriptionView({ subscription: s, reload }: { subscription: SubscriptionDetails; reload: () => Promise<void> }) {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const o = m.overview;
   const className = (id: string) => s.classes.find((c) => c.id === id)?.name[lang.value] ?? id;
   const statusText = s.status === 'active' && s.cancelAtPeriodEnd ? o.cancelling : o.statuses[s.status];
@@ -159,12 +159,12 @@ function ColorSwatch({ color }: { color: string | null }) {
 }
 
 function colorOptions() {
-  const m = messages(admin).labels;
+  const m = messages(subscriptionTexts).labels;
   return COLORS.map((value) => ({ value, label: m.colors[value] }));
 }
 
 function Labels({ subscription, reload }: { subscription: SubscriptionDetails; reload: () => Promise<void> }) {
-  const m = messages(admin).labels;
+  const m = messages(subscriptionTexts).labels;
   const [name, setName] = useState('');
   const [color, setColor] = useState<ColorChoice>('none');
   const [editing, setEditing] = useState<string | undefined>(undefined);
@@ -238,7 +238,7 @@ function Labels({ subscription, reload }: { subscription: SubscriptionDetails; r
 }
 
 function EditLabel({ label, onDone, reload }: { label: Label; onDone: () => void; reload: () => Promise<void> }) {
-  const m = messages(admin).labels;
+  const m = messages(subscriptionTexts).labels;
   const [name, setName] = useState(label.name);
   const [color, setColor] = useState<ColorChoice>(
     (COLORS as readonly string[]).includes(label.color ?? 'none') ? ((label.color ?? 'none') as ColorChoice) : 'none',
@@ -267,7 +267,7 @@ function EditLabel({ label, onDone, reload }: { label: Label; onDone: () => void
 }
 
 function BillingCycleForm({ subscription, reload }: { subscription: SubscriptionDetails; reload: () => Promise<void> }) {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const [cycle, setCycle] = useState<BillingCycle>(subscription.billingCycle);
   const form = useForm(async () => {
     const saved = await api.post<SubscriptionDetails>(`/subscriptions/${seg(subscription.id)}/billing-cycle`, { billingCycle: cycle });
@@ -297,7 +297,7 @@ function BillingCycleForm({ subscription, reload }: { subscription: Subscription
 }
 
 function RenewalForm({ subscription, reload }: { subscription: SubscriptionDetails; reload: () => Promise<void> }) {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const [months, setMonths] = useState(String(subscription.nextPeriodMonths ?? subscription.periodMonths));
   const form = useForm(async () => {
     const saved = await api.post<SubscriptionDetails>(`/subscriptions/${seg(subscription.id)}/renewal`, { months: Number(months) });
@@ -331,7 +331,7 @@ function RenewalForm({ subscription, reload }: { subscription: SubscriptionDetai
 }
 
 function Cancellation({ subscription: s, reload }: { subscription: SubscriptionDetails; reload: () => Promise<void> }) {
-  const m = messages(admin);
+  const m = messages(subscriptionTexts);
   const c = m.cancel;
   const [asking, setAsking] = useState(false);
   const [op, setOp] = useState<Operation | undefined>(undefined);

@@ -6,7 +6,7 @@
  */
 import { api, Problem, seg } from '../../lib/api.ts';
 import { formatNumber, lang, messages } from '../../lib/i18n.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import type { Operation } from './types.ts';
 
 const POLL_MS = 250;
@@ -30,13 +30,13 @@ export async function untilDone(started: Operation, onProgress: (op: Operation) 
 
 /** What an operation kind is called in the user's language. */
 export function kindLabel(kind: string): string {
-  return messages(admin).kinds[kind] ?? kind;
+  return messages(subscriptionTexts).kinds[kind] ?? kind;
 }
 
 /** A running operation's progress: a labelled progress bar and its percentage in words. */
 export function OperationProgress({ op, what }: { op: Operation | undefined; what: string }) {
   if (!op || op.status !== 'running') return null;
-  const m = messages(admin).operation;
+  const m = messages(subscriptionTexts).operation;
   return (
     <div class="notice" role="status">
       <p>

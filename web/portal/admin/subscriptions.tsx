@@ -7,7 +7,7 @@ import { api, query, seg } from '../../lib/api.ts';
 import { messages } from '../../lib/i18n.ts';
 import type { PageOf } from '../../lib/resource.ts';
 import { here, navigate, pathOf, queryOf } from '../../lib/router.ts';
-import { admin } from '../../messages/admin.ts';
+import { subscriptionTexts } from '../../messages/admin-subscription.ts';
 import type { Subscription, SubscriptionDetails } from './types.ts';
 
 /** The customer's subscriptions with their details (labels, domains): a customer has a few, not thousands. */
@@ -22,13 +22,13 @@ export function selectedId(subscriptions: readonly { id: string }[]): string | u
 }
 
 export function subscriptionName(subscription: SubscriptionDetails, index: number): string {
-  const m = messages(admin).picker;
+  const m = messages(subscriptionTexts).picker;
   return subscription.labels.length ? subscription.labels.map((l) => l.name).join(', ') : m.unlabelled(index + 1, subscription.id);
 }
 
 /** The picker, shown only when there is a choice. */
 export function SubscriptionPicker({ subscriptions, selected }: { subscriptions: SubscriptionDetails[]; selected: string }) {
-  const m = messages(admin).picker;
+  const m = messages(subscriptionTexts).picker;
   if (subscriptions.length < 2) return null;
   return (
     <SelectField
