@@ -32,6 +32,7 @@ import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+const TOKEN_NAME = 'ci <b>deploy</b>';
 const LANGS = ['en', 'fr'] as const;
 type Lang = (typeof LANGS)[number];
 
@@ -123,6 +124,7 @@ const WORDS = {
     onlyFailed: 'Failed',
     you: 'You',
     next: 'Next',
+    token: (name: string) => `API token “${name}”`,
     removeDomain: 'Remove the domain',
     removeDomainTitle: 'Remove this domain?',
     domainInUse: /Remove the accounts, aliases and lists of this domain first/,
@@ -202,6 +204,7 @@ const WORDS = {
     onlyFailed: 'Échouées',
     you: 'Vous',
     next: 'Suivante',
+    token: (name: string) => `Jeton d’API « ${name} »`,
     removeDomain: 'Retirer le domaine',
     removeDomainTitle: 'Retirer ce domaine ?',
     domainInUse: /Supprimez d'abord les comptes, alias et listes de ce domaine/,
@@ -640,7 +643,13 @@ for (const lang of LANGS) {
 
     // More than a page of operations, all at the same instant (the test's clock stands still): the
     // journal pages by cursor, so the pages together hold every operation once, none lost or repeated.
-    for (let i = 0; i < 26; i++) expectStatus(await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/labels`, { name: `lot ${i}` }), 201);
+    for (let i = 0; i < 25; i++) expectStatus(await setup.admin.post(`/api/subscriptions/${setup.subscriptionId}/labels`, { name: `lot ${i}` }), 201);
+    // One change made by a script with an API token: the journal names the token.
+    const token = await setup.admin.post(`/api/customers/${setup.customerId}/tokens`, { name: TOKEN_NAME });
+    expectStatus(token, 201);
+    const bot = new ApiClient(service.url, service.clock);
+    bot.token = token.body.token;
+    expectStatus(await bot.post(`/api/subscriptions/${setup.subscriptionId}/labels`, { name: 'par le script' }), 201);
     const total = (await setup.admin.get(`/api/operations?subscriptionId=${setup.subscriptionId}&limit=500`)).body.items.length;
     await other.goto(`${service.url}/admin/operations`);
     const rows = other.getByRole('table').locator('tbody').getByRole('row');
@@ -663,6 +672,8 @@ for (const lang of LANGS) {
     const added = journal.find((row) => row.includes(w.domainAdded) && row.includes(slow)) ?? '';
     assert.ok(added.includes(w.succeeded), `what and result: ${added}`);
     assert.ok(added.includes(`${w.you} (${setup.adminEmail})`), `who: ${added}`);
+    const byToken = journal.find((row) => row.includes('par le script')) ?? '';
+    assert.ok(byToken.includes(w.token(TOKEN_NAME)), `the token, by name and as text: ${byToken}`);
     const refused = journal.find((row) => row.includes(w.cycleChanged)) ?? '';
     assert.match(refused, new RegExp(`${w.failed}.*${w.busy.source}`), 'a refusal with its reason');
     await other.getByLabel(w.show).selectOption({ label: w.onlyFailed });

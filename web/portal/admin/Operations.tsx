@@ -47,19 +47,28 @@ export default function Operations() {
   );
 }
 
-/** Who: the provider's staff, or one of the customer's administrators by e-mail address. */
+type Actor = { kind: 'admin' | 'token'; name: string };
+
+/** Who: the provider's staff, one of the customer's administrators by e-mail address, or one of its API tokens by name. */
 function useActors() {
   const customerId = session.value?.customerId;
-  const [admins] = useResource(
-    async () => (customerId ? (await api.get<{ items: { id: string; email: string }[] }>(`/customers/${seg(customerId)}/admins`)).items : []),
-    [customerId],
-  );
-  const emails = new Map(admins.status === 'ready' ? admins.data.map((a) => [a.id, a.email]) : []);
+  const [names] = useResource(async () => {
+    if (!customerId) return new Map<string, Actor>();
+    const [admins, tokens] = await Promise.all([
+      api.get<{ items: { id: string; email: string }[] }>(`/customers/${seg(customerId)}/admins`),
+      api.get<{ items: { id: string; name: string }[] }>(`/customers/${seg(customerId)}/tokens`),
+    ]);
+    const known = new Map<string, Actor>();
+    for (const a of admins.items) known.set(a.id, { kind: 'admin', name: a.email });
+    for (const t of tokens.items) known.set(t.id, { kind: 'token', name: t.name });
+    return known;
+  }, [customerId]);
   return (actor: Operation['actor']) => {
     const m = messages(subscriptionTexts).journal;
     if (actor.role === 'operator') return m.provider;
-    const email = emails.get(actor.id);
-    const name = email ? m.admin(email) : m.unknownAdmin(actor.id);
+    const known = names.status === 'ready' ? names.data.get(actor.id) : undefined;
+    if (known?.kind === 'token') return m.token(known.name);
+    const name = known ? m.admin(known.name) : m.unknownAdmin(actor.id);
     return actor.id === session.value?.id ? `${m.you} (${name})` : name;
   };
 }
