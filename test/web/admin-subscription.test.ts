@@ -88,6 +88,7 @@ const WORDS = {
     dkim: 'DKIM (signature key)',
     dmarc: 'DMARC (policy)',
     pendingKey: 'DKIM, new key',
+    previousKey: 'DKIM, previous key',
     ok: 'Published correctly',
     missing: 'Missing',
     wrong: 'Incorrect',
@@ -168,6 +169,7 @@ const WORDS = {
     dkim: 'DKIM (clé de signature)',
     dmarc: 'DMARC (politique)',
     pendingKey: 'DKIM, nouvelle clé',
+    previousKey: 'DKIM, clé précédente',
     ok: 'Correctement publié',
     missing: 'Absent',
     wrong: 'Incorrect',
@@ -535,7 +537,7 @@ for (const lang of LANGS) {
     await opened.context.close();
   });
 
-  test(`R-T1 R-T4 (${lang}) domain aliases are added and removed, the three contacts set (a wrong address shown on its field), and the DKIM key rotation started and cancelled`, async (t) => {
+  test(`R-T1 R-T4 (${lang}) domain aliases are added and removed, the three contacts set (a wrong address shown on its field), and the DKIM key rotation started, cancelled, then completed once its record is published`, async (t) => {
     if (!needsBrowser(t, browser)) return;
     const setup = customers.get(lang) as CustomerSetup;
     const id = domainIds.get(lang);
@@ -605,6 +607,23 @@ for (const lang of LANGS) {
     await page.getByRole('dialog', { name: w.cancelRotationTitle }).getByRole('button', { name: w.cancelRotation }).click();
     await page.getByRole('button', { name: w.rotate }).waitFor();
     assert.equal((await domain(setup, id)).dkim.pending, null);
+
+    // Again, and this time the new key's record is published: signing moves to it, the old key stays listed.
+    const oldSelector = (await domain(setup, id)).dkim.selector;
+    await page.getByRole('button', { name: w.rotate }).click();
+    await page.getByRole('button', { name: w.activate }).waitFor();
+    const pending = (await domain(setup, id)).records.find((r: any) => r.rotation === 'pending');
+    assert.ok(pending, 'the new key is among the records to publish');
+    dns.set(pending.host, 'TXT', [[pending.value]]);
+    await page.getByRole('button', { name: w.activate }).click();
+    await page.getByRole('button', { name: w.rotate }).waitFor();
+    const rotated = await domain(setup, id);
+    assert.equal(rotated.dkim.selector, pending.selector, 'the new key signs');
+    assert.deepEqual(
+      rotated.dkim.previous.map((k: any) => k.selector),
+      [oldSelector],
+    );
+    await page.getByRole('article', { name: w.previousKey }).waitFor();
     assertClean(opened);
     await opened.context.close();
   });

@@ -199,7 +199,9 @@ function ZoneFile({ domain }: { domain: Domain }) {
 
 function Dkim({ domain, reload }: { domain: Domain; reload: () => Promise<void> }) {
   const m = messages(subscriptionTexts).domain;
-  const [cancelling, setCancelling] = useState(false);
+  // The selector being discarded, kept while the dialog is open: the reload after confirming empties
+  // `pending`, and the dialog must stay mounted to close (and report its closing) itself.
+  const [cancelling, setCancelling] = useState<string | undefined>(undefined);
   const action = useForm(async () => undefined);
   const pending = domain.dkim.pending;
   return (
@@ -228,7 +230,7 @@ function Dkim({ domain, reload }: { domain: Domain; reload: () => Promise<void> 
               >
                 {m.activate}
               </Button>
-              <Button onClick={() => setCancelling(true)}>{m.cancelRotation}</Button>
+              <Button onClick={() => setCancelling(pending.selector)}>{m.cancelRotation}</Button>
             </div>
           </>
         ) : (
@@ -251,18 +253,18 @@ function Dkim({ domain, reload }: { domain: Domain; reload: () => Promise<void> 
           </>
         )}
       </Form>
-      {cancelling && pending ? (
+      {cancelling ? (
         <ConfirmDialog
           title={m.cancelRotationTitle}
           confirmLabel={m.cancelRotation}
-          onClose={() => setCancelling(false)}
+          onClose={() => setCancelling(undefined)}
           onConfirm={async () => {
             await api.delete(`/domains/${seg(domain.id)}/dkim/pending`);
             announce(m.rotationCancelled);
             await reload();
           }}
         >
-          <p>{m.cancelRotationBody(pending.selector)}</p>
+          <p>{m.cancelRotationBody(cancelling)}</p>
         </ConfirmDialog>
       ) : null}
     </Section>
