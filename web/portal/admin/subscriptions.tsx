@@ -31,13 +31,15 @@ export function SubscriptionPicker({ subscriptions, selected }: { subscriptions:
   const m = messages(subscriptionTexts).picker;
   if (subscriptions.length < 2) return null;
   return (
-    <SelectField
-      id="subscription"
-      label={m.label}
-      hint={m.hint}
-      value={selected}
-      options={subscriptions.map((s, i) => ({ value: s.id, label: subscriptionName(s, i) }))}
-      onValue={(id) => navigate(`${pathOf(here.value)}${query({ ...queryOf(here.value), s: id })}`)}
-    />
+    <div class="picker">
+      <SelectField
+        id="subscription"
+        label={m.label}
+        hint={m.hint}
+        value={selected}
+        options={subscriptions.map((s, i) => ({ value: s.id, label: subscriptionName(s, i) }))}
+        onValue={(id) => navigate(`${pathOf(here.value)}${query({ ...queryOf(here.value), s: id })}`)}
+      />
+    </div>
   );
 }
