@@ -267,6 +267,16 @@ export async function recoverInterruptedOperations(ctx: AppContext): Promise<num
 }
 
 /** An operation as the API and the CLI show it. */
+/** The cursor of the page that follows `op` in the journal (newest first). */
+export function operationCursor(op: Operation): string {
+  return `${op.created_at}.${op.id}`;
+}
+
+export function parseOperationCursor(cursor: string): { createdAt: number; id: string } | undefined {
+  const match = /^(\d{1,16})\.([a-z]+_[A-Za-z0-9]{1,64})$/.exec(cursor);
+  return match ? { createdAt: Number(match[1]), id: match[2] as string } : undefined;
+}
+
 export function operationView(op: Operation) {
   return {
     id: op.id,
@@ -295,12 +305,23 @@ export async function getOperation(ctx: AppContext, scope: string | null, id: st
 export async function listOperations(
   ctx: AppContext,
   scope: string | null,
-  filter: { subscriptionId?: string; status?: Operation['status']; limit: number; before?: number },
+  filter: {
+    subscriptionId?: string;
+    status?: Operation['status'];
+    limit: number;
+    before?: number;
+    /** Only operations after this one in the listing's order (newest first): the cursor of the next page. */
+    after?: { createdAt: number; id: string };
+  },
 ): Promise<Operation[]> {
   let query = ctx.db.selectFrom('operations').selectAll();
   if (scope !== null) query = query.where('customer_id', '=', scope);
   if (filter.subscriptionId) query = query.where('subscription_id', '=', filter.subscriptionId);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.before) query = query.where('created_at', '<', filter.before);
+  const after = filter.after;
+  // Operations started in the same millisecond are told apart by id, the listing's second key: none is skipped.
+  if (after)
+    query = query.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
 }

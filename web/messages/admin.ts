@@ -1,14 +1,12 @@
-/** The customer administrator's pages (R-T1..T7, contract §7). */
+/** The customer administrator's area: the menu's words (loaded with the shell; each page brings its own texts). */
 import type { Messages } from '../lib/i18n.ts';
 
 const en = {
-  nav: { overview: 'Subscription' },
-  overview: { title: 'Your subscription' },
+  nav: { overview: 'Subscription', domains: 'Domains', operations: 'Operations journal' },
 };
 
 const fr: typeof en = {
-  nav: { overview: 'Abonnement' },
-  overview: { title: 'Votre abonnement' },
+  nav: { overview: 'Abonnement', domains: 'Domaines', operations: 'Journal des opérations' },
 };
 
 export const admin: Messages<typeof en> = { en, fr };

@@ -2,7 +2,7 @@
 import { Type as T } from '@sinclair/typebox';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppContext } from '../../context.ts';
-import { getOperation, listOperations } from '../../operations/index.ts';
+import { getOperation, listOperations, operationCursor, parseOperationCursor } from '../../operations/index.ts';
 import { AppError, invalid, notFound, text } from '../../shared/errors.ts';
 import {
   closeTicket,
@@ -22,7 +22,7 @@ import {
 import { searchTrace } from '../../trace/index.ts';
 import { principalOf } from '../access.ts';
 import { languageOf } from '../problem.ts';
-import { ClassSchema, FaqPageSchema, Items, OperationSchema, TicketSchema, TraceEntrySchema } from '../schemas.ts';
+import { ClassSchema, FaqPageSchema, Items, OperationSchema, Page, TicketSchema, TraceEntrySchema } from '../schemas.ts';
 import { Body, IdParams, Lang, operationView, Query, type Router, recorded, replies, Str, scopeOf } from './helpers.ts';
 
 const OPERATOR = ['operator'] as const;
@@ -157,15 +157,26 @@ export function miscRoutes(api: Router, ctx: AppContext): void {
           status: T.Optional(T.Union([T.Literal('running'), T.Literal('succeeded'), T.Literal('failed')])),
           limit: T.Optional(T.Integer({ minimum: 1, maximum: 500, default: 100 })),
           before: T.Optional(T.String({ maxLength: 40, description: 'Only operations started before this instant (ISO 8601)' })),
+          after: T.Optional(T.String({ maxLength: 120, description: 'The `next` of the previous page: the operations that follow it' })),
         }),
-        response: replies({ 200: Items(OperationSchema) }),
+        response: replies({ 200: Page(OperationSchema) }),
       },
     },
     async (request) => {
-      const { before, ...q } = request.query;
+      const { before, after, ...q } = request.query;
       const beforeMs = before === undefined ? undefined : parseInstant(before, 'before');
-      const items = await listOperations(ctx, scopeOf(request), { ...q, limit: q.limit ?? 100, ...(beforeMs === undefined ? {} : { before: beforeMs }) });
-      return { items: items.map(operationView) };
+      const cursor = after === undefined ? undefined : parseOperationCursor(after);
+      if (after !== undefined && !cursor)
+        throw invalid('invalid-field', 'after', 'after must be the next cursor of a previous page', 'after doit être le curseur next d’une page précédente');
+      const limit = q.limit ?? 100;
+      const items = await listOperations(ctx, scopeOf(request), {
+        ...q,
+        limit,
+        ...(beforeMs === undefined ? {} : { before: beforeMs }),
+        ...(cursor ? { after: cursor } : {}),
+      });
+      const last = items[items.length - 1];
+      return { items: items.map(operationView), next: items.length === limit && last ? operationCursor(last) : null };
     },
   );
 

@@ -9,8 +9,12 @@ const ROLES = ['customer_admin'] as const;
 
 export const adminArea: Area = {
   routes: [
+    // Subscription, domains and the journal
     { path: '/admin', roles: ROLES, load: () => import('./Overview.tsx') },
-    // Accounts, aliases, lists, admins, API tokens, FAQ (part B)
+    { path: '/admin/domains', roles: ROLES, load: () => import('./Domains.tsx') },
+    { path: '/admin/domains/:id', roles: ROLES, load: () => import('./Domain.tsx') },
+    { path: '/admin/operations', roles: ROLES, load: () => import('./Operations.tsx') },
+    // Accounts, aliases, lists, admins, API tokens, FAQ
     { path: '/admin/accounts', roles: ROLES, load: () => import('./mail/Accounts.tsx') },
     { path: '/admin/accounts/new', roles: ROLES, load: () => import('./mail/NewAccount.tsx') },
     { path: '/admin/accounts/:id', roles: ROLES, load: () => import('./mail/Account.tsx') },
@@ -21,7 +25,7 @@ export const adminArea: Area = {
     { path: '/admin/tokens', roles: ROLES, load: () => import('./settings/Tokens.tsx') },
     { path: '/admin/faq', roles: ROLES, load: () => import('./settings/Faq.tsx') },
     { path: '/admin/faq/:slug', roles: ROLES, load: () => import('./settings/Faq.tsx') },
-    // Shared with the operator console (part D): tickets, trace, journal; and the audit log (R-A2).
+    // Shared with the operator console: tickets, trace, the journal's operator view; the audit log (R-A2).
     { path: '/admin/tickets', roles: ROLES, load: () => import('../common/Tickets.tsx') },
     { path: '/admin/tickets/:id', roles: ROLES, load: () => import('../common/Ticket.tsx') },
     { path: '/admin/trace', roles: ROLES, load: () => import('../common/Trace.tsx') },
@@ -32,16 +36,18 @@ export const adminArea: Area = {
     const m = messages(admin).nav;
     const b = messages(adminMailNav);
     const s = messages(sharedNav);
+    // One entry for the journal: the admin's own page (/admin/operations); /admin/journal stays reachable.
     return [
       { href: '/admin', label: m.overview },
+      { href: '/admin/domains', label: m.domains },
       { href: '/admin/accounts', label: b.accounts },
       { href: '/admin/aliases', label: b.aliases },
       { href: '/admin/lists', label: b.lists },
       { href: '/admin/admins', label: b.admins },
       { href: '/admin/tokens', label: b.tokens },
+      { href: '/admin/operations', label: m.operations },
       { href: '/admin/tickets', label: s.tickets },
       { href: '/admin/trace', label: s.trace },
-      { href: '/admin/journal', label: s.journal },
       { href: '/admin/audit', label: s.audit },
       { href: '/admin/faq', label: b.faq },
     ];

@@ -37,8 +37,8 @@ export default function Journal() {
   const [status, setStatus] = useState<Filter>('');
   const paged = usePaged(
     async (after) => {
-      const page = await api.get<{ items: Operation[] }>(`/operations${query({ status, limit: PAGE, before: after })}`);
-      return { items: page.items, next: page.items.length === PAGE ? (page.items.at(-1)?.createdAt ?? null) : null };
+      // The API's cursor (`next`): every operation once, even those started in the same millisecond.
+      return api.get<{ items: Operation[]; next: string | null }>(`/operations${query({ status, limit: PAGE, after })}`);
     },
     [status],
   );
