@@ -168,6 +168,23 @@ export function checkGetSize(ids: readonly string[] | null): void {
   if (ids && ids.length > CORE_LIMITS.maxObjectsInGet) throw new MethodError('requestTooLarge', `more than ${CORE_LIMITS.maxObjectsInGet} ids`);
 }
 
+/**
+ * The arguments every /set takes (RFC 8620 §5.3): `ifInState` against the current state
+ * (stateMismatch), `create`, `update` and `destroy` well formed and within maxObjectsInSet.
+ */
+export function setArguments(args: Args, oldState: string): { create: Record<string, unknown>; update: Record<string, unknown>; destroy: string[] } {
+  const ifInState = optionalString(args, 'ifInState');
+  if (ifInState !== null && ifInState !== oldState) throw new MethodError('stateMismatch');
+  const create = args.create ?? {};
+  const update = args.update ?? {};
+  const destroy = args.destroy ?? [];
+  if (!isObject(create)) throw invalidArguments('create must be an object');
+  if (!isObject(update)) throw invalidArguments('update must be an object');
+  if (!Array.isArray(destroy) || !destroy.every((id) => typeof id === 'string')) throw invalidArguments('destroy must be a list of ids');
+  if (Object.keys(create).length + Object.keys(update).length + destroy.length > CORE_LIMITS.maxObjectsInSet) throw new MethodError('requestTooLarge');
+  return { create, update, destroy: destroy as string[] };
+}
+
 export function pick(object: Record<string, unknown>, properties: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const property of properties) if (property in object) out[property] = object[property];

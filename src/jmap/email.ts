@@ -31,6 +31,7 @@ import {
   optionalUnsigned,
   pick,
   resolveId,
+  setArguments,
 } from './core.ts';
 import { flagOf, flagsWithKeywords, isKeyword, keywordsOf } from './keywords.ts';
 import { accountMailboxes, decodeState, encodeState, messageChangesSince, snapshotOf } from './state.ts';
@@ -390,15 +391,7 @@ async function setEmails(call: Call, args: Args): Promise<Args> {
   const ctx = call.app;
   const mailboxes = await accountMailboxes(ctx.db, accountId);
   const oldState = encodeState(snapshotOf(mailboxes));
-  const ifInState = optionalString(args, 'ifInState');
-  if (ifInState !== null && ifInState !== oldState) throw new MethodError('stateMismatch');
-  const create = args.create ?? {};
-  const update = args.update ?? {};
-  const destroy = args.destroy ?? [];
-  if (!isObject(create)) throw invalidArguments('create must be an object');
-  if (!isObject(update)) throw invalidArguments('update must be an object');
-  if (!Array.isArray(destroy) || !destroy.every((id) => typeof id === 'string')) throw invalidArguments('destroy must be a list of ids');
-  if (Object.keys(create).length + Object.keys(update).length + destroy.length > CORE_LIMITS.maxObjectsInSet) throw new MethodError('requestTooLarge');
+  const { create, update, destroy } = setArguments(args, oldState);
   const byId = new Map(mailboxes.map((m) => [m.id, m]));
 
   const notCreated: Record<string, unknown> = {};

@@ -11,7 +11,6 @@ import type { MailboxesTable } from '../store/index.ts';
 import {
   type Args,
   type Call,
-  CORE_LIMITS,
   checkAccount,
   checkGetSize,
   checkKnown,
@@ -30,6 +29,7 @@ import {
   optionalUnsigned,
   pick,
   resolveId,
+  setArguments,
 } from './core.ts';
 import { accountMailboxes, decodeState, encodeState, mailboxChangesSince, snapshotOf } from './state.ts';
 
@@ -364,15 +364,7 @@ async function setMailboxes(call: Call, args: Args): Promise<Args> {
   const ctx = call.app;
   const before = await accountMailboxes(ctx.db, accountId);
   const oldState = encodeState(snapshotOf(before));
-  const ifInState = optionalString(args, 'ifInState');
-  if (ifInState !== null && ifInState !== oldState) throw new MethodError('stateMismatch');
-  const create = args.create ?? {};
-  const update = args.update ?? {};
-  const destroy = args.destroy ?? [];
-  if (!isObject(create)) throw invalidArguments('create must be an object');
-  if (!isObject(update)) throw invalidArguments('update must be an object');
-  if (!Array.isArray(destroy) || !destroy.every((id) => typeof id === 'string')) throw invalidArguments('destroy must be a list of ids');
-  if (Object.keys(create).length + Object.keys(update).length + destroy.length > CORE_LIMITS.maxObjectsInSet) throw new MethodError('requestTooLarge');
+  const { create, update, destroy } = setArguments(args, oldState);
   const removeEmails = optionalBoolean(args, 'onDestroyRemoveEmails', false);
   const out: Args = { accountId, oldState, created: null, updated: null, destroyed: null, notCreated: null, notUpdated: null, notDestroyed: null };
   const reload = async () => new Map((await accountMailboxes(ctx.db, accountId)).map((m) => [m.id, m]));
