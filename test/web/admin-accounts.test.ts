@@ -355,7 +355,7 @@ for (const lang of ['en', 'fr'] as const) {
     await table.getByRole('cell', { name: XSS }).waitFor();
     const meter = page.getByRole('meter', { name: w.storage(ana) });
     assert.equal(await meter.getAttribute('max'), String(25 * 1024 ** 3));
-    assert.match((await table.getByRole('row', { name: new RegExp(ana) }).textContent()) ?? '', lang === 'fr' ? /0\so sur 27\sGo/ : /0 byte of 27 GB/);
+    assert.match((await table.getByRole('row', { name: new RegExp(ana) }).textContent()) ?? '', lang === 'fr' ? /0\soctet sur 27\sGo/ : /0 bytes of 27 GB/);
     await assertAccessible(page, `accounts (${lang})`);
     await screenshot(page, `admin-accounts-${lang}-desktop`);
 

@@ -18,8 +18,8 @@ export function announce(text: string): void {
 
 export function LiveRegion() {
   return (
-    <div class={`toast${announcement.value ? ' toast-shown' : ''}`} role="status" aria-live="polite">
-      {announcement.value}
+    <div class="live" role="status" aria-live="polite">
+      {announcement.value ? <span class="toast">{announcement.value}</span> : null}
     </div>
   );
 }
