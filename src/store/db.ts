@@ -24,6 +24,7 @@ import * as m014 from './migrations/014-trace-lists.ts';
 import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
 import * as m017 from './migrations/017-status-index.ts';
+import * as m018 from './migrations/018-deferred-fts.ts';
 import type { Database } from './schema.ts';
 import { SplitSqliteDialect } from './sqlite-writer.ts';
 
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '015-blob-reservations': m015,
   '016-lost-subscriptions': m016,
   '017-status-index': m017,
+  '018-deferred-fts': m018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -99,6 +101,19 @@ function withStatementCache(sqlite: SQLite.Database) {
  */
 const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * Run by the writer thread in each transaction just before its COMMIT, while the main thread goes on
+ * (migration 018): the texts filed in the transaction get their full-text index entries.
+ */
+const FTS_AT_COMMIT = {
+  table: 'message_texts_pending',
+  statements: [
+    `insert into message_texts_fts(rowid, headers, body)
+       select t.id, t.headers, t.body from message_texts_pending p cross join message_texts t on t.id = p.id`,
+    'delete from message_texts_pending',
+  ],
+};
+
 /** SQLite's page cache, in KiB (its default is 2 MiB). */
 const SQLITE_CACHE_KIB = 64 * 1024;
 
@@ -119,6 +134,7 @@ function openSqlite(dataDir: string): Kysely<Database> {
     busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
     pragmas,
     statementCacheSize: STATEMENT_CACHE_SIZE,
+    beforeCommit: FTS_AT_COMMIT,
   });
   return new Kysely<Database>({ dialect });
 }

@@ -42,6 +42,12 @@ export interface WriterOptions {
   /** PRAGMA statements run on the writer's connection after it opens (synchronous, foreign keys...). */
   pragmas: string[];
   statementCacheSize: number;
+  /**
+   * Statements run inside each transaction just before its COMMIT, once `table` exists (a migration
+   * creates it): work that must commit with the transaction but that nobody waits for statement by
+   * statement (the full-text index, migration 018).
+   */
+  beforeCommit?: { table: string; statements: string[] };
 }
 
 /**
@@ -85,7 +91,24 @@ function execute(request) {
   const { changes, lastInsertRowid } = statement.run(parameters);
   return { id: request.id, changes, lastInsertRowid };
 }
+const beforeCommit = workerData.options.beforeCommit;
+let beforeCommitReady = false;
+function runBeforeCommit() {
+  if (!beforeCommit) return;
+  if (!beforeCommitReady) {
+    beforeCommitReady = prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(beforeCommit.table) !== undefined;
+    if (!beforeCommitReady) return;
+  }
+  for (const sql of beforeCommit.statements) prepare(sql).run();
+}
 function run(request) {
+  if (request.sql === 'commit') {
+    try {
+      runBeforeCommit();
+    } catch (error) {
+      return { id: request.id, error: { name: error.name, message: error.message, code: error.code } };
+    }
+  }
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
     try {
