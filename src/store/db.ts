@@ -24,7 +24,7 @@ import * as m014 from './migrations/014-trace-lists.ts';
 import * as m015 from './migrations/015-blob-reservations.ts';
 import * as m016 from './migrations/016-lost-subscriptions.ts';
 import * as m017 from './migrations/017-status-index.ts';
-import * as m018 from './migrations/018-deferred-fts.ts';
+import * as m020 from './migrations/020-deferred-fts.ts';
 import type { Database } from './schema.ts';
 import { SplitSqliteDialect } from './sqlite-writer.ts';
 
@@ -63,7 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '015-blob-reservations': m015,
   '016-lost-subscriptions': m016,
   '017-status-index': m017,
-  '018-deferred-fts': m018,
+  '020-deferred-fts': m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -103,7 +103,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * Run by the writer thread in each transaction just before its COMMIT, while the main thread goes on
- * (migration 018): the texts filed in the transaction get their full-text index entries.
+ * (migration 020): the texts filed in the transaction get their full-text index entries.
  */
 const FTS_AT_COMMIT = {
   table: 'message_texts_pending',

@@ -45,7 +45,7 @@ export interface WriterOptions {
   /**
    * Statements run inside each transaction just before its COMMIT, once `table` exists (a migration
    * creates it): work that must commit with the transaction but that nobody waits for statement by
-   * statement (the full-text index, migration 018).
+   * statement (the full-text index, migration 020).
    */
   beforeCommit?: { table: string; statements: string[] };
 }
