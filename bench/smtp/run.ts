@@ -128,7 +128,7 @@ async function startFacteur(): Promise<Facteur> {
   await createAccount(ctx, null, subscription.id, { address: 'u@example.test', classId: 'premium', password: 'bench-password-1' });
   // Started as `npm start` does: node on the bundle of src/ (scripts/bundle.mjs); --from-source runs it through tsx.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const entry = values['from-source'] ? path.join(root, 'bin/facteur.js') : path.join(root, 'node_modules/.cache/facteur/facteur.mjs');
+  const entry = values['from-source'] ? path.join(root, 'bin/facteur.js') : path.join(bundleDir, 'facteur.mjs');
   const child = spawn(process.execPath, [...profile, entry, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('MX:') && resolve());
@@ -168,6 +168,13 @@ async function loadFacteur(facteur: Facteur, count: number): Promise<{ rate: num
 }
 
 const BASELINE = path.join(root, 'bench/smtp/baseline.sh');
+
+/**
+ * The bundle of this run, in a folder of its own under the project (its packages are found upwards from
+ * there): node_modules/.cache may be shared by several work trees (a link), and another's bundle there
+ * would be the one measured.
+ */
+const bundleDir = path.join(root, `.bench-bundle-${process.pid}`);
 
 /** Postfix → Dovecot LMTP → maildir from cold, `counts` messages one load after the other: messages/s of each. */
 async function loadBaseline(counts: number[]): Promise<number[]> {
@@ -213,7 +220,7 @@ async function countSyncs(facteur: Facteur, count: number): Promise<{ perMessage
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 try {
   await run('bash', [BASELINE, 'install', '-']);
-  if (!values['from-source']) await run(process.execPath, [path.join(root, 'scripts/bundle.mjs')]);
+  if (!values['from-source']) await run(process.execPath, [path.join(root, 'scripts/bundle.mjs')], { env: { ...process.env, FACTEUR_BUNDLE_DIR: bundleDir } });
   console.log(
     `bench/smtp: 10 KB messages over ${SESSIONS} sessions (smtp-source), first connect to last message stored; ${RUNS} rounds from cold, load average ${loadavg()[0]?.toFixed(1)}`,
   );
@@ -261,4 +268,5 @@ try {
   }
 } finally {
   await dns.close();
+  await rm(bundleDir, { recursive: true, force: true });
 }

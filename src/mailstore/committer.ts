@@ -3,10 +3,11 @@
  * next one, so under load many deliveries cost one durable commit (one fsync on SQLite) instead of
  * one each. A write is acknowledged only when the transaction holding it has committed.
  *
- * On SQLite a commit blocks the event loop (better-sqlite3 is synchronous): nothing can arrive while
- * one runs, and batches stayed at one or two writes. So writers may announce themselves early (the
- * MX does once a message is in, before checking it): a batch waits for the writes announced, at most
- * GATHER_MS, and starts at once when none is announced (a lone writer never waits).
+ * On SQLite the statements of a batch run while the event loop waits for them (store/sqlite-writer.ts;
+ * the COMMIT no longer does), so few writes arrive while a batch is built, and batches stayed at one or
+ * two writes. So writers may announce themselves early (the MX does once a message is in, before
+ * checking it): a batch waits for the writes announced, at most GATHER_MS, and starts at once when none
+ * is announced (a lone writer never waits).
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../store/index.ts';

@@ -5,20 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  type Migration,
-  type MigrationProvider,
-  Migrator,
-  PostgresDialect,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  SqliteDriver,
-  sql,
-} from 'kysely';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-mailstore.ts';
@@ -39,7 +26,9 @@ import * as m016 from './migrations/016-lost-subscriptions.ts';
 import * as m017 from './migrations/017-status-index.ts';
 import * as m018 from './migrations/018-expunged-ids.ts';
 import * as m019 from './migrations/019-filter-lessons.ts';
+import * as m020 from './migrations/020-deferred-fts.ts';
 import type { Database } from './schema.ts';
+import { SplitSqliteDialect } from './sqlite-writer.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -78,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '017-status-index': m017,
   '018-expunged-ids': m018,
   '019-filter-lessons': m019,
+  '020-deferred-fts': m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -116,43 +106,41 @@ function withStatementCache(sqlite: SQLite.Database) {
 const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * Transactions begin with BEGIN IMMEDIATE: they take the write lock at once, waiting for it within the
- * busy timeout. Kysely's plain BEGIN (deferred) starts as a reader; in WAL mode a reader whose snapshot
- * another process wrote past cannot become a writer, and SQLite then fails at once with "database is
- * locked" (SQLITE_BUSY_SNAPSHOT) without waiting: a CLI write during an IMAP CREATE answered
- * NO [SERVERBUG]. One process has one connection anyway, so taking the lock early costs nothing here.
+ * Run by the writer thread in each transaction just before its COMMIT, while the main thread goes on
+ * (migration 020): the texts filed in the transaction get their full-text index entries.
  */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly driverConfig: SqliteDialectConfig) {
-    super(driverConfig);
-  }
-
-  override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.driverConfig);
-  }
-}
+const FTS_AT_COMMIT = {
+  table: 'message_texts_pending',
+  statements: [
+    `insert into message_texts_fts(rowid, headers, body)
+       select t.id, t.headers, t.body from message_texts_pending p cross join message_texts t on t.id = p.id`,
+    'delete from message_texts_pending',
+  ],
+};
 
 /** SQLite's page cache, in KiB (its default is 2 MiB). */
 const SQLITE_CACHE_KIB = 64 * 1024;
 
 function openSqlite(dataDir: string): Kysely<Database> {
   mkdirSync(dataDir, { recursive: true });
-  const sqlite = new SQLite(path.join(dataDir, 'facteur.db'), { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  const file = path.join(dataDir, 'facteur.db');
+  const sqlite = new SQLite(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
   // Statement journals of the savepoints (one per write of a group commit) in memory rather than in
   // temporary files, and a page cache that holds the hot folders' indexes (the default 2 MiB did not):
   // together with migration 017, half the SQLite time per command in bench/imap's heavy mix.
-  sqlite.pragma('temp_store = MEMORY');
-  sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const pragmas = ['synchronous = FULL', 'foreign_keys = ON', 'temp_store = MEMORY', `cache_size = -${SQLITE_CACHE_KIB}`];
+  for (const pragma of pragmas) sqlite.pragma(pragma);
+  // Writes run on the writer thread's connection (sqlite-writer.ts): this one only reads.
+  sqlite.pragma('query_only = ON');
+  const dialect = new SplitSqliteDialect(withStatementCache(sqlite), {
+    file,
+    busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+    pragmas,
+    statementCacheSize: STATEMENT_CACHE_SIZE,
+    beforeCommit: FTS_AT_COMMIT,
+  });
+  return new Kysely<Database>({ dialect });
 }
 
 /** The schema named by `?options=-c search_path=NAME` in the URL, if any. */
