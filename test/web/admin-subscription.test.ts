@@ -656,7 +656,7 @@ for (const lang of LANGS) {
     await screenshot(page, `admin-domain-progress-${lang}-desktop`);
     assert.match((await alert.textContent()) ?? '', w.busy);
     assert.equal((await details(setup)).billingCycle, 'monthly', 'nothing changed');
-    assert.ok(await page.getByRole('progressbar').isVisible(), 'the domain is still being added');
+    // (The 409 itself proves the addition was still running; how long it runs after that depends on the machine.)
     await page.getByRole('heading', { name: slow, level: 1 }).waitFor({ timeout: 20_000 });
     await page.getByRole('article', { name: w.mx, exact: true }).getByText(w.unchecked).first().waitFor();
 
