@@ -172,7 +172,10 @@ export function banner(service: Service): string[] {
   const { config } = service.ctx;
   const at = (port: number | undefined) => `${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`;
   const lines = [`Facteur is running (${service.ctx.engine}, data in ${config.databaseUrl ? 'PostgreSQL' : config.dataDir}), as ${config.hostname}`];
-  if (service.httpUrl) lines.push(`  API:      ${service.httpUrl}/api (HTTP on ${at(service.httpPort)})`, `  API docs: ${service.httpUrl}/api/docs`);
+  if (service.httpUrl) {
+    lines.push(`  Web:      ${service.httpUrl}/ (portal, self-service, operator console)`);
+    lines.push(`  API:      ${service.httpUrl}/api (HTTP on ${at(service.httpPort)})`, `  API docs: ${service.httpUrl}/api/docs`);
+  }
   if (service.mxPort) lines.push(`  MX:       SMTP on ${at(service.mxPort)} (STARTTLS)`);
   if (service.submissionPort) {
     lines.push(`  Submit:   ${at(service.submissionPort)} (STARTTLS) and ${at(service.submissionsPort)} (TLS), AUTH PLAIN/LOGIN`);
