@@ -197,7 +197,12 @@ export async function seedFacteur(env: Record<string, string>, plan: SeedPlan): 
     const [big] = await insertAccounts(ctx, base, [BIG_USER], cheapHash);
     if (big) await fillInbox(ctx, big, shared, plan.bigFolderMessages);
     const refs = plan.idleAccounts * plan.idleInboxMessages + plan.bigFolderMessages;
-    await ctx.db.insertInto('blobs').values({ id: shared.blob.id, size: shared.blob.size, refcount: refs, created_at: Date.now() }).execute();
+    // persistContent may have made the row already (an inline content): set the count of the rows inserted directly.
+    await ctx.db
+      .insertInto('blobs')
+      .values({ id: shared.blob.id, size: shared.blob.size, refcount: refs, created_at: Date.now() })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ refcount: refs }))
+      .execute();
     await indexMissingTexts(ctx); // the rows inserted directly: their (one shared) text, as the search.index job would
     return { loadSeedMs, directSeedMs: performance.now() - t1 };
   } finally {
